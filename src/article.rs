@@ -1,0 +1,1440 @@
+//! One article file → one [`Article`] (SPEC §3): Markdown with TOML or
+//! YAML front matter, and plain-text exports of news pages. Decoding
+//! (UTF-8, UTF-16 with BOM, GB18030), front matter, dates in the site time
+//! zone, Markdown rendering, sanitising, absolute URLs, summaries,
+//! permalinks and tag-URI ids all happen here.
+//!
+//! Parsing is pure: [`parse`] takes the text and the file's modification
+//! time; [`load`] reads a file (with a size cap, never blocking on FIFOs
+//! or devices) and then parses. Grouping articles into feeds is `catalog`'s
+//! job; turning them into feed XML is `render`'s.
+
+use std::fmt;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, LazyLock};
+
+use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, NaiveDateTime};
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use pulldown_cmark::{CowStr, Event, HeadingLevel, Options, Parser, Tag, TagEnd};
+use regex::Regex;
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize;
+use url::Url;
+
+use crate::config::{line_col, Config, SiteZone};
+
+/// Characters percent-encoded in URL path segments and tag URIs: all but
+/// the RFC 3986 unreserved set.
+pub const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// Percent-encodes one path segment (a category or slug).
+pub fn encode_segment(s: &str) -> String {
+    utf8_percent_encode(s, SEGMENT).to_string()
+}
+
+/// How serious a [`Diagnostic`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Severity {
+    /// The article is left out (or its last good version kept).
+    Error,
+    /// The article is published; something was adjusted.
+    Warning,
+}
+
+/// A problem with a content file, printed as `path:line:col: error: message`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// The file, as the user knows it (content dir joined with the relative path).
+    pub path: PathBuf,
+    /// 1-based line and column, where known.
+    pub position: Option<(usize, usize)>,
+    /// Error or warning.
+    pub severity: Severity,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl Diagnostic {
+    fn error(path: &Path, position: Option<(usize, usize)>, message: impl Into<String>) -> Self {
+        Diagnostic {
+            path: path.to_path_buf(),
+            position,
+            severity: Severity::Error,
+            message: message.into(),
+        }
+    }
+
+    fn warning(path: &Path, position: Option<(usize, usize)>, message: impl Into<String>) -> Self {
+        Diagnostic {
+            path: path.to_path_buf(),
+            position,
+            severity: Severity::Warning,
+            message: message.into(),
+        }
+    }
+
+    /// Whether this is an error (not a warning).
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let sev = match self.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        match self.position {
+            Some((l, c)) => write!(
+                f,
+                "{}:{}:{}: {}: {}",
+                self.path.display(),
+                l,
+                c,
+                sev,
+                self.message
+            ),
+            None => write!(f, "{}: {}: {}", self.path.display(), sev, self.message),
+        }
+    }
+}
+
+/// A parsed article, ready for the catalog and the renderers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Article {
+    /// Path relative to `content.dir`, `/`-separated: the catalog key and the tie-breaker.
+    pub rel: String,
+    /// First directory level; empty for files directly in `content.dir`.
+    pub category: String,
+    /// URL slug.
+    pub slug: String,
+    /// Title (plain text).
+    pub title: String,
+    /// Summary (plain text).
+    pub summary: String,
+    /// The article body as sanitised HTML with absolute URLs.
+    pub content_html: Arc<str>,
+    /// Publication time.
+    pub date: DateTime<FixedOffset>,
+    /// Last significant change.
+    pub updated: DateTime<FixedOffset>,
+    /// Author names.
+    pub authors: Vec<String>,
+    /// Tags.
+    pub tags: Vec<String>,
+    /// Absolute URL of a lead image.
+    pub image: Option<String>,
+    /// Permalink.
+    pub link: String,
+    /// Permanent id (before duplicate resolution, which is the catalog's).
+    pub id: String,
+    /// Drafts are never published.
+    pub draft: bool,
+    /// Item language, when it differs from the site's.
+    pub lang: Option<String>,
+}
+
+/// The result of parsing: the article and any warnings.
+#[derive(Debug, Clone)]
+pub struct Parsed {
+    /// The article.
+    pub article: Article,
+    /// Non-fatal problems.
+    pub warnings: Vec<Diagnostic>,
+}
+
+/// What kind of content file a relative path is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileKind {
+    /// `.md` / `.markdown`.
+    Markdown,
+    /// `.txt`.
+    Text,
+}
+
+/// The article kind of a path, or `None` for files herald does not read.
+pub fn kind_of(rel: &str) -> Option<FileKind> {
+    let name = rel.rsplit('/').next().unwrap_or(rel);
+    let ext = name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase())?;
+    match ext.as_str() {
+        "md" | "markdown" => Some(FileKind::Markdown),
+        "txt" => Some(FileKind::Text),
+        _ => None,
+    }
+}
+
+/// Whether a path relative to `content.dir` is ignored: hidden files and
+/// folders, editor temporaries, and `content.ignore` patterns.
+pub fn is_ignored(rel: &str, config: &Config) -> bool {
+    for part in rel.split('/') {
+        if part.starts_with('.')
+            || part.ends_with('~')
+            || part.ends_with(".swp")
+            || part.ends_with(".swx")
+            || part.ends_with(".tmp")
+            || (part.starts_with('#') && part.ends_with('#'))
+            || part == "4913"
+        {
+            return true;
+        }
+    }
+    let name = rel.rsplit('/').next().unwrap_or(rel);
+    config.content.ignore.is_match(rel) || config.content.ignore.is_match(name)
+}
+
+/// Splits a relative path into (category, slug-from-stem).
+pub fn category_and_stem(rel: &str) -> (&str, &str) {
+    let (category, name) = match (rel.split_once('/'), rel.rsplit_once('/')) {
+        (Some((first, _)), Some((_, last))) => (first, last),
+        _ => ("", rel),
+    };
+    let stem = name.rsplit_once('.').map(|(s, _)| s).unwrap_or(name);
+    (category, stem)
+}
+
+/// Reads and parses the article at `content_dir/rel`.
+///
+/// Fails (with a diagnostic naming the file) when the file is not a
+/// regular file, is larger than `content.max_file_bytes`, cannot be read or
+/// decoded, or when [`parse`] fails. FIFOs and devices are opened
+/// non-blocking and refused, so they never hang the caller.
+pub fn load(content_dir: &Path, rel: &str, config: &Config) -> Result<Parsed, Diagnostic> {
+    let path = content_dir.join(rel);
+    let (bytes, mtime) = read_capped(&path, config.content.max_file_bytes)?;
+    let text = decode(&bytes).map_err(|m| Diagnostic::error(&path, None, m))?;
+    parse(&path, rel, &text, mtime, config)
+}
+
+/// Reads a regular file through a cap of `max` bytes, returning its bytes
+/// and modification time.
+pub fn read_capped(
+    path: &Path,
+    max: u64,
+) -> Result<(Vec<u8>, Option<DateTime<FixedOffset>>), Diagnostic> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let meta = std::fs::metadata(path)
+        .map_err(|e| Diagnostic::error(path, None, format!("cannot read: {e}")))?;
+    if !meta.is_file() {
+        return Err(Diagnostic::error(path, None, "not a regular file"));
+    }
+    if meta.len() > max {
+        return Err(Diagnostic::error(
+            path,
+            None,
+            format!(
+                "file is {} bytes, over content.max_file_bytes ({max})",
+                meta.len()
+            ),
+        ));
+    }
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| Diagnostic::error(path, None, format!("cannot read: {e}")))?;
+    // Re-check on the handle: the path may have been swapped since `metadata`.
+    let meta = file
+        .metadata()
+        .map_err(|e| Diagnostic::error(path, None, format!("cannot read: {e}")))?;
+    if !meta.is_file() {
+        return Err(Diagnostic::error(path, None, "not a regular file"));
+    }
+    let mut bytes = Vec::with_capacity(meta.len().min(max) as usize);
+    file.take(max + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Diagnostic::error(path, None, format!("cannot read: {e}")))?;
+    if bytes.len() as u64 > max {
+        return Err(Diagnostic::error(
+            path,
+            None,
+            format!("file is over content.max_file_bytes ({max})"),
+        ));
+    }
+    let mtime = meta
+        .modified()
+        .ok()
+        .map(|t| DateTime::<chrono::Utc>::from(t).fixed_offset());
+    Ok((bytes, mtime))
+}
+
+/// Decodes file bytes: UTF-8 (BOM optional), UTF-16 with BOM, else GB18030.
+///
+/// Fails when none decodes without replacement characters, or the text
+/// holds NUL bytes (a binary file).
+pub fn decode(bytes: &[u8]) -> Result<String, String> {
+    let text = if let Some(rest) = bytes.strip_prefix(b"\xEF\xBB\xBF") {
+        std::str::from_utf8(rest)
+            .map(str::to_string)
+            .map_err(|e| format!("invalid UTF-8 after BOM at byte {}", e.valid_up_to() + 3))?
+    } else if let Some(rest) = bytes.strip_prefix(b"\xFF\xFE") {
+        encoding_rs::UTF_16LE
+            .decode_without_bom_handling_and_without_replacement(rest)
+            .ok_or("invalid UTF-16LE text")?
+            .into_owned()
+    } else if let Some(rest) = bytes.strip_prefix(b"\xFE\xFF") {
+        encoding_rs::UTF_16BE
+            .decode_without_bom_handling_and_without_replacement(rest)
+            .ok_or("invalid UTF-16BE text")?
+            .into_owned()
+    } else {
+        match std::str::from_utf8(bytes) {
+            Ok(s) => s.to_string(),
+            Err(_) => {
+                if bytes.contains(&0) {
+                    return Err("binary file (contains NUL bytes)".into());
+                }
+                encoding_rs::GB18030
+                    .decode_without_bom_handling_and_without_replacement(bytes)
+                    .ok_or("cannot decode: not UTF-8, UTF-16 with BOM, or GB18030/GBK text")?
+                    .into_owned()
+            }
+        }
+    };
+    if text.contains('\0') {
+        return Err("binary file (contains NUL bytes)".into());
+    }
+    Ok(text)
+}
+
+/// Parses article text. `path` names the file in diagnostics, `rel` is its
+/// path relative to `content.dir`, `mtime` is the file's modification time
+/// (the date of a plain-text export without a timestamp).
+///
+/// Fails on front-matter syntax or type errors, unterminated front matter,
+/// a missing title or date, an impossible date, or an empty file.
+pub fn parse(
+    path: &Path,
+    rel: &str,
+    text: &str,
+    mtime: Option<DateTime<FixedOffset>>,
+    config: &Config,
+) -> Result<Parsed, Diagnostic> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let owned;
+    let text = if text.contains('\r') {
+        owned = text.replace("\r\n", "\n").replace('\r', "\n");
+        owned.as_str()
+    } else {
+        text
+    };
+    if text.trim().is_empty() {
+        return Err(Diagnostic::error(path, None, "empty file"));
+    }
+    match kind_of(rel) {
+        Some(FileKind::Text) => parse_text(path, rel, text, mtime, config),
+        _ => parse_markdown(path, rel, text, config),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Front matter
+
+/// A date as written: a string, or a TOML datetime.
+#[derive(Debug)]
+struct DateValue(String);
+
+impl<'de> Deserialize<'de> for DateValue {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = DateValue;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a date (\"2025-02-27 18:07\", RFC 3339, or a TOML datetime)")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<DateValue, E> {
+                Ok(DateValue(v.to_string()))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<DateValue, A::Error> {
+                // toml's datetime arrives as a one-entry map holding its text.
+                let mut out = None;
+                while let Some((_, v)) = map.next_entry::<IgnoredAny, String>()? {
+                    out = Some(v);
+                }
+                out.map(DateValue)
+                    .ok_or_else(|| de::Error::custom("empty date"))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A name or a list of names.
+#[derive(Debug, Default)]
+struct Names(Vec<String>);
+
+impl<'de> Deserialize<'de> for Names {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Names;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string or a list of strings")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Names, E> {
+                Ok(Names(vec![v.to_string()]))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Names, A::Error> {
+                let mut out = Vec::new();
+                while let Some(s) = seq.next_element::<String>()? {
+                    out.push(s);
+                }
+                Ok(Names(out))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct FrontMatter {
+    title: Option<String>,
+    date: Option<DateValue>,
+    updated: Option<DateValue>,
+    author: Option<Names>,
+    authors: Option<Names>,
+    summary: Option<String>,
+    id: Option<String>,
+    slug: Option<String>,
+    link: Option<String>,
+    tags: Option<Names>,
+    image: Option<String>,
+    draft: Option<bool>,
+    lang: Option<String>,
+}
+
+const KNOWN_KEYS: [&str; 13] = [
+    "title", "date", "updated", "author", "authors", "summary", "id", "slug", "link", "tags",
+    "image", "draft", "lang",
+];
+
+#[derive(Clone, Copy, PartialEq)]
+enum FmKind {
+    Toml,
+    Yaml,
+}
+
+struct Split<'a> {
+    kind: Option<FmKind>,
+    front: &'a str,
+    /// 1-based line of the front matter's first line.
+    front_line: usize,
+    body: &'a str,
+}
+
+fn split_front_matter<'a>(path: &Path, text: &'a str) -> Result<Split<'a>, Diagnostic> {
+    let first_end = text.find('\n').unwrap_or(text.len());
+    let first = text[..first_end].trim_end();
+    let (kind, delim) = match first {
+        "+++" => (FmKind::Toml, "+++"),
+        "---" => (FmKind::Yaml, "---"),
+        _ => {
+            return Ok(Split {
+                kind: None,
+                front: "",
+                front_line: 1,
+                body: text,
+            })
+        }
+    };
+    let start = (first_end + 1).min(text.len());
+    let mut pos = start;
+    while pos < text.len() {
+        let end = text[pos..]
+            .find('\n')
+            .map(|i| pos + i)
+            .unwrap_or(text.len());
+        if text[pos..end].trim_end() == delim {
+            let body_start = (end + 1).min(text.len());
+            return Ok(Split {
+                kind: Some(kind),
+                front: &text[start..pos],
+                front_line: 2,
+                body: &text[body_start..],
+            });
+        }
+        pos = end + 1;
+    }
+    Err(Diagnostic::error(
+        path,
+        Some((1, 1)),
+        format!("unterminated front matter: no closing {delim} line"),
+    ))
+}
+
+/// Finds `key = …` / `key: …` at the start of a front-matter line and
+/// returns the 0-based line within the block and the 1-based column of its value.
+fn key_position(front: &str, key: &str) -> Option<(usize, usize)> {
+    for (i, line) in front.lines().enumerate() {
+        let Some(rest) = line.strip_prefix(key) else {
+            continue;
+        };
+        let trimmed = rest.trim_start();
+        if let Some(after) = trimmed
+            .strip_prefix('=')
+            .or_else(|| trimmed.strip_prefix(':'))
+        {
+            let value_off = line.len() - after.trim_start().len();
+            return Some((i, line[..value_off].chars().count() + 1));
+        }
+    }
+    None
+}
+
+fn parse_front(path: &Path, split: &Split) -> Result<(FrontMatter, Vec<String>), Diagnostic> {
+    let at = |line0: usize, col: usize| Some((split.front_line + line0, col));
+    match split.kind {
+        None => Ok((FrontMatter::default(), Vec::new())),
+        Some(FmKind::Toml) => {
+            let fm: FrontMatter = toml::from_str(split.front).map_err(|e| {
+                let pos = e.span().map(|s| line_col(split.front, s.start));
+                Diagnostic::error(
+                    path,
+                    pos.and_then(|(l, c)| at(l - 1, c)),
+                    format!("front matter: {}", e.message().trim()),
+                )
+            })?;
+            let keys: std::collections::BTreeMap<String, IgnoredAny> =
+                toml::from_str(split.front).unwrap_or_default();
+            Ok((fm, keys.into_keys().collect()))
+        }
+        Some(FmKind::Yaml) => {
+            if split.front.trim().is_empty() {
+                return Ok((FrontMatter::default(), Vec::new()));
+            }
+            let fm: FrontMatter = serde_yaml_ng::from_str(split.front).map_err(|e| {
+                let pos = e.location().map(|l| (l.line(), l.column()));
+                let msg = e.to_string();
+                // The crate appends " at line L column C"; we print our own position.
+                let msg = match msg.find(" at line ") {
+                    Some(i) => msg[..i].to_string(),
+                    None => msg,
+                };
+                Diagnostic::error(
+                    path,
+                    pos.and_then(|(l, c)| at(l.saturating_sub(1), c)),
+                    format!("front matter: {msg}"),
+                )
+            })?;
+            let keys: std::collections::BTreeMap<String, IgnoredAny> =
+                serde_yaml_ng::from_str(split.front).unwrap_or_default();
+            Ok((fm, keys.into_keys().collect()))
+        }
+    }
+}
+
+/// Parses a date in any accepted form; naive times take `zone`.
+///
+/// Fails on text that is none of the forms, and on years outside 1..=9999
+/// (feed date formatters cannot write them).
+pub fn parse_date(s: &str, zone: &SiteZone) -> Result<DateTime<FixedOffset>, String> {
+    let s = s.trim();
+    let dt = if let Ok(dt) = DateTime::parse_from_rfc3339(s) {
+        dt
+    } else if let Some(naive) = [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M",
+    ]
+    .iter()
+    .find_map(|f| NaiveDateTime::parse_from_str(s, f).ok())
+    {
+        zone.localize(naive)
+    } else if let Some(dt) = [
+        "%Y-%m-%d %H:%M:%S%.f%:z",
+        "%Y-%m-%d %H:%M:%S%.f%z",
+        "%Y-%m-%d %H:%M%:z",
+    ]
+    .iter()
+    .find_map(|f| DateTime::parse_from_str(s, f).ok())
+    {
+        dt
+    } else if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        zone.localize(d.and_time(chrono::NaiveTime::MIN))
+    } else {
+        return Err(format!(
+            "invalid date {s:?}: expected RFC 3339, \"YYYY-MM-DD HH:MM[:SS]\" or \"YYYY-MM-DD\""
+        ));
+    };
+    check_year(dt)
+}
+
+fn check_year(dt: DateTime<FixedOffset>) -> Result<DateTime<FixedOffset>, String> {
+    let utc_year = dt.naive_utc().year();
+    if !(1..=9999).contains(&dt.year()) || !(1..=9999).contains(&utc_year) {
+        return Err(format!("date {dt} is out of range (years 1 to 9999)"));
+    }
+    Ok(dt)
+}
+
+// ---------------------------------------------------------------------------
+// Markdown
+
+fn parse_markdown(
+    path: &Path,
+    rel: &str,
+    text: &str,
+    config: &Config,
+) -> Result<Parsed, Diagnostic> {
+    let split = split_front_matter(path, text)?;
+    let (fm, keys) = parse_front(path, &split)?;
+    let mut warnings = Vec::new();
+    for k in keys {
+        if !KNOWN_KEYS.contains(&k.as_str()) {
+            let pos =
+                key_position(split.front, &k).map(|(l, c)| (split.front_line + l, c.min(1).max(1)));
+            warnings.push(Diagnostic::warning(
+                path,
+                pos,
+                format!("front matter: unknown key `{k}` ignored"),
+            ));
+        }
+    }
+    let key_at = |key: &str| {
+        key_position(split.front, key)
+            .map(|(l, c)| (split.front_line + l, c))
+            .or(Some((split.front_line.saturating_sub(1).max(1), 1)))
+    };
+    let body_line = text[..text.len() - split.body.len()].matches('\n').count() + 1;
+
+    let date = match &fm.date {
+        Some(d) => parse_date(&d.0, &config.site.timezone)
+            .map_err(|m| Diagnostic::error(path, key_at("date"), m))?,
+        None => {
+            return Err(Diagnostic::error(
+                path,
+                Some((1, 1)),
+                "missing field `date` (add date = \"YYYY-MM-DD HH:MM\" to the front matter)",
+            ))
+        }
+    };
+    let updated = match &fm.updated {
+        Some(d) => parse_date(&d.0, &config.site.timezone)
+            .map_err(|m| Diagnostic::error(path, key_at("updated"), m))?,
+        None => date,
+    };
+
+    let options =
+        Options::ENABLE_TABLES | Options::ENABLE_FOOTNOTES | Options::ENABLE_STRIKETHROUGH;
+    let mut events: Vec<Event> = Parser::new_ext(split.body, options).collect();
+
+    let title = match fm.title.as_deref().map(str::trim) {
+        Some(t) if !t.is_empty() => t.to_string(),
+        Some(_) => {
+            return Err(Diagnostic::error(
+                path,
+                key_at("title"),
+                "field `title` is empty",
+            ))
+        }
+        None => match take_first_h1(&mut events) {
+            Some(t) if !t.trim().is_empty() => t.trim().to_string(),
+            _ => {
+                return Err(Diagnostic::error(
+                    path,
+                    Some((if split.kind.is_some() { 1 } else { body_line }, 1)),
+                    "missing field `title` (and no `# heading` in the body)",
+                ))
+            }
+        },
+    };
+
+    let (category, stem) = category_and_stem(rel);
+    let slug = fm
+        .slug
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .unwrap_or(stem)
+        .to_string();
+    let link = match fm.link.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        Some(l) => absolute_link(l, &config.site.link).ok_or_else(|| {
+            Diagnostic::error(
+                path,
+                key_at("link"),
+                format!("field `link` {l:?} is not a URL"),
+            )
+        })?,
+        None => permalink(config, category, &slug, &date),
+    };
+    let base = Url::parse(&link).ok();
+
+    let mut has_html = false;
+    let mut plain = String::new();
+    let mut in_footnote = 0usize;
+    for ev in events.iter_mut() {
+        match ev {
+            Event::Html(_) | Event::InlineHtml(_) => has_html = true,
+            Event::Start(Tag::FootnoteDefinition(_)) => in_footnote += 1,
+            Event::End(TagEnd::FootnoteDefinition) => in_footnote = in_footnote.saturating_sub(1),
+            Event::Text(t) | Event::Code(t) if in_footnote == 0 => plain.push_str(t),
+            Event::SoftBreak | Event::HardBreak => plain.push(' '),
+            Event::End(
+                TagEnd::Paragraph
+                | TagEnd::Heading(_)
+                | TagEnd::Item
+                | TagEnd::TableCell
+                | TagEnd::CodeBlock,
+            ) => plain.push(' '),
+            Event::Start(Tag::Link { dest_url, .. })
+            | Event::Start(Tag::Image { dest_url, .. }) => {
+                *dest_url = CowStr::from(safe_url(dest_url, base.as_ref()));
+            }
+            _ => {}
+        }
+    }
+    let mut html = String::with_capacity(split.body.len() * 3 / 2);
+    pulldown_cmark::html::push_html(&mut html, events.into_iter());
+    // Footnote references are written as `href="#…"`; feed readers show the
+    // item away from its page, so anchor them on the permalink too.
+    if html.contains("href=\"#") {
+        html = html.replace(
+            "href=\"#",
+            &format!(
+                "href=\"{}#",
+                html_escape::encode_double_quoted_attribute(&link)
+            ),
+        );
+    }
+    let content_html = if has_html {
+        sanitize(&html, base.as_ref())
+    } else {
+        html
+    };
+
+    let summary = match fm
+        .summary
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        Some(s) => collapse_ws(s),
+        None => truncate_chars(&collapse_ws(&plain), config.feeds.summary_chars),
+    };
+
+    let mut authors: Vec<String> = fm.authors.map(|n| n.0).unwrap_or_default();
+    if let Some(a) = fm.author {
+        for name in a.0 {
+            if !authors.contains(&name) {
+                authors.insert(0, name);
+            }
+        }
+    }
+    let authors = clean_list(authors);
+    let authors = if authors.is_empty() {
+        config.site.author.iter().cloned().collect()
+    } else {
+        authors
+    };
+    let tags = clean_list(fm.tags.map(|n| n.0).unwrap_or_default());
+    let image = match fm.image.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        Some(i) => Some(match &base {
+            Some(b) => b
+                .join(i)
+                .map(|u| u.to_string())
+                .unwrap_or_else(|_| i.to_string()),
+            None => i.to_string(),
+        }),
+        None => None,
+    };
+    let id = match fm.id.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        Some(id) => id.to_string(),
+        None => tag_id(config, category, &slug, &date),
+    };
+    let lang = fm
+        .lang
+        .map(|l| l.trim().to_string())
+        .filter(|l| !l.is_empty());
+
+    Ok(Parsed {
+        article: Article {
+            rel: rel.to_string(),
+            category: category.to_string(),
+            slug,
+            title: collapse_ws(&title),
+            summary,
+            content_html: Arc::from(content_html),
+            date,
+            updated,
+            authors,
+            tags,
+            image,
+            link,
+            id,
+            draft: fm.draft.unwrap_or(false),
+            lang,
+        },
+        warnings,
+    })
+}
+
+/// Removes the first level-1 heading from the events and returns its text.
+fn take_first_h1(events: &mut Vec<Event>) -> Option<String> {
+    let start = events.iter().position(|e| {
+        matches!(
+            e,
+            Event::Start(Tag::Heading {
+                level: HeadingLevel::H1,
+                ..
+            })
+        )
+    })?;
+    let end = start
+        + events[start..]
+            .iter()
+            .position(|e| matches!(e, Event::End(TagEnd::Heading(HeadingLevel::H1))))?;
+    let mut title = String::new();
+    for e in &events[start..end] {
+        if let Event::Text(t) | Event::Code(t) = e {
+            title.push_str(t);
+        }
+    }
+    events.drain(start..=end);
+    Some(title)
+}
+
+/// Makes a URL absolute against `base` and neutralises scripting schemes.
+fn safe_url(url: &str, base: Option<&Url>) -> String {
+    let trimmed = url.trim();
+    match Url::parse(trimmed) {
+        Ok(u) => {
+            if matches!(
+                u.scheme(),
+                "http" | "https" | "mailto" | "tel" | "ftp" | "news" | "xmpp"
+            ) {
+                trimmed.to_string()
+            } else {
+                String::new()
+            }
+        }
+        Err(url::ParseError::RelativeUrlWithoutBase) => match base {
+            Some(b) => b.join(trimmed).map(|u| u.to_string()).unwrap_or_default(),
+            None => trimmed.to_string(),
+        },
+        Err(_) => String::new(),
+    }
+}
+
+/// Sanitises HTML to ammonia's allow-list, making relative URLs absolute.
+/// Only bodies with raw HTML pay for this; Markdown output is safe once
+/// link targets are checked (see `safe_url`).
+fn sanitize(html: &str, base: Option<&Url>) -> String {
+    let mut builder = ammonia::Builder::default();
+    builder.add_generic_attributes(["id"]);
+    if let Some(b) = base {
+        builder.url_relative(ammonia::UrlRelative::RewriteWithBase(b.clone()));
+    }
+    builder.clean(html).to_string()
+}
+
+fn absolute_link(l: &str, site_link: &str) -> Option<String> {
+    match Url::parse(l) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") => Some(u.to_string()),
+        Ok(_) => None,
+        Err(url::ParseError::RelativeUrlWithoutBase) => Url::parse(&format!("{site_link}/"))
+            .ok()?
+            .join(l)
+            .ok()
+            .map(|u| u.to_string()),
+        Err(_) => None,
+    }
+}
+
+/// Fills `site.article_url` for an article.
+pub fn permalink(
+    config: &Config,
+    category: &str,
+    slug: &str,
+    date: &DateTime<FixedOffset>,
+) -> String {
+    let mut t = config.site.article_url.clone();
+    if category.is_empty() {
+        t = t
+            .replace("/{category}/", "/")
+            .replace("{category}/", "")
+            .replace("/{category}", "");
+    }
+    t.replace("{link}", &config.site.link)
+        .replace("{base_url}", &config.site.base_url)
+        .replace("{category}", &encode_segment(category))
+        .replace("{slug}", &encode_segment(slug))
+        .replace("{year}", &format!("{:04}", date.year()))
+        .replace("{month}", &format!("{:02}", date.month()))
+        .replace("{day}", &format!("{:02}", date.day()))
+}
+
+/// The default id: `tag:{authority},{YYYY-MM-DD}:{category}/{slug}` (RFC 4151).
+pub fn tag_id(config: &Config, category: &str, slug: &str, date: &DateTime<FixedOffset>) -> String {
+    let day = date.format("%Y-%m-%d");
+    if category.is_empty() {
+        format!(
+            "tag:{},{}:{}",
+            config.site.id_authority,
+            day,
+            encode_segment(slug)
+        )
+    } else {
+        format!(
+            "tag:{},{}:{}/{}",
+            config.site.id_authority,
+            day,
+            encode_segment(category),
+            encode_segment(slug)
+        )
+    }
+}
+
+/// Collapses runs of whitespace into single spaces and trims.
+pub fn collapse_ws(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for word in s.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out
+}
+
+/// Cuts `s` to at most `n` characters at a character boundary, adding `…`
+/// when it was cut.
+pub fn truncate_chars(s: &str, n: usize) -> String {
+    match s.char_indices().nth(n) {
+        None => s.to_string(),
+        Some((i, _)) => {
+            let mut cut = s[..i].trim_end().to_string();
+            cut.push('…');
+            cut
+        }
+    }
+}
+
+fn clean_list(v: Vec<String>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for s in v {
+        let s = collapse_ws(&s);
+        if !s.is_empty() && !out.contains(&s) {
+            out.push(s);
+        }
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------
+// Plain text
+
+static PINYIN: LazyLock<Regex> = LazyLock::new(|| {
+    // A Han character, then a parenthesised pinyin syllable with a tone mark.
+    const L: &str = "a-zA-ZüÜāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜńňǹḿĀÁǍÀĒÉĚÈĪÍǏÌŌÓǑÒŪÚǓÙ";
+    const T: &str = "āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜńňǹḿĀÁǍÀĒÉĚÈĪÍǏÌŌÓǑÒŪÚǓÙ";
+    let re = format!(r"(\p{{Han}})[(（][{L}]*[{T}][{L}]*[)）]");
+    // The pattern is a constant; Regex::new only fails on invalid syntax.
+    Regex::new(&re).unwrap_or_else(|_| Regex::new("$^").expect("trivial regex compiles"))
+});
+
+/// Removes pinyin annotations: `務(wù)` → `務`. Other parentheses stay.
+pub fn strip_pinyin(s: &str) -> std::borrow::Cow<'_, str> {
+    PINYIN.replace_all(s, "$1")
+}
+
+static TIMESTAMP: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(\d{4})-(\d{1,2})-(\d{1,2})[ T](\d{1,2}):(\d{2})(?::(\d{2}))?$|^(\d{4})年(\d{1,2})月(\d{1,2})日\s*(\d{1,2}):(\d{2})(?::(\d{2}))?$")
+        .unwrap_or_else(|_| Regex::new("$^").expect("trivial regex compiles"))
+});
+
+/// Parses a timestamp line, or `None` if the line is not only a date-time.
+/// `Some(Err)` for a timestamp-shaped line with impossible values.
+fn timestamp_line(line: &str, zone: &SiteZone) -> Option<Result<DateTime<FixedOffset>, String>> {
+    let c = TIMESTAMP.captures(line)?;
+    let g = |i: usize, j: usize| {
+        c.get(i)
+            .or_else(|| c.get(j))
+            .map(|m| m.as_str().parse::<u32>().unwrap_or(u32::MAX))
+    };
+    let (y, mo, d, h, mi) = (g(1, 7)?, g(2, 8)?, g(3, 9)?, g(4, 10)?, g(5, 11)?);
+    let s = g(6, 12).unwrap_or(0);
+    let naive = NaiveDate::from_ymd_opt(y as i32, mo, d).and_then(|d| d.and_hms_opt(h, mi, s));
+    Some(match naive {
+        Some(n) => check_year(zone.localize(n)),
+        None => Err(format!("impossible date-time {line:?}")),
+    })
+}
+
+fn ends_in_sentence_punct(s: &str) -> bool {
+    s.chars()
+        .last()
+        .is_some_and(|c| "。！？.!?…”\"".contains(c))
+}
+
+fn split_names(rest: &str) -> Vec<String> {
+    let parts: Vec<&str> = rest
+        .split([',', '，', '、', ';', '；'])
+        .flat_map(|p| p.split(" and "))
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .collect();
+    // "林金彥 楊光": names in scripts without spaces inside a name are
+    // separated by spaces; "Jane Doe" stays one name.
+    let mut out = Vec::new();
+    for p in parts {
+        if p.chars().any(|c| c.is_ascii_alphabetic()) {
+            out.push(collapse_ws(p));
+        } else {
+            out.extend(p.split_whitespace().map(str::to_string));
+        }
+    }
+    out
+}
+
+fn parse_text(
+    path: &Path,
+    rel: &str,
+    text: &str,
+    mtime: Option<DateTime<FixedOffset>>,
+    config: &Config,
+) -> Result<Parsed, Diagnostic> {
+    let zone = &config.site.timezone;
+    let mut lines: Vec<(usize, String)> = Vec::new();
+    for (i, raw) in text.lines().enumerate() {
+        let l = raw.trim();
+        if l.is_empty() {
+            continue;
+        }
+        let l = if config.text.strip_pinyin {
+            strip_pinyin(l).into_owned()
+        } else {
+            l.to_string()
+        };
+        lines.push((i + 1, l));
+    }
+    let mut warnings = Vec::new();
+    let Some((_, title)) = lines.first().cloned() else {
+        return Err(Diagnostic::error(path, None, "empty file"));
+    };
+    let is_byline = |l: &str| {
+        config
+            .text
+            .byline_prefixes
+            .iter()
+            .any(|p| l.starts_with(p.as_str()))
+    };
+    let is_footer = |l: &str| {
+        config
+            .text
+            .footer_markers
+            .iter()
+            .any(|m| l.contains(m.as_str()))
+    };
+
+    let mut subtitle = None;
+    let mut rest = &lines[1..];
+    if let Some((_, second)) = rest.first() {
+        if !is_byline(second)
+            && timestamp_line(second, zone).is_none()
+            && !is_footer(second)
+            && !ends_in_sentence_punct(second)
+            && second.chars().count() <= 60
+        {
+            subtitle = Some(second.clone());
+            rest = &rest[1..];
+        }
+    }
+    let mut authors = Vec::new();
+    let mut date = None;
+    let mut paragraphs = Vec::new();
+    for (line_no, l) in rest {
+        if let Some(prefix) = config
+            .text
+            .byline_prefixes
+            .iter()
+            .find(|p| l.starts_with(p.as_str()))
+        {
+            for n in split_names(&l[prefix.len()..]) {
+                if !authors.contains(&n) {
+                    authors.push(n);
+                }
+            }
+        } else if let Some(ts) = timestamp_line(l, zone) {
+            match ts {
+                Ok(dt) if date.is_none() => date = Some(dt),
+                Ok(_) => {}
+                Err(m) if date.is_none() => {
+                    return Err(Diagnostic::error(path, Some((*line_no, 1)), m))
+                }
+                Err(_) => {}
+            }
+        } else if is_footer(l) {
+            continue;
+        } else {
+            paragraphs.push(l.as_str());
+        }
+    }
+    let date = match date.or(mtime) {
+        Some(d) => d,
+        None => {
+            return Err(Diagnostic::error(
+                path,
+                None,
+                "no timestamp line and no file modification time",
+            ))
+        }
+    };
+    if authors.is_empty() {
+        authors.extend(config.site.author.iter().cloned());
+    }
+    if paragraphs.is_empty() {
+        warnings.push(Diagnostic::warning(path, None, "no body paragraphs"));
+    }
+    let mut html = String::new();
+    for p in &paragraphs {
+        html.push_str("<p>");
+        html.push_str(&html_escape::encode_text(p));
+        html.push_str("</p>\n");
+    }
+    let summary = match &subtitle {
+        Some(s) => s.clone(),
+        None => truncate_chars(
+            &collapse_ws(&paragraphs.join(" ")),
+            config.feeds.summary_chars,
+        ),
+    };
+    let (category, stem) = category_and_stem(rel);
+    let slug = stem.to_string();
+    let link = permalink(config, category, &slug, &date);
+    let id = tag_id(config, category, &slug, &date);
+    Ok(Parsed {
+        article: Article {
+            rel: rel.to_string(),
+            category: category.to_string(),
+            slug,
+            title,
+            summary,
+            content_html: Arc::from(html),
+            date,
+            updated: date,
+            authors,
+            tags: Vec::new(),
+            image: None,
+            link,
+            id,
+            draft: false,
+            lang: None,
+        },
+        warnings,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(extra: &str) -> Config {
+        let text = format!(
+            "[site]\ntitle = \"Test News\"\nlink = \"https://news.example.cn\"\nbase_url = \"https://feeds.example.cn\"\n{extra}"
+        );
+        Config::parse(Path::new("/cfg/herald.toml"), &text).unwrap()
+    }
+
+    fn md(rel: &str, text: &str) -> Result<Parsed, Diagnostic> {
+        parse(&Path::new("/c").join(rel), rel, text, None, &config(""))
+    }
+
+    const SEED_LAYOUT: &str = "\
+城市更新條例(lì)公布施(shī)行
+明確老舊小區改造、社區服務等重點
+3月5日上午,市人大常委會舉行新聞發(fā)布會,介紹《城市更新實施方案(2025—2027年)》。
+方案提出,到2027年完成老舊小區改造120個。
+會議還通報了其他事項。
+記者 周明遠 陳曉
+2025-03-05 11:42:10
+2025-03-05 09:00:00
+2024-12-30 08:00:00
+本站 2006-2025 版權所有 市新聞中心
+備案號:魯ICP備000000號
+違法和不良信息舉報電話:0000
+";
+
+    #[test]
+    fn seed_layout_parses_to_title_summary_authors_date_and_paragraphs() {
+        let c = config("[text]\nstrip_pinyin = true\n");
+        let p = parse(
+            Path::new("/c/politics/renewal.txt"),
+            "politics/renewal.txt",
+            SEED_LAYOUT,
+            None,
+            &c,
+        )
+        .unwrap();
+        let a = p.article;
+        assert_eq!(a.title, "城市更新條例公布施行");
+        assert_eq!(a.summary, "明確老舊小區改造、社區服務等重點");
+        assert_eq!(a.authors, vec!["周明遠", "陳曉"]);
+        assert_eq!(a.date.to_rfc3339(), "2025-03-05T11:42:10+08:00");
+        assert_eq!(
+            &*a.content_html,
+            "<p>3月5日上午,市人大常委會舉行新聞發布會,介紹《城市更新實施方案(2025—2027年)》。</p>\n\
+             <p>方案提出,到2027年完成老舊小區改造120個。</p>\n<p>會議還通報了其他事項。</p>\n"
+        );
+        assert!(!a.content_html.contains("版權所有"));
+        assert!(!a.content_html.contains("ICP"));
+        assert_eq!(a.category, "politics");
+        assert_eq!(a.link, "https://news.example.cn/politics/renewal.html");
+        assert_eq!(a.id, "tag:news.example.cn,2025-03-05:politics/renewal");
+    }
+
+    #[test]
+    fn pinyin_is_kept_without_strip_pinyin() {
+        let p = parse(
+            Path::new("/c/x/a.txt"),
+            "x/a.txt",
+            SEED_LAYOUT,
+            None,
+            &config(""),
+        )
+        .unwrap();
+        assert_eq!(p.article.title, "城市更新條例(lì)公布施(shī)行");
+    }
+
+    #[test]
+    fn strip_pinyin_keeps_other_parentheses() {
+        assert_eq!(
+            strip_pinyin("常務(wù)會議(2025—2027年)發(fā)展(fazhan)"),
+            "常務會議(2025—2027年)發展(fazhan)"
+        );
+        assert_eq!(strip_pinyin("(wù)開頭 A(wù)"), "(wù)開頭 A(wù)");
+    }
+
+    #[test]
+    fn text_without_subtitle_takes_summary_from_body_and_mtime_as_date() {
+        let c = config("[feeds]\nsummary_chars = 5\n");
+        let mtime = DateTime::parse_from_rfc3339("2025-01-02T03:04:05+00:00").unwrap();
+        let t = "標題\n這是第一段，很長的正文內容。\n";
+        let a = parse(Path::new("/c/a.txt"), "a.txt", t, Some(mtime), &c)
+            .unwrap()
+            .article;
+        assert_eq!(a.summary, "這是第一段…");
+        assert_eq!(a.date, mtime);
+        assert_eq!(a.category, "");
+        assert_eq!(a.link, "https://news.example.cn/a.html");
+        assert_eq!(a.id, "tag:news.example.cn,2025-01-02:a");
+    }
+
+    #[test]
+    fn chinese_date_timestamps_and_english_bylines() {
+        let t = "Title\nBy Jane Doe, John Roe\n2025年3月7日 09:30\nBody.\n";
+        let a = parse(Path::new("/c/a/b.txt"), "a/b.txt", t, None, &config(""))
+            .unwrap()
+            .article;
+        assert_eq!(a.authors, vec!["Jane Doe", "John Roe"]);
+        assert_eq!(a.date.to_rfc3339(), "2025-03-07T09:30:00+08:00");
+        assert_eq!(&*a.content_html, "<p>Body.</p>\n");
+        assert_eq!(a.summary, "Body.");
+    }
+
+    #[test]
+    fn toml_and_yaml_front_matter_give_the_same_article() {
+        let toml = "+++\ntitle = \"Hello\"\ndate = 2025-02-27T18:07:24+08:00\nauthors = [\"A\", \"B\"]\ntags = [\"x\"]\n+++\nBody *text*.\n";
+        let yaml = "---\ntitle: Hello\ndate: \"2025-02-27T18:07:24+08:00\"\nauthors: [A, B]\ntags:\n  - x\n---\nBody *text*.\n";
+        let a = md("news/hello.md", toml).unwrap().article;
+        let b = md("news/hello.md", yaml).unwrap().article;
+        assert_eq!(a, b);
+        assert_eq!(a.title, "Hello");
+        assert_eq!(a.authors, vec!["A", "B"]);
+        assert_eq!(&*a.content_html, "<p>Body <em>text</em>.</p>\n");
+        assert_eq!(a.summary, "Body text.");
+    }
+
+    #[test]
+    fn bom_and_crlf_are_tolerated() {
+        let t = "\u{feff}+++\r\ntitle = \"T\"\r\ndate = \"2025-01-01\"\r\n+++\r\nBody\r\n";
+        let a = md("a/b.md", t).unwrap().article;
+        assert_eq!(a.title, "T");
+        assert_eq!(a.date.to_rfc3339(), "2025-01-01T00:00:00+08:00");
+    }
+
+    #[test]
+    fn every_date_form_is_read_with_the_site_zone_for_naive_ones() {
+        let z = config("").site.timezone;
+        let cases = [
+            ("2025-02-27T18:07:24+08:00", "2025-02-27T18:07:24+08:00"),
+            ("2025-02-27T10:07:24Z", "2025-02-27T10:07:24+00:00"),
+            ("2025-02-27 18:07:24", "2025-02-27T18:07:24+08:00"),
+            ("2025-02-27 18:07", "2025-02-27T18:07:00+08:00"),
+            ("2025-02-27", "2025-02-27T00:00:00+08:00"),
+            ("2025-02-27T18:07:24", "2025-02-27T18:07:24+08:00"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(parse_date(input, &z).unwrap().to_rfc3339(), want, "{input}");
+        }
+        let ny = config("timezone = \"America/New_York\"\n").site.timezone;
+        assert_eq!(
+            parse_date("2025-07-01 12:00", &ny).unwrap().to_rfc3339(),
+            "2025-07-01T12:00:00-04:00"
+        );
+        assert!(parse_date("2025-02-30", &z).is_err());
+        assert!(parse_date("10000-01-01", &z).is_err());
+        assert!(parse_date("yesterday", &z).is_err());
+    }
+
+    #[test]
+    fn toml_local_date_and_local_datetime_take_site_zone() {
+        let a = md("a/b.md", "+++\ntitle = \"T\"\ndate = 2025-02-27\n+++\n")
+            .unwrap()
+            .article;
+        assert_eq!(a.date.to_rfc3339(), "2025-02-27T00:00:00+08:00");
+        let a = md(
+            "a/b.md",
+            "+++\ntitle = \"T\"\ndate = 2025-02-27T08:00:00\n+++\n",
+        )
+        .unwrap()
+        .article;
+        assert_eq!(a.date.to_rfc3339(), "2025-02-27T08:00:00+08:00");
+    }
+
+    #[test]
+    fn front_matter_errors_carry_file_line_and_column() {
+        let e = md(
+            "p/x.md",
+            "+++\ntitle = \"T\"\ndate = \"2025-01-01\"\ndraft = \"yes\"\n+++\n",
+        )
+        .unwrap_err();
+        assert_eq!(e.position, Some((4, 9)), "{e}");
+        assert_eq!(e.path, PathBuf::from("/c/p/x.md"));
+        let e = md("p/x.md", "---\ntitle: T\ndate: 2025-01-01\ntags: [a\n---\n").unwrap_err();
+        assert_eq!(e.position.map(|p| p.0), Some(5), "{e}");
+        let e = md("p/x.md", "+++\ntitle = \"T\"\ndate = \"2025-13-01\"\n+++\n").unwrap_err();
+        assert_eq!(e.position, Some((3, 8)), "{e}");
+        assert!(
+            e.to_string()
+                .starts_with("/c/p/x.md:3:8: error: invalid date"),
+            "{e}"
+        );
+        let e = md("p/x.md", "+++\ntitle = \"T\"\n").unwrap_err();
+        assert!(e.message.contains("unterminated"), "{e}");
+        let e = md("p/x.md", "+++\ndate = \"2025-01-01\"\n+++\nno heading\n").unwrap_err();
+        assert!(e.message.contains("title"), "{e}");
+        let e = md("p/x.md", "+++\ntitle = \"T\"\n+++\n").unwrap_err();
+        assert!(e.message.contains("date"), "{e}");
+        let e = md("p/x.md", "  \n").unwrap_err();
+        assert_eq!(e.to_string(), "/c/p/x.md: error: empty file");
+    }
+
+    #[test]
+    fn first_heading_becomes_title_and_leaves_the_body() {
+        let a = md(
+            "a/b.md",
+            "+++\ndate = \"2025-01-01\"\n+++\n# Big *news*\n\nText.\n",
+        )
+        .unwrap()
+        .article;
+        assert_eq!(a.title, "Big news");
+        assert_eq!(&*a.content_html, "<p>Text.</p>\n");
+    }
+
+    #[test]
+    fn relative_urls_become_absolute_and_scripts_are_removed() {
+        let t = "+++\ntitle = \"T\"\ndate = \"2025-01-01\"\nimage = \"img/lead.png\"\n+++\n\
+                 [map](map.html) ![p](../p.png) [bad](javascript:alert(1)) note[^n]\n\n[^n]: The note.\n\n\
+                 <p onclick=\"x()\">Hi <a href=\"rel.html\">r</a></p><script>alert(1)</script>\n";
+        let a = md("city/b.md", t).unwrap().article;
+        let h = &*a.content_html;
+        assert!(
+            h.contains("href=\"https://news.example.cn/city/map.html\""),
+            "{h}"
+        );
+        assert!(h.contains("src=\"https://news.example.cn/p.png\""), "{h}");
+        assert!(
+            h.contains("href=\"https://news.example.cn/city/rel.html\""),
+            "{h}"
+        );
+        assert!(!h.contains("javascript"), "{h}");
+        assert!(
+            h.contains("href=\"https://news.example.cn/city/b.html#n\""),
+            "{h}"
+        );
+        assert!(!h.contains("href=\"#"), "{h}");
+        assert!(!h.contains("onclick"), "{h}");
+        assert!(!h.contains("<script"), "{h}");
+        assert_eq!(
+            a.image.as_deref(),
+            Some("https://news.example.cn/city/img/lead.png")
+        );
+    }
+
+    #[test]
+    fn summaries_cut_at_character_boundaries() {
+        assert_eq!(truncate_chars("新聞😀abc", 3), "新聞😀…");
+        assert_eq!(truncate_chars("short", 10), "short");
+        let body = "😀".repeat(200);
+        let a = md(
+            "a/b.md",
+            &format!("+++\ntitle = \"T\"\ndate = \"2025-01-01\"\n+++\n{body}\n"),
+        )
+        .unwrap()
+        .article;
+        assert_eq!(a.summary.chars().count(), 161);
+        assert!(a.summary.ends_with('…'));
+    }
+
+    #[test]
+    fn encodings_are_detected() {
+        let s = "標題：经济新闻";
+        assert_eq!(decode(s.as_bytes()).unwrap(), s);
+        let mut bom = b"\xEF\xBB\xBF".to_vec();
+        bom.extend_from_slice(s.as_bytes());
+        assert_eq!(decode(&bom).unwrap(), s);
+        let mut le = vec![0xFF, 0xFE];
+        le.extend(s.encode_utf16().flat_map(|u| u.to_le_bytes()));
+        assert_eq!(decode(&le).unwrap(), s);
+        let mut be = vec![0xFE, 0xFF];
+        be.extend(s.encode_utf16().flat_map(|u| u.to_be_bytes()));
+        assert_eq!(decode(&be).unwrap(), s);
+        let (gbk, _, bad) = encoding_rs::GBK.encode("经济新闻：市场回暖");
+        assert!(!bad);
+        assert_eq!(decode(&gbk).unwrap(), "经济新闻：市场回暖");
+        assert!(decode(b"abc\0def").is_err());
+        assert!(decode(&[0x81, 0x20, 0xFF, 0xFF]).is_err());
+    }
+
+    #[test]
+    fn permalink_and_id_percent_encode_chinese_categories() {
+        let a = md(
+            "社会/新闻 1.md",
+            "+++\ntitle = \"T\"\ndate = \"2025-01-01\"\n+++\n",
+        )
+        .unwrap()
+        .article;
+        assert_eq!(
+            a.link,
+            "https://news.example.cn/%E7%A4%BE%E4%BC%9A/%E6%96%B0%E9%97%BB%201.html"
+        );
+        assert_eq!(
+            a.id,
+            "tag:news.example.cn,2025-01-01:%E7%A4%BE%E4%BC%9A/%E6%96%B0%E9%97%BB%201"
+        );
+    }
+
+    #[test]
+    fn ignored_names() {
+        let c = config("[content]\nignore = [\"*.bak\", \"private/**\"]\n");
+        for p in [
+            "a/.x.md",
+            ".git/a.md",
+            "a/b.md~",
+            "a/.b.md.swp",
+            "a/4913",
+            "a/#b.md#",
+            "a/x.bak",
+            "private/a.md",
+        ] {
+            assert!(is_ignored(p, &c), "{p}");
+        }
+        assert!(!is_ignored("a/b.md", &c));
+    }
+}

@@ -1,0 +1,181 @@
+//! Whole-site operations shared by `herald build`, `herald check` and the
+//! daemon's first load: read every article of `content.dir` in parallel
+//! into a [`Catalog`], collect every problem, and write rendered pages to
+//! a directory atomically (temp file + rename), so a web server never
+//! serves a half-written feed.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, FixedOffset};
+
+use crate::article::{self, Diagnostic, Parsed, Severity};
+use crate::catalog::Catalog;
+use crate::config::Config;
+use crate::render::{self, PageId, Rendered};
+use crate::scan;
+
+/// Errors of whole-site operations.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// `content.dir` cannot be read.
+    #[error("{}: error: cannot read content directory: {source}", path.display())]
+    ContentDir {
+        /// The directory.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// An output file could not be written.
+    #[error("{}: error: cannot write: {source}", path.display())]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// The content directory read into a catalog, with every problem found.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    /// The articles.
+    pub catalog: Catalog,
+    /// Errors and warnings, sorted by path.
+    pub diagnostics: Vec<Diagnostic>,
+    /// Per file: the errors that kept it out, and its warnings.
+    pub per_file: Vec<(String, Vec<Diagnostic>)>,
+}
+
+/// Reads and parses the files at `rels` on all cores.
+pub fn load_files(config: &Config, rels: &[String]) -> Vec<(String, Result<Parsed, Diagnostic>)> {
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
+        .clamp(1, 16);
+    let chunk = rels.len().div_ceil(threads).max(1);
+    let dir = &config.content.dir;
+    std::thread::scope(|s| {
+        let handles: Vec<_> = rels
+            .chunks(chunk)
+            .map(|part| {
+                s.spawn(move || {
+                    part.iter()
+                        .map(|rel| (rel.clone(), article::load(dir, rel, config)))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
+    })
+}
+
+/// Reads the whole content directory.
+///
+/// Fails when `content.dir` cannot be read; problems with single files
+/// are diagnostics, not errors.
+pub fn load_content(config: &Config) -> Result<Loaded, BuildError> {
+    let listing = scan::scan(config).map_err(|source| BuildError::ContentDir {
+        path: config.content.dir.clone(),
+        source,
+    })?;
+    let mut loaded = Loaded::default();
+    for c in &listing.categories {
+        loaded.catalog.add_category(c);
+    }
+    loaded.diagnostics.extend(listing.problems);
+    for (rel, result) in load_files(config, &listing.files) {
+        match result {
+            Ok(parsed) => {
+                loaded.diagnostics.extend(parsed.warnings.iter().cloned());
+                if !parsed.warnings.is_empty() {
+                    loaded.per_file.push((rel, parsed.warnings));
+                }
+                loaded.catalog.upsert(parsed.article);
+            }
+            Err(d) => {
+                loaded.per_file.push((rel, vec![d.clone()]));
+                loaded.diagnostics.push(d);
+            }
+        }
+    }
+    loaded
+        .diagnostics
+        .extend(duplicate_warnings(config, &loaded.catalog));
+    loaded
+        .diagnostics
+        .sort_by(|a, b| (&a.path, a.position, a.severity).cmp(&(&b.path, b.position, b.severity)));
+    Ok(loaded)
+}
+
+/// One warning per article whose id repeats an earlier path's.
+pub fn duplicate_warnings(config: &Config, catalog: &Catalog) -> Vec<Diagnostic> {
+    catalog
+        .duplicate_ids()
+        .into_iter()
+        .map(|(rel, id, first)| {
+            let derived = catalog
+                .get(&rel)
+                .map(|a| catalog.effective_id(a))
+                .unwrap_or_default();
+            Diagnostic {
+                path: config.content.dir.join(&rel),
+                position: None,
+                severity: Severity::Warning,
+                message: format!(
+                    "duplicate id {id:?} (also used by {first}); published as {derived:?}"
+                ),
+            }
+        })
+        .collect()
+}
+
+/// Renders every page at time `now`.
+pub fn render_all(
+    config: &Config,
+    catalog: &Catalog,
+    now: DateTime<FixedOffset>,
+) -> Vec<(PageId, Rendered)> {
+    render::all_pages(config, catalog)
+        .into_iter()
+        .map(|p| {
+            let r = render::render(config, catalog, &p, now);
+            (p, r)
+        })
+        .collect()
+}
+
+/// Writes `bytes` to `path` atomically: a temp file in the same directory,
+/// then a rename over the target.
+///
+/// Fails when the directory cannot be created or the file written.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("out");
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_data()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Writes rendered pages under `out` in the URL layout.
+///
+/// Fails on the first file that cannot be written.
+pub fn write_pages(out: &Path, pages: &[(PageId, Rendered)]) -> Result<(), BuildError> {
+    for (page, rendered) in pages {
+        let path = out.join(page.file_path());
+        write_atomic(&path, &rendered.body).map_err(|source| BuildError::Write { path, source })?;
+    }
+    Ok(())
+}

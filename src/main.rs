@@ -1,0 +1,155 @@
+//! The `herald` command: parses arguments, installs logging, loads the
+//! config and hands over to the library.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand, ValueEnum};
+use herald::config::Config;
+
+#[derive(Parser)]
+#[command(
+    name = "herald",
+    version,
+    about = "Publishes RSS, Atom and JSON feeds from a directory of news articles"
+)]
+struct Cli {
+    /// Config file.
+    #[arg(long, global = true, default_value = "config/herald.toml")]
+    config: PathBuf,
+    /// Log format on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+    /// Address to listen on (serve), overriding server.listen.
+    #[arg(long, global = true)]
+    listen: Option<String>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the daemon (the default).
+    Serve,
+    /// Render every feed, page and OPML once into a directory.
+    Build {
+        /// Output directory (default: output.dir).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Exit 1 if any article had an error (after writing the rest).
+        #[arg(long)]
+        strict: bool,
+    },
+    /// Validate the config and every article.
+    Check,
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.log_format);
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(&cli.config, cli.listen.as_deref()),
+        Command::Build { out, strict } => build(&cli.config, out, strict),
+        Command::Check => check(&cli.config),
+    }
+}
+
+fn load_config(path: &Path) -> Result<Config, ExitCode> {
+    Config::load(path).map_err(|e| {
+        eprintln!("{e}");
+        ExitCode::from(2)
+    })
+}
+
+fn now() -> chrono::DateTime<chrono::FixedOffset> {
+    chrono::Utc::now().fixed_offset()
+}
+
+fn build(config_path: &Path, out: Option<PathBuf>, strict: bool) -> ExitCode {
+    let config = match load_config(config_path) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let Some(out) = out.or_else(|| config.output_dir.clone()) else {
+        eprintln!(
+            "error: no output directory: pass --out DIR or set output.dir in {}",
+            config_path.display()
+        );
+        return ExitCode::from(2);
+    };
+    let result = (|| -> anyhow::Result<bool> {
+        let loaded = herald::build::load_content(&config)?;
+        for d in &loaded.diagnostics {
+            println!("{d}");
+        }
+        let pages = herald::build::render_all(&config, &loaded.catalog, now());
+        herald::build::write_pages(&out, &pages).context("writing output")?;
+        tracing::info!(out = %out.display(), pages = pages.len(), articles = loaded.catalog.len(), "build finished");
+        Ok(loaded.diagnostics.iter().any(|d| d.is_error()))
+    })();
+    match result {
+        Ok(had_errors) if had_errors && strict => ExitCode::from(1),
+        Ok(_) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn check(config_path: &Path) -> ExitCode {
+    let config = match Config::load(config_path) {
+        Ok(c) => c,
+        Err(e) => {
+            println!("{e}");
+            return ExitCode::from(1);
+        }
+    };
+    match herald::build::load_content(&config) {
+        Ok(loaded) => {
+            for d in &loaded.diagnostics {
+                println!("{d}");
+            }
+            let errors = loaded.diagnostics.iter().filter(|d| d.is_error()).count();
+            let warnings = loaded.diagnostics.len() - errors;
+            eprintln!(
+                "checked {} articles: {errors} errors, {warnings} warnings",
+                loaded.catalog.len() + errors
+            );
+            if errors > 0 {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            }
+        }
+        Err(e) => {
+            println!("{e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn serve(config_path: &Path, listen: Option<&str>) -> ExitCode {
+    let _ = (config_path, listen);
+    eprintln!("serve: not implemented yet");
+    ExitCode::from(1)
+}
