@@ -587,8 +587,7 @@ fn parse_markdown(
     let mut warnings = Vec::new();
     for k in keys {
         if !KNOWN_KEYS.contains(&k.as_str()) {
-            let pos =
-                key_position(split.front, &k).map(|(l, c)| (split.front_line + l, c.min(1).max(1)));
+            let pos = key_position(split.front, &k).map(|(l, c)| (split.front_line + l, c));
             warnings.push(Diagnostic::warning(
                 path,
                 pos,
@@ -733,16 +732,18 @@ fn parse_markdown(
         authors
     };
     let tags = clean_list(fm.tags.map(|n| n.0).unwrap_or_default());
-    let image = match fm.image.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        Some(i) => Some(match &base {
+    let image = fm
+        .image
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|i| match &base {
             Some(b) => b
                 .join(i)
                 .map(|u| u.to_string())
                 .unwrap_or_else(|_| i.to_string()),
             None => i.to_string(),
-        }),
-        None => None,
-    };
+        });
     let id = match fm.id.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         Some(id) => id.to_string(),
         None => tag_id(config, category, &slug, &date),

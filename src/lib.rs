@@ -10,6 +10,10 @@
 //! - [`catalog`]: articles by category, updated incrementally.
 //! - [`render`]: catalog → feed, OPML and HTML bytes.
 //! - [`build`]: whole-site load and atomic writes (`herald build`, `herald check`).
+//! - [`snapshot`]: the immutable rendered set: bodies, compressed variants, ETags.
+//! - [`server`]: the hyper service over the current snapshot.
+//! - [`watch`]: filesystem events → touched paths.
+//! - [`daemon`]: wires load, watch, regenerate and serve together.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -17,5 +21,9 @@ pub mod article;
 pub mod build;
 pub mod catalog;
 pub mod config;
+pub mod daemon;
 pub mod render;
 pub mod scan;
+pub mod server;
+pub mod snapshot;
+pub mod watch;

@@ -149,7 +149,106 @@ fn check(config_path: &Path) -> ExitCode {
 }
 
 fn serve(config_path: &Path, listen: Option<&str>) -> ExitCode {
-    let _ = (config_path, listen);
-    eprintln!("serve: not implemented yet");
-    ExitCode::from(1)
+    let mut config = match load_config(config_path) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    if let Some(l) = listen {
+        match l.parse() {
+            Ok(addr) => config.server.listen = addr,
+            Err(_) => {
+                eprintln!("error: --listen {l:?} is not an address like 127.0.0.1:8080");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    raise_fd_limit();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let result = runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(config.server.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.server.listen))?;
+        let (reload_tx, reload_rx) = tokio::sync::mpsc::unbounded_channel();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(signals(reload_tx, stop_tx));
+        let shutdown = async move {
+            let _ = stop_rx.await;
+        };
+        herald::daemon::run_with(
+            listener,
+            config,
+            herald::server::Limits::default(),
+            shutdown,
+            Some(reload_rx),
+        )
+        .await
+        .map_err(anyhow::Error::from)
+    });
+    match result {
+        Ok(()) => {
+            tracing::info!("stopped");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            tracing::error!(error = %format!("{e:#}"), "herald failed");
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// SIGHUP → reload; the first SIGTERM/SIGINT → graceful stop; a second → exit at once.
+async fn signals(
+    reload_tx: tokio::sync::mpsc::UnboundedSender<()>,
+    stop_tx: tokio::sync::oneshot::Sender<()>,
+) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut hup), Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::hangup()),
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        tracing::error!("cannot install signal handlers");
+        return;
+    };
+    let mut stop_tx = Some(stop_tx);
+    loop {
+        tokio::select! {
+            _ = hup.recv() => {
+                tracing::info!("SIGHUP: reloading config");
+                let _ = reload_tx.send(());
+                continue;
+            }
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+        match stop_tx.take() {
+            Some(tx) => {
+                tracing::info!("shutting down (send the signal again to exit at once)");
+                let _ = tx.send(());
+            }
+            None => {
+                tracing::warn!("second signal: exiting now");
+                std::process::exit(0);
+            }
+        }
+    }
+}
+
+/// Raises the soft open-file limit toward the hard limit, so the
+/// connection cap, not EMFILE, is what limits clients.
+fn raise_fd_limit() {
+    match rlimit::increase_nofile_limit(1 << 20) {
+        Ok(n) => tracing::debug!(limit = n, "open-file limit"),
+        Err(e) => tracing::warn!(error = %e, "cannot raise the open-file limit"),
+    }
 }

@@ -1,0 +1,820 @@
+//! Wires everything together for `herald serve`: the first full load, the
+//! publisher thread that owns the catalog and applies changes, the
+//! watchers, signals, and the HTTP server.
+//!
+//! One thread — the publisher — owns all mutable state (config, catalog,
+//! per-file problems, rendered resources). It collects changes for
+//! `content.debounce_ms`, re-reads only the touched files, re-renders only
+//! the affected pages, and swaps a new [`Snapshot`] into the shared
+//! `ArcSwap`, which request handlers read without ever waiting. A timer
+//! publishes future-dated articles when they come due, and a slow
+//! reconcile scan (mtime, size) catches whatever events missed.
+
+use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use arc_swap::ArcSwap;
+use chrono::{DateTime, FixedOffset, Utc};
+use tokio::net::TcpListener;
+
+use crate::article::{self, Diagnostic, Severity};
+use crate::build;
+use crate::catalog::{Catalog, Change};
+use crate::config::Config;
+use crate::render::{self, PageId};
+use crate::scan;
+use crate::server::{self, Limits};
+use crate::snapshot::{Health, Resource, Snapshot};
+use crate::watch::{self, Mode};
+
+/// Errors that stop the daemon.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    /// The server failed.
+    #[error("server: {0}")]
+    Server(#[from] std::io::Error),
+    /// The publisher thread died.
+    #[error("publisher thread panicked")]
+    Publisher,
+}
+
+/// Messages to the publisher thread.
+#[derive(Debug)]
+pub enum Msg {
+    /// A raw filesystem event.
+    Event(notify::Result<notify::Event>),
+    /// Reload the config (SIGHUP).
+    ReloadConfig,
+    /// Stop.
+    Stop,
+}
+
+/// How often the reconcile scan runs in event mode.
+const RECONCILE_EVERY: Duration = Duration::from_secs(60);
+
+fn now_fixed() -> DateTime<FixedOffset> {
+    Utc::now().fixed_offset()
+}
+
+/// (mtime, size) of a file, to notice changes events missed.
+type Stamp = (SystemTime, u64);
+
+fn stamp_of(path: &Path) -> Option<Stamp> {
+    let m = std::fs::metadata(path).ok()?;
+    Some((m.modified().ok()?, m.len()))
+}
+
+/// All mutable state, owned by the publisher thread.
+pub struct Publisher {
+    config: Config,
+    config_path: PathBuf,
+    root: PathBuf,
+    catalog: Catalog,
+    /// Current problems per relative path (errors keep the last good version published).
+    problems: BTreeMap<String, Vec<Diagnostic>>,
+    /// Scan-level problems (links leaving the tree, unreadable folders).
+    scan_problems: Vec<Diagnostic>,
+    config_error: Option<String>,
+    content_error: Option<String>,
+    stamps: HashMap<String, Stamp>,
+    resources: HashMap<String, Arc<Resource>>,
+    shared: Arc<ArcSwap<Snapshot>>,
+    mode: Mode,
+    /// The `now` the current snapshot was rendered with.
+    rendered_at: DateTime<FixedOffset>,
+    last_regeneration: DateTime<FixedOffset>,
+    rebind_tx: tokio::sync::mpsc::UnboundedSender<std::net::SocketAddr>,
+    event_tx: Option<mpsc::Sender<Msg>>,
+    _watchers: Option<watch::Watchers>,
+}
+
+impl Publisher {
+    /// Loads everything and publishes the first snapshot.
+    pub fn new(
+        config: Config,
+        config_path: PathBuf,
+        shared: Arc<ArcSwap<Snapshot>>,
+        rebind_tx: tokio::sync::mpsc::UnboundedSender<std::net::SocketAddr>,
+    ) -> Self {
+        let root = config
+            .content
+            .dir
+            .canonicalize()
+            .unwrap_or_else(|_| config.content.dir.clone());
+        let mut p = Publisher {
+            config,
+            config_path,
+            root,
+            catalog: Catalog::new(),
+            problems: BTreeMap::new(),
+            scan_problems: Vec::new(),
+            config_error: None,
+            content_error: None,
+            stamps: HashMap::new(),
+            resources: HashMap::new(),
+            shared,
+            mode: Mode::Events,
+            rendered_at: now_fixed(),
+            last_regeneration: now_fixed(),
+            rebind_tx,
+            event_tx: None,
+            _watchers: None,
+        };
+        p.full_load();
+        p
+    }
+
+    /// Re-reads the whole content directory and re-renders everything. On
+    /// failure (the directory is gone) the last good catalog stays.
+    fn full_load(&mut self) {
+        let started = Instant::now();
+        self.root = self
+            .config
+            .content
+            .dir
+            .canonicalize()
+            .unwrap_or_else(|_| self.config.content.dir.clone());
+        let listing = match scan::scan(&self.config) {
+            Ok(l) => l,
+            Err(e) => {
+                let msg = format!(
+                    "{}: error: cannot read content directory: {e}",
+                    self.config.content.dir.display()
+                );
+                tracing::error!(dir = %self.config.content.dir.display(), error = %e, "content directory unreadable; keeping the last good feeds");
+                self.content_error = Some(msg);
+                self.publish_health();
+                return;
+            }
+        };
+        self.content_error = None;
+        let mut catalog = Catalog::new();
+        for c in &listing.categories {
+            catalog.add_category(c);
+        }
+        let mut problems = BTreeMap::new();
+        let mut stamps = HashMap::new();
+        for rel in &listing.files {
+            if let Some(s) = stamp_of(&self.config.content.dir.join(rel)) {
+                stamps.insert(rel.clone(), s);
+            }
+        }
+        for (rel, result) in build::load_files(&self.config, &listing.files) {
+            match result {
+                Ok(parsed) => {
+                    if !parsed.warnings.is_empty() {
+                        problems.insert(rel.clone(), parsed.warnings);
+                    }
+                    catalog.upsert(parsed.article);
+                }
+                Err(d) => {
+                    log_problem(&d);
+                    // Keep the last good version of a file that broke.
+                    if let Some(old) = self.catalog.get(&rel) {
+                        catalog.upsert((**old).clone());
+                    }
+                    problems.insert(rel.clone(), vec![d]);
+                }
+            }
+        }
+        self.catalog = catalog;
+        self.problems = problems;
+        self.scan_problems = listing.problems;
+        self.stamps = stamps;
+        let now = now_fixed();
+        let pages = render::all_pages(&self.config, &self.catalog);
+        let keep: std::collections::HashSet<String> = pages.iter().map(PageId::path).collect();
+        self.resources.retain(|k, _| keep.contains(k));
+        self.render_pages(&pages, now);
+        self.finish_regeneration(started, now, true);
+    }
+
+    fn render_pages(&mut self, pages: &[PageId], now: DateTime<FixedOffset>) {
+        let wall = SystemTime::now();
+        let (config, catalog, resources) = (&self.config, &self.catalog, &self.resources);
+        let threads = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2)
+            .clamp(1, 8);
+        let chunk = pages.len().div_ceil(threads).max(1);
+        let results: Vec<(String, Arc<Resource>)> = std::thread::scope(|s| {
+            let handles: Vec<_> = pages
+                .chunks(chunk)
+                .map(|part| {
+                    s.spawn(move || {
+                        part.iter()
+                            .map(|p| {
+                                let path = p.path();
+                                let rendered = render::render(config, catalog, p, now);
+                                let res = Resource::prepare(rendered, resources.get(&path), wall);
+                                (path, res)
+                            })
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().unwrap_or_default())
+                .collect()
+        });
+        let mut changed = Vec::new();
+        for (path, res) in results {
+            let same = self
+                .resources
+                .get(&path)
+                .is_some_and(|old| Arc::ptr_eq(old, &res));
+            if !same {
+                changed.push(path.clone());
+            }
+            self.resources.insert(path, res);
+        }
+        self.write_output(&changed);
+    }
+
+    fn write_output(&self, changed: &[String]) {
+        let Some(out) = &self.config.output_dir else {
+            return;
+        };
+        for path in changed {
+            let Some(res) = self.resources.get(path) else {
+                continue;
+            };
+            let file = if path.ends_with('/') {
+                format!("{path}index.html")
+            } else {
+                path.clone()
+            };
+            let target = out.join(file.trim_start_matches('/'));
+            if let Err(e) = build::write_atomic(&target, &res.identity.body) {
+                tracing::error!(path = %target.display(), error = %e, "cannot write output file");
+            }
+        }
+    }
+
+    fn remove_output(&self, category: &str) {
+        if let Some(out) = &self.config.output_dir {
+            let dir = out.join(category);
+            if dir.is_dir() {
+                let _ = std::fs::remove_dir_all(&dir);
+            }
+        }
+    }
+
+    fn finish_regeneration(&mut self, started: Instant, now: DateTime<FixedOffset>, full: bool) {
+        self.rendered_at = now;
+        self.last_regeneration = now;
+        let secs = started.elapsed().as_secs_f64();
+        metrics::counter!("herald_regenerations_total", "kind" => if full { "full" } else { "incremental" }).increment(1);
+        metrics::histogram!("herald_regeneration_duration_seconds").record(secs);
+        tracing::debug!(duration_ms = secs * 1000.0, full, "regenerated");
+        self.publish_health();
+    }
+
+    fn health(&self) -> Health {
+        let mut errors: Vec<String> = Vec::new();
+        if let Some(e) = &self.config_error {
+            errors.push(e.clone());
+        }
+        if let Some(e) = &self.content_error {
+            errors.push(e.clone());
+        }
+        for d in self
+            .scan_problems
+            .iter()
+            .chain(self.problems.values().flatten())
+        {
+            if d.severity == Severity::Error {
+                errors.push(d.to_string());
+            }
+        }
+        Health {
+            articles: self.catalog.published_count(None, self.rendered_at),
+            categories: self.catalog.categories().count(),
+            errors,
+            watcher: self.mode.name().to_string(),
+            last_regeneration: self
+                .last_regeneration
+                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        }
+    }
+
+    fn publish_health(&self) {
+        let health = self.health();
+        metrics::gauge!("herald_articles").set(health.articles as f64);
+        metrics::gauge!("herald_categories").set(health.categories as f64);
+        metrics::gauge!("herald_content_errors").set(health.errors.len() as f64);
+        for m in [Mode::Events, Mode::Polling, Mode::Degraded] {
+            metrics::gauge!("herald_watcher_mode", "mode" => m.name()).set(if m == self.mode {
+                1.0
+            } else {
+                0.0
+            });
+        }
+        self.shared.store(Arc::new(Snapshot {
+            resources: self.resources.clone(),
+            health,
+            max_age: self.config.server.max_age,
+        }));
+    }
+
+    /// Re-examines one path and updates the catalog: a file is re-read, a
+    /// folder walked, a missing path dropped with everything under it.
+    fn apply_path(&mut self, rel: &str) -> Change {
+        let full = self.config.content.dir.join(rel);
+        let mut change = Change::default();
+        // A path inside a hidden or ignored folder, or a link outside the tree, is not content.
+        if article::is_ignored(rel, &self.config) {
+            return change;
+        }
+        match std::fs::metadata(&full) {
+            Ok(m) if m.is_dir() => {
+                let inside = full
+                    .canonicalize()
+                    .map(|c| c.starts_with(&self.root))
+                    .unwrap_or(false);
+                if !inside {
+                    return change;
+                }
+                let listing = scan::scan_folder(&self.config, rel);
+                for c in &listing.categories {
+                    change.merge(self.catalog.add_category(c));
+                }
+                if !rel.contains('/') {
+                    change.merge(self.catalog.add_category(rel));
+                }
+                // Files that vanished from the folder meanwhile.
+                let present: std::collections::HashSet<&String> = listing.files.iter().collect();
+                for old in self.catalog.paths_under(rel) {
+                    if !present.contains(&old) {
+                        change.merge(self.drop_file(&old));
+                    }
+                }
+                for f in &listing.files {
+                    change.merge(self.load_file(f));
+                }
+            }
+            Ok(m) if m.is_file() || !m.is_dir() => {
+                if article::kind_of(rel).is_some() {
+                    let inside = full
+                        .canonicalize()
+                        .map(|c| c.starts_with(&self.root))
+                        .unwrap_or(false);
+                    if inside {
+                        change.merge(self.load_file(rel));
+                    } else {
+                        change.merge(self.drop_file(rel));
+                    }
+                }
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                change.merge(self.drop_file(rel));
+                for old in self.catalog.paths_under(rel) {
+                    change.merge(self.drop_file(&old));
+                }
+                let prefix = format!("{rel}/");
+                self.problems.retain(|k, _| !k.starts_with(&prefix));
+                self.stamps.retain(|k, _| !k.starts_with(&prefix));
+                if !rel.contains('/') && self.catalog.has_category(rel) {
+                    change.merge(self.catalog.remove_category(rel));
+                    self.drop_category_pages(rel);
+                }
+            }
+            Err(e) => {
+                let d = Diagnostic {
+                    path: full.clone(),
+                    position: None,
+                    severity: Severity::Error,
+                    message: format!("cannot read: {e}"),
+                };
+                log_problem(&d);
+                self.problems.insert(rel.to_string(), vec![d]);
+            }
+        }
+        change
+    }
+
+    fn drop_category_pages(&mut self, category: &str) {
+        let prefix = format!("/{category}/");
+        self.resources.retain(|k, _| !k.starts_with(&prefix));
+        self.remove_output(category);
+    }
+
+    fn drop_file(&mut self, rel: &str) -> Change {
+        self.problems.remove(rel);
+        self.stamps.remove(rel);
+        self.catalog.remove(rel)
+    }
+
+    fn load_file(&mut self, rel: &str) -> Change {
+        let full = self.config.content.dir.join(rel);
+        let stamp = stamp_of(&full);
+        match article::load(&self.config.content.dir, rel, &self.config) {
+            Ok(parsed) => {
+                if let Some(s) = stamp {
+                    self.stamps.insert(rel.to_string(), s);
+                }
+                if parsed.warnings.is_empty() {
+                    self.problems.remove(rel);
+                } else {
+                    for w in &parsed.warnings {
+                        log_problem(w);
+                    }
+                    self.problems.insert(rel.to_string(), parsed.warnings);
+                }
+                if self
+                    .catalog
+                    .get(rel)
+                    .is_some_and(|old| **old == parsed.article)
+                {
+                    return Change::default();
+                }
+                self.catalog.upsert(parsed.article)
+            }
+            Err(d) => {
+                // The last good version (if any) stays published; the next
+                // event on this file re-reads it.
+                if let Some(s) = stamp {
+                    self.stamps.insert(rel.to_string(), s);
+                }
+                log_problem(&d);
+                self.problems.insert(rel.to_string(), vec![d]);
+                Change {
+                    site: true,
+                    ..Default::default()
+                }
+            }
+        }
+    }
+
+    /// Applies a batch of touched paths and publishes the result.
+    pub fn apply_paths(&mut self, paths: &[String]) {
+        let started = Instant::now();
+        let mut change = Change::default();
+        for rel in paths {
+            change.merge(self.apply_path(rel));
+        }
+        self.regenerate(change, started);
+    }
+
+    fn regenerate(&mut self, change: Change, started: Instant) {
+        let now = now_fixed();
+        // Articles that came due since the last render count as changes too.
+        let mut change = change;
+        change.merge(self.catalog.due_between(self.rendered_at, now));
+        if change.is_empty() {
+            self.publish_health();
+            return;
+        }
+        let pages = render::affected_pages(&self.config, &self.catalog, &change);
+        self.render_pages(&pages, now);
+        self.finish_regeneration(started, now, false);
+    }
+
+    /// Compares the tree with what was loaded (mtime, size) and applies the
+    /// differences. The safety net for missed events, and the whole
+    /// watcher in polling mode.
+    pub fn reconcile(&mut self) {
+        let started = Instant::now();
+        let listing = match scan::scan(&self.config) {
+            Ok(l) => l,
+            Err(e) => {
+                if self.content_error.is_none() {
+                    tracing::error!(dir = %self.config.content.dir.display(), error = %e, "content directory unreadable; keeping the last good feeds");
+                    self.content_error = Some(format!(
+                        "{}: error: cannot read content directory: {e}",
+                        self.config.content.dir.display()
+                    ));
+                    self.publish_health();
+                }
+                return;
+            }
+        };
+        let new_root = self
+            .config
+            .content
+            .dir
+            .canonicalize()
+            .unwrap_or_else(|_| self.config.content.dir.clone());
+        if self.content_error.is_some() || new_root != self.root {
+            tracing::info!(dir = %self.config.content.dir.display(), "content directory is back (or was replaced); reloading");
+            self.content_error = None;
+            self.full_load();
+            self.restart_watchers();
+            return;
+        }
+        let mut touched: Vec<String> = Vec::new();
+        for c in &listing.categories {
+            if !self.catalog.has_category(c) {
+                touched.push(c.clone());
+            }
+        }
+        let known: Vec<String> = self.catalog.categories().map(str::to_string).collect();
+        for c in known {
+            if listing.categories.binary_search(&c).is_err() {
+                touched.push(c);
+            }
+        }
+        let present: std::collections::HashSet<&String> = listing.files.iter().collect();
+        for f in &listing.files {
+            let s = stamp_of(&self.config.content.dir.join(f));
+            if s.is_none() || self.stamps.get(f) != s.as_ref() {
+                touched.push(f.clone());
+            }
+        }
+        let gone: Vec<String> = self
+            .stamps
+            .keys()
+            .chain(self.problems.keys())
+            .filter(|k| !present.contains(k))
+            .cloned()
+            .collect();
+        touched.extend(gone);
+        let missing: Vec<String> = self
+            .catalog
+            .articles()
+            .map(|a| a.rel.clone())
+            .filter(|r| !present.contains(r))
+            .collect();
+        touched.extend(missing);
+        touched.sort();
+        touched.dedup();
+        self.scan_problems = listing.problems;
+        if !touched.is_empty() {
+            metrics::counter!("herald_reconcile_fixes_total").increment(touched.len() as u64);
+            tracing::info!(paths = touched.len(), "reconcile scan found changes");
+        }
+        let mut change = Change::default();
+        for rel in &touched {
+            change.merge(self.apply_path(rel));
+        }
+        self.regenerate(change, started);
+    }
+
+    /// Reloads the config file. A config that fails keeps the old one in
+    /// force and shows the error in `/healthz`.
+    pub fn reload_config(&mut self) {
+        let new = match Config::load(&self.config_path) {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::error!(error = %e, "config reload failed; keeping the old config");
+                self.config_error = Some(e.to_string());
+                self.publish_health();
+                return;
+            }
+        };
+        self.config_error = None;
+        let listen_changed = new.server.listen != self.config.server.listen;
+        let content_changed = new.content.dir != self.config.content.dir
+            || new.content.watch != self.config.content.watch;
+        if listen_changed {
+            let _ = self.rebind_tx.send(new.server.listen);
+        }
+        tracing::info!(path = %self.config_path.display(), "config reloaded");
+        let output_changed = new.output_dir != self.config.output_dir;
+        self.config = new;
+        // Any key can change how articles parse or render (time zone,
+        // permalinks, importer rules), so re-read and re-render everything.
+        self.full_load();
+        if content_changed {
+            self.restart_watchers();
+        }
+        if output_changed {
+            let all: Vec<String> = self.resources.keys().cloned().collect();
+            self.write_output(&all);
+        }
+    }
+
+    /// Publishes articles that came due.
+    pub fn publish_due(&mut self) {
+        self.regenerate(Change::default(), Instant::now());
+    }
+
+    fn restart_watchers(&mut self) {
+        if let Some(tx) = self.event_tx.clone() {
+            self._watchers = None;
+            let w = start_watchers(&self.config, &self.config_path, tx);
+            self.mode = w.mode;
+            self._watchers = Some(w);
+            self.publish_health();
+        }
+    }
+
+    /// When polling or reconciling is next due.
+    fn scan_interval(&self) -> Duration {
+        match self.mode {
+            Mode::Events => RECONCILE_EVERY.max(self.config.content.poll_interval),
+            Mode::Polling | Mode::Degraded => self.config.content.poll_interval,
+        }
+    }
+}
+
+fn log_problem(d: &Diagnostic) {
+    match d.severity {
+        Severity::Error => {
+            tracing::warn!(path = %d.path.display(), problem = %d, "article skipped")
+        }
+        Severity::Warning => {
+            tracing::warn!(path = %d.path.display(), problem = %d, "article warning")
+        }
+    }
+}
+
+fn start_watchers(config: &Config, config_path: &Path, tx: mpsc::Sender<Msg>) -> watch::Watchers {
+    let tx = std::sync::Mutex::new(tx);
+    let tx = Arc::new(tx);
+    watch::start(config, config_path, move |e| {
+        if let Ok(tx) = tx.lock() {
+            let _ = tx.send(Msg::Event(e));
+        }
+    })
+}
+
+impl Publisher {
+    /// Runs the publisher loop until [`Msg::Stop`].
+    pub fn run(mut self, rx: mpsc::Receiver<Msg>, tx: mpsc::Sender<Msg>) {
+        self.event_tx = Some(tx.clone());
+        let w = start_watchers(&self.config, &self.config_path, tx);
+        self.mode = w.mode;
+        self._watchers = Some(w);
+        self.publish_health();
+        if self.mode == Mode::Degraded {
+            tracing::warn!(
+                "watcher degraded: polling content every {:?}",
+                self.config.content.poll_interval
+            );
+        }
+        let mut pending: Vec<String> = Vec::new();
+        let mut rescan = false;
+        let mut reload = false;
+        let mut deadline: Option<Instant> = None;
+        let mut next_scan = Instant::now() + self.scan_interval();
+        loop {
+            let now = Instant::now();
+            let mut wake = next_scan;
+            if let Some(d) = deadline {
+                wake = wake.min(d);
+            }
+            if let Some(due) = self.catalog.next_due(self.rendered_at) {
+                let wait = (due - now_fixed()).to_std().unwrap_or(Duration::ZERO);
+                // Publish a little after the instant so `now >= date` holds.
+                wake = wake.min(now + wait + Duration::from_millis(1));
+            }
+            let msg = rx.recv_timeout(wake.saturating_duration_since(now));
+            match msg {
+                Ok(Msg::Stop) | Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                Ok(Msg::ReloadConfig) => {
+                    reload = true;
+                    deadline.get_or_insert_with(|| Instant::now() + self.config.content.debounce);
+                }
+                Ok(Msg::Event(Ok(event))) => {
+                    let root = self.root.clone();
+                    let m = watch::map_event(&event, &root, &self.config_path, &self.config);
+                    if m.rescan || m.config || !m.paths.is_empty() {
+                        rescan |= m.rescan;
+                        reload |= m.config;
+                        for p in m.paths {
+                            if !pending.contains(&p) {
+                                pending.push(p);
+                            }
+                        }
+                        deadline
+                            .get_or_insert_with(|| Instant::now() + self.config.content.debounce);
+                    }
+                }
+                Ok(Msg::Event(Err(e))) => {
+                    tracing::warn!(error = %e, "watcher error; rescanning");
+                    rescan = true;
+                    deadline.get_or_insert_with(|| Instant::now() + self.config.content.debounce);
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+            }
+            let now = Instant::now();
+            if deadline.is_some_and(|d| now >= d) {
+                deadline = None;
+                if reload {
+                    reload = false;
+                    self.reload_config();
+                    pending.clear();
+                    rescan = false;
+                } else if rescan {
+                    rescan = false;
+                    pending.clear();
+                    metrics::counter!("herald_rescans_total").increment(1);
+                    tracing::info!("rescanning content");
+                    self.reconcile();
+                } else if !pending.is_empty() {
+                    let batch = std::mem::take(&mut pending);
+                    self.apply_paths(&batch);
+                }
+            }
+            if self
+                .catalog
+                .next_due(self.rendered_at)
+                .is_some_and(|d| d <= now_fixed())
+            {
+                self.publish_due();
+            }
+            if now >= next_scan {
+                self.reconcile();
+                next_scan = Instant::now() + self.scan_interval();
+            }
+        }
+    }
+}
+
+/// Runs the daemon on `listener` until `shutdown` resolves: loads the
+/// content, serves it, and keeps it live.
+///
+/// Fails when the server fails or the publisher thread dies.
+pub async fn run(
+    listener: TcpListener,
+    config: Config,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), DaemonError> {
+    run_with(listener, config, Limits::default(), shutdown, None).await
+}
+
+/// [`run`] with explicit connection limits and an optional channel that
+/// asks for a config reload (the binary wires SIGHUP to it).
+///
+/// Fails when the server fails or the publisher thread dies.
+pub async fn run_with(
+    listener: TcpListener,
+    config: Config,
+    limits: Limits,
+    shutdown: impl Future<Output = ()>,
+    reload_rx: Option<tokio::sync::mpsc::UnboundedReceiver<()>>,
+) -> Result<(), DaemonError> {
+    server::metrics_handle();
+    let config_path = absolute(&config.path);
+    let shared = Arc::new(ArcSwap::from_pointee(Snapshot::default()));
+    let (rebind_tx, mut rebind_rx) = tokio::sync::mpsc::unbounded_channel::<std::net::SocketAddr>();
+    let (listener_tx, listener_rx) = tokio::sync::mpsc::channel::<TcpListener>(1);
+    let (tx, rx) = mpsc::channel::<Msg>();
+
+    let shared2 = Arc::clone(&shared);
+    let publisher = tokio::task::spawn_blocking(move || {
+        Publisher::new(config, config_path, shared2, rebind_tx)
+    })
+    .await
+    .map_err(|_| DaemonError::Publisher)?;
+    let tx2 = tx.clone();
+    let publisher_thread = std::thread::Builder::new()
+        .name("herald-publisher".into())
+        .spawn(move || publisher.run(rx, tx2))
+        .map_err(DaemonError::Server)?;
+
+    // Rebinding: bind the new address first; only then retire the old socket.
+    let rebinder = tokio::spawn(async move {
+        while let Some(addr) = rebind_rx.recv().await {
+            match TcpListener::bind(addr).await {
+                Ok(l) => {
+                    if listener_tx.send(l).await.is_err() {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(address = %addr, error = %e, "cannot bind the new server.listen; keeping the old socket")
+                }
+            }
+        }
+    });
+    let reload_task = reload_rx.map(|mut rx| {
+        let tx = tx.clone();
+        tokio::spawn(async move {
+            while rx.recv().await.is_some() {
+                let _ = tx.send(Msg::ReloadConfig);
+            }
+        })
+    });
+
+    let result = server::serve(listener, shared, limits, listener_rx, shutdown).await;
+    let _ = tx.send(Msg::Stop);
+    rebinder.abort();
+    if let Some(t) = reload_task {
+        t.abort();
+    }
+    let joined = tokio::task::spawn_blocking(move || publisher_thread.join()).await;
+    result?;
+    match joined {
+        Ok(Ok(())) => Ok(()),
+        _ => Err(DaemonError::Publisher),
+    }
+}
+
+fn absolute(p: &Path) -> PathBuf {
+    let dir = p
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    match (dir.canonicalize(), p.file_name()) {
+        (Ok(d), Some(name)) => d.join(name),
+        _ => p.to_path_buf(),
+    }
+}
