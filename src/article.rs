@@ -1077,7 +1077,7 @@ fn parse_text(
         }
     }
     let date = match date.or(mtime) {
-        Some(d) => d,
+        Some(d) => check_year(d).map_err(|m| Diagnostic::error(path, None, m))?,
         None => {
             return Err(Diagnostic::error(
                 path,

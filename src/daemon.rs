@@ -535,6 +535,15 @@ impl Publisher {
             .cloned()
             .collect();
         touched.extend(gone);
+        // Files that failed to read (permission denied, half-written) are
+        // retried on every scan, whatever their mtime says.
+        let failed: Vec<String> = self
+            .problems
+            .iter()
+            .filter(|(k, ds)| present.contains(k) && ds.iter().any(|d| d.is_error()))
+            .map(|(k, _)| k.clone())
+            .collect();
+        touched.extend(failed);
         let missing: Vec<String> = self
             .catalog
             .articles()
@@ -607,6 +616,10 @@ impl Publisher {
 
     /// When polling or reconciling is next due.
     fn scan_interval(&self) -> Duration {
+        // While content.dir is missing, look for its return often.
+        if self.content_error.is_some() {
+            return self.config.content.poll_interval;
+        }
         match self.mode {
             Mode::Events => RECONCILE_EVERY.max(self.config.content.poll_interval),
             Mode::Polling | Mode::Degraded => self.config.content.poll_interval,
