@@ -208,6 +208,14 @@ pub fn respond<B>(req: &Request<B>, snap: &Snapshot) -> Response<Full<Bytes>> {
 }
 
 fn route<B>(req: &Request<B>, snap: &Snapshot) -> Response<Full<Bytes>> {
+    // RFC 9112 §3.2: an HTTP/1.1 request without Host is a bad request.
+    if req.version() == hyper::Version::HTTP_11 && !req.headers().contains_key(header::HOST) {
+        return simple(
+            StatusCode::BAD_REQUEST,
+            "missing Host header\n",
+            Some("text/plain; charset=utf-8"),
+        );
+    }
     let method = req.method();
     if method == Method::OPTIONS {
         return simple(StatusCode::NO_CONTENT, "", None);
@@ -462,7 +470,7 @@ mod tests {
     }
 
     fn get(path: &str, headers: &[(&str, &str)]) -> Response<Full<Bytes>> {
-        let mut b = Request::builder().uri(path);
+        let mut b = Request::builder().uri(path).header("host", "x");
         for (k, v) in headers {
             b = b.header(*k, *v);
         }
@@ -566,6 +574,18 @@ mod tests {
         let nm = get("/社会/rss.xml", &[("if-none-match", &etag)]);
         assert_eq!(nm.headers()["etag"], etag.as_str());
         let _ = SystemTime::now();
+    }
+
+    #[test]
+    fn http11_without_host_is_a_bad_request() {
+        let req = Request::builder().uri("/社会/rss.xml").body(()).unwrap();
+        assert_eq!(respond(&req, &snap()).status(), 400);
+        let req = Request::builder()
+            .version(hyper::Version::HTTP_10)
+            .uri("/社会/rss.xml")
+            .body(())
+            .unwrap();
+        assert_eq!(respond(&req, &snap()).status(), 200);
     }
 
     #[test]
