@@ -717,14 +717,9 @@ fn parse_markdown(
         None => truncate_chars(&collapse_ws(&plain), config.feeds.summary_chars),
     };
 
-    let mut authors: Vec<String> = fm.authors.map(|n| n.0).unwrap_or_default();
-    if let Some(a) = fm.author {
-        for name in a.0 {
-            if !authors.contains(&name) {
-                authors.insert(0, name);
-            }
-        }
-    }
+    // `author` names first, in order, then `authors` (clean_list drops repeats).
+    let mut authors: Vec<String> = fm.author.map(|n| n.0).unwrap_or_default();
+    authors.extend(fm.authors.map(|n| n.0).unwrap_or_default());
     let authors = clean_list(authors);
     let authors = if authors.is_empty() {
         config.site.author.iter().cloned().collect()
@@ -773,6 +768,13 @@ fn parse_markdown(
         },
         warnings,
     })
+}
+
+/// Whether `s` looks like a BCP 47 language tag (`en`, `zh-Hant-TW`).
+pub fn is_language_tag(s: &str) -> bool {
+    !s.is_empty()
+        && s.split('-')
+            .all(|p| !p.is_empty() && p.len() <= 8 && p.chars().all(|c| c.is_ascii_alphanumeric()))
 }
 
 /// Removes the first level-1 heading from the events and returns its text.

@@ -257,7 +257,8 @@ fn render_rss(config: &Config, catalog: &Catalog, view: &FeedView) -> Vec<u8> {
             let mut item = rss::Item::default();
             item.set_title(x(&a.title));
             item.set_link(x(&a.link));
-            item.set_description(x(&a.summary));
+            // RSS readers treat <description> as HTML; the summary is plain text.
+            item.set_description(x(&text(&a.summary)));
             if config.feeds.full_content {
                 item.set_content(x(&a.content_html));
             }
@@ -326,7 +327,7 @@ fn person(name: &str) -> atom::Person {
 
 fn plain(s: &str, lang: Option<&str>) -> atom::Text {
     let mut t = atom::Text::plain(x(s));
-    t.lang = lang.map(str::to_string);
+    t.lang = lang.map(x);
     t
 }
 
@@ -373,7 +374,7 @@ fn render_atom(config: &Config, catalog: &Catalog, view: &FeedView) -> Vec<u8> {
                 e.content = Some(atom::Content {
                     value: Some(x(&a.content_html)),
                     content_type: Some("html".into()),
-                    lang: a.lang.clone(),
+                    lang: a.lang.as_deref().map(x),
                     ..Default::default()
                 });
             }

@@ -1,0 +1,289 @@
+//! The `herald` binary: `build` and `check` as an operator runs them.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use common::{write, write_sample};
+
+/// A temp dir with `herald.toml` (content dir given relative to it, as
+/// operators write it) and the sample content. Returns (guard, config path).
+fn site(rest: &str) -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = tmp.path().join("herald.toml");
+    let text = format!(
+        "{}\n[content]\ndir = \"content\"\n\n[text]\nstrip_pinyin = true\n{rest}",
+        common::SITE
+    );
+    std::fs::write(&config, text).unwrap();
+    write_sample(&tmp.path().join("content"));
+    (tmp, config)
+}
+
+fn herald(args: &[&str], config: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_herald"))
+        .args(args)
+        .arg("--config")
+        .arg(config)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run herald")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Everything the command printed.
+fn printed(o: &Output) -> String {
+    format!("{}{}", stdout(o), stderr(o))
+}
+
+const LAYOUT: &[&str] = &[
+    "rss.xml",
+    "atom.xml",
+    "feed.json",
+    "index.html",
+    "feeds.opml",
+    "politics/rss.xml",
+    "politics/atom.xml",
+    "politics/feed.json",
+    "politics/index.html",
+    "culture/rss.xml",
+    "culture/atom.xml",
+    "culture/feed.json",
+    "culture/index.html",
+    "社会/rss.xml",
+    "社会/atom.xml",
+    "社会/feed.json",
+    "社会/index.html",
+];
+
+/// Every file under `dir`, relative, sorted.
+fn files_under(dir: &Path) -> Vec<String> {
+    fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(root, &p, out);
+            } else {
+                out.push(p.strip_prefix(root).unwrap().to_string_lossy().into_owned());
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, dir, &mut out);
+    out.sort();
+    out
+}
+
+fn read(path: PathBuf) -> String {
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+#[test]
+fn build_writes_every_file_in_the_url_layout() {
+    let (tmp, config) = site("");
+    let out = tmp.path().join("public");
+    let o = herald(&["build", "--out", out.to_str().unwrap()], &config);
+    assert_eq!(o.status.code(), Some(0), "{}", printed(&o));
+    let mut want: Vec<String> = LAYOUT.iter().map(|s| s.to_string()).collect();
+    want.sort();
+    // Exactly the layout: no temp files left behind by the atomic writes.
+    assert_eq!(files_under(&out), want);
+    for file in LAYOUT {
+        let body = read(out.join(file));
+        if file.ends_with(".xml") || file.ends_with(".opml") {
+            roxmltree::Document::parse(&body).unwrap_or_else(|e| panic!("{file}: {e}"));
+        } else if file.ends_with(".json") {
+            serde_json::from_str::<serde_json::Value>(&body)
+                .unwrap_or_else(|e| panic!("{file}: {e}"));
+        } else {
+            assert!(body.starts_with("<!DOCTYPE html>"), "{file}");
+        }
+    }
+    let society = read(out.join("社会/rss.xml"));
+    assert!(society.contains("公交線路調整"), "{society}");
+    assert!(society.contains("新圖書館開放夜間閱覽"), "{society}");
+    assert!(!society.contains("Council approves"), "{society}");
+    let opml = read(out.join("feeds.opml"));
+    assert!(
+        opml.contains("https://feeds.harbour.example/%E7%A4%BE%E4%BC%9A/atom.xml"),
+        "{opml}"
+    );
+}
+
+#[test]
+fn build_uses_output_dir_from_the_config_relative_to_the_config_file() {
+    let (tmp, config) = site("\n[output]\ndir = \"site-out\"\n");
+    // Run from elsewhere: the path must not depend on the working directory.
+    let o = Command::new(env!("CARGO_BIN_EXE_herald"))
+        .args(["build", "--config"])
+        .arg(&config)
+        .current_dir(std::env::temp_dir())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", printed(&o));
+    assert!(tmp.path().join("site-out/社会/feed.json").is_file());
+    assert!(tmp.path().join("site-out/rss.xml").is_file());
+}
+
+const BROKEN_DRAFT: &str =
+    "+++\ntitle = \"Broken budget story\"\ndate = \"2025-03-01\"\ndraft = \"yes\"\n+++\nBody\n";
+
+#[test]
+fn build_reports_a_broken_article_and_leaves_it_out() {
+    let (tmp, config) = site("");
+    let broken = tmp.path().join("content/politics/broken.md");
+    write(
+        &tmp.path().join("content"),
+        "politics/broken.md",
+        BROKEN_DRAFT,
+    );
+    let out = tmp.path().join("public");
+    let o = herald(&["build", "--out", out.to_str().unwrap()], &config);
+    assert_eq!(o.status.code(), Some(0), "{}", printed(&o));
+    let line = format!("{}:4:9: error: ", broken.display());
+    assert!(
+        printed(&o).contains(&line),
+        "want {line:?} in:\n{}",
+        printed(&o)
+    );
+    for file in [
+        "rss.xml",
+        "politics/rss.xml",
+        "politics/atom.xml",
+        "index.html",
+    ] {
+        let body = read(out.join(file));
+        assert!(!body.contains("Broken budget story"), "{file}");
+        assert!(body.contains("Council approves harbour budget"), "{file}");
+    }
+}
+
+#[test]
+fn strict_build_exits_1_after_writing_the_rest() {
+    let (tmp, config) = site("");
+    write(
+        &tmp.path().join("content"),
+        "politics/broken.md",
+        BROKEN_DRAFT,
+    );
+    let out = tmp.path().join("public");
+    let o = herald(
+        &["build", "--strict", "--out", out.to_str().unwrap()],
+        &config,
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", printed(&o));
+    assert!(
+        printed(&o).contains("broken.md:4:9: error: "),
+        "{}",
+        printed(&o)
+    );
+    for file in LAYOUT {
+        assert!(out.join(file).is_file(), "{file} not written");
+    }
+    assert!(read(out.join("politics/feed.json")).contains("Council approves harbour budget"));
+
+    // Without problems --strict exits 0.
+    std::fs::remove_file(tmp.path().join("content/politics/broken.md")).unwrap();
+    let o = herald(
+        &["build", "--strict", "--out", out.to_str().unwrap()],
+        &config,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", printed(&o));
+}
+
+#[test]
+fn check_prints_every_broken_file_with_its_position_and_exits_1() {
+    let (tmp, config) = site("");
+    let content = tmp.path().join("content");
+    let planted: &[(&str, &[u8], &str)] = &[
+        ("politics/type.md", BROKEN_DRAFT.as_bytes(), ":4:9: error: "),
+        (
+            "culture/syntax.md",
+            b"+++\ntitle = \"x\" extra\ndate = \"2025-03-01\"\n+++\n",
+            ":2:13: error: ",
+        ),
+        (
+            "社会/bad-date.md",
+            b"---\ntitle: x\ndate: 2025-02-30\n---\nBody\n",
+            ":3:7: error: ",
+        ),
+        (
+            "culture/unterminated.md",
+            b"+++\ntitle = \"x\"\ndate = \"2025-03-01\"\n",
+            ":1:1: error: ",
+        ),
+        ("社会/empty.txt", b"", ": error: "),
+        ("politics/binary.md", b"\x00\x01\x02+++", ": error: "),
+    ];
+    for (rel, bytes, _) in planted {
+        write(&content, rel, bytes);
+    }
+    let o = herald(&["check"], &config);
+    assert_eq!(o.status.code(), Some(1), "{}", printed(&o));
+    let lines: Vec<String> = printed(&o).lines().map(str::to_string).collect();
+    for (rel, _, tail) in planted {
+        let prefix = format!("{}{tail}", content.join(rel).display());
+        let hits: Vec<&String> = lines.iter().filter(|l| l.starts_with(&prefix)).collect();
+        assert_eq!(
+            hits.len(),
+            1,
+            "want one line starting {prefix:?} in:\n{}",
+            lines.join("\n")
+        );
+        assert!(hits[0].len() > prefix.len(), "no message: {}", hits[0]);
+    }
+    // Good articles are not reported.
+    assert!(!printed(&o).contains("council-vote"), "{}", printed(&o));
+}
+
+#[test]
+fn check_exits_0_on_clean_content() {
+    let (_tmp, config) = site("");
+    let o = herald(&["check"], &config);
+    assert_eq!(o.status.code(), Some(0), "{}", printed(&o));
+    assert!(!printed(&o).contains(": error:"), "{}", printed(&o));
+}
+
+#[test]
+fn unknown_config_key_stops_build_with_exit_2_and_its_position() {
+    let (tmp, config) = site("");
+    let text = std::fs::read_to_string(&config).unwrap();
+    // Line 3 of the file gets an unknown key.
+    let mut lines: Vec<&str> = text.lines().collect();
+    lines.insert(2, "titel = \"typo\"");
+    std::fs::write(&config, lines.join("\n")).unwrap();
+    let out = tmp.path().join("public");
+    let o = herald(&["build", "--out", out.to_str().unwrap()], &config);
+    assert_eq!(o.status.code(), Some(2), "{}", printed(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains(&format!("{}:3:1", config.display())),
+        "want file:line:col in stderr:\n{err}"
+    );
+    assert!(err.contains("titel"), "{err}");
+    assert!(!out.exists(), "nothing is written with a bad config");
+}
+
+#[test]
+fn build_without_an_output_dir_exits_2_and_says_so() {
+    let (tmp, config) = site("");
+    let o = herald(&["build"], &config);
+    assert_eq!(o.status.code(), Some(2), "{}", printed(&o));
+    let err = stderr(&o);
+    assert!(err.contains("--out") && err.contains("output.dir"), "{err}");
+    assert_eq!(
+        files_under(tmp.path())
+            .iter()
+            .filter(|f| f.ends_with(".xml"))
+            .count(),
+        0
+    );
+}
