@@ -147,6 +147,11 @@ pub struct Parsed {
     pub article: Article,
     /// Non-fatal problems.
     pub warnings: Vec<Diagnostic>,
+    /// Whether the body (`content_html`, and a summary made from the body)
+    /// was rendered; [`parse_meta`] leaves it out.
+    pub complete: bool,
+    /// The file's (modification time, size) when [`load`] read it.
+    pub stamp: Option<(std::time::SystemTime, u64)>,
 }
 
 /// What kind of content file a relative path is.
@@ -205,10 +210,28 @@ pub fn category_and_stem(rel: &str) -> (&str, &str) {
 /// decoded, or when [`parse`] fails. FIFOs and devices are opened
 /// non-blocking and refused, so they never hang the caller.
 pub fn load(content_dir: &Path, rel: &str, config: &Config) -> Result<Parsed, Diagnostic> {
+    load_with(content_dir, rel, config, true)
+}
+
+/// Like [`load`], but leaves the body unrendered (see [`parse_meta`]).
+///
+/// Fails exactly when [`load`] would.
+pub fn load_meta(content_dir: &Path, rel: &str, config: &Config) -> Result<Parsed, Diagnostic> {
+    load_with(content_dir, rel, config, false)
+}
+
+fn load_with(
+    content_dir: &Path,
+    rel: &str,
+    config: &Config,
+    full: bool,
+) -> Result<Parsed, Diagnostic> {
     let path = content_dir.join(rel);
-    let (bytes, mtime) = read_capped(&path, config.content.max_file_bytes)?;
+    let (bytes, mtime, stamp) = read_file(&path, config.content.max_file_bytes)?;
     let text = decode(&bytes).map_err(|m| Diagnostic::error(&path, None, m))?;
-    parse(&path, rel, &text, mtime, config)
+    let mut parsed = parse_with(&path, rel, &text, mtime, config, full)?;
+    parsed.stamp = stamp;
+    Ok(parsed)
 }
 
 /// Reads a regular file through a cap of `max` bytes, returning its bytes
@@ -217,6 +240,13 @@ pub fn read_capped(
     path: &Path,
     max: u64,
 ) -> Result<(Vec<u8>, Option<DateTime<FixedOffset>>), Diagnostic> {
+    read_file(path, max).map(|(b, m, _)| (b, m))
+}
+
+type Stamp = (std::time::SystemTime, u64);
+type FileRead = (Vec<u8>, Option<DateTime<FixedOffset>>, Option<Stamp>);
+
+fn read_file(path: &Path, max: u64) -> Result<FileRead, Diagnostic> {
     use std::os::unix::fs::OpenOptionsExt;
     let meta = std::fs::metadata(path)
         .map_err(|e| Diagnostic::error(path, None, format!("cannot read: {e}")))?;
@@ -256,11 +286,9 @@ pub fn read_capped(
             format!("file is over content.max_file_bytes ({max})"),
         ));
     }
-    let mtime = meta
-        .modified()
-        .ok()
-        .map(|t| DateTime::<chrono::Utc>::from(t).fixed_offset());
-    Ok((bytes, mtime))
+    let modified = meta.modified().ok();
+    let mtime = modified.map(|t| DateTime::<chrono::Utc>::from(t).fixed_offset());
+    Ok((bytes, mtime, modified.map(|t| (t, meta.len()))))
 }
 
 /// Decodes file bytes: UTF-8 (BOM optional), UTF-16 with BOM, else GB18030.
@@ -315,6 +343,33 @@ pub fn parse(
     mtime: Option<DateTime<FixedOffset>>,
     config: &Config,
 ) -> Result<Parsed, Diagnostic> {
+    parse_with(path, rel, text, mtime, config, true)
+}
+
+/// Parses everything but the body: the article's metadata (and a
+/// summary when the front matter or a subtitle gives one), with an empty
+/// `content_html` and `complete == false`. Enough to index an article
+/// that no feed shows; the catalog's feed windows are filled with [`parse`].
+///
+/// Fails exactly when [`parse`] would: a Markdown body never fails to render.
+pub fn parse_meta(
+    path: &Path,
+    rel: &str,
+    text: &str,
+    mtime: Option<DateTime<FixedOffset>>,
+    config: &Config,
+) -> Result<Parsed, Diagnostic> {
+    parse_with(path, rel, text, mtime, config, false)
+}
+
+fn parse_with(
+    path: &Path,
+    rel: &str,
+    text: &str,
+    mtime: Option<DateTime<FixedOffset>>,
+    config: &Config,
+    full: bool,
+) -> Result<Parsed, Diagnostic> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let owned;
     let text = if text.contains('\r') {
@@ -327,8 +382,15 @@ pub fn parse(
         return Err(Diagnostic::error(path, None, "empty file"));
     }
     match kind_of(rel) {
-        Some(FileKind::Text) => parse_text(path, rel, text, mtime, config),
-        _ => parse_markdown(path, rel, text, config),
+        Some(FileKind::Text) => {
+            let mut parsed = parse_text(path, rel, text, mtime, config)?;
+            if !full {
+                parsed.article.content_html = Arc::from("");
+                parsed.complete = false;
+            }
+            Ok(parsed)
+        }
+        _ => parse_markdown(path, rel, text, config, full),
     }
 }
 
@@ -581,6 +643,7 @@ fn parse_markdown(
     rel: &str,
     text: &str,
     config: &Config,
+    full: bool,
 ) -> Result<Parsed, Diagnostic> {
     let split = split_front_matter(path, text)?;
     let (fm, keys) = parse_front(path, &split)?;
@@ -621,7 +684,13 @@ fn parse_markdown(
 
     let options =
         Options::ENABLE_TABLES | Options::ENABLE_FOOTNOTES | Options::ENABLE_STRIKETHROUGH;
-    let mut events: Vec<Event> = Parser::new_ext(split.body, options).collect();
+    let has_title = fm.title.is_some();
+    // The body is only parsed when it is rendered, or holds the title.
+    let mut events: Vec<Event> = if full || !has_title {
+        Parser::new_ext(split.body, options).collect()
+    } else {
+        Vec::new()
+    };
 
     let title = match fm.title.as_deref().map(str::trim) {
         Some(t) if !t.is_empty() => t.to_string(),
@@ -688,8 +757,10 @@ fn parse_markdown(
             _ => {}
         }
     }
-    let mut html = String::with_capacity(split.body.len() * 3 / 2);
-    pulldown_cmark::html::push_html(&mut html, events.into_iter());
+    let mut html = String::with_capacity(if full { split.body.len() * 3 / 2 } else { 0 });
+    if full {
+        pulldown_cmark::html::push_html(&mut html, events.into_iter());
+    }
     // Footnote references are written as `href="#…"`; feed readers show the
     // item away from its page, so anchor them on the permalink too.
     if html.contains("href=\"#") {
@@ -714,7 +785,8 @@ fn parse_markdown(
         .filter(|s| !s.is_empty())
     {
         Some(s) => collapse_ws(s),
-        None => truncate_chars(&collapse_ws(&plain), config.feeds.summary_chars),
+        None if full => truncate_chars(&collapse_ws(&plain), config.feeds.summary_chars),
+        None => String::new(),
     };
 
     // `author` names first, in order, then `authors` (clean_list drops repeats).
@@ -767,6 +839,8 @@ fn parse_markdown(
             lang,
         },
         warnings,
+        complete: full,
+        stamp: None,
     })
 }
 
@@ -1130,6 +1204,8 @@ fn parse_text(
             lang: None,
         },
         warnings,
+        complete: true,
+        stamp: None,
     })
 }
 

@@ -47,22 +47,42 @@ pub struct Loaded {
     pub per_file: Vec<(String, Vec<Diagnostic>)>,
 }
 
-/// Reads and parses the files at `rels` on all cores.
-pub fn load_files(config: &Config, rels: &[String]) -> Vec<(String, Result<Parsed, Diagnostic>)> {
+/// Reads and parses the files at `rels` on all cores; with `full ==
+/// false` bodies are left unrendered (`article::load_meta`).
+pub fn load_files(
+    config: &Config,
+    rels: &[String],
+    full: bool,
+) -> Vec<(String, Result<Parsed, Diagnostic>)> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    const BATCH: usize = 64;
     let threads = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(2)
         .clamp(1, 16);
-    let chunk = rels.len().div_ceil(threads).max(1);
+    let next = AtomicUsize::new(0);
     let dir = &config.content.dir;
-    std::thread::scope(|s| {
-        let handles: Vec<_> = rels
-            .chunks(chunk)
-            .map(|part| {
-                s.spawn(move || {
-                    part.iter()
-                        .map(|rel| (rel.clone(), article::load(dir, rel, config)))
-                        .collect::<Vec<_>>()
+    let mut out: Vec<(String, Result<Parsed, Diagnostic>)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads.min(rels.len().div_ceil(BATCH)).max(1))
+            .map(|_| {
+                s.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        // Batches handed out in turn keep both cores busy to the end.
+                        let start = next.fetch_add(BATCH, Ordering::Relaxed);
+                        if start >= rels.len() {
+                            break;
+                        }
+                        for rel in &rels[start..(start + BATCH).min(rels.len())] {
+                            let r = if full {
+                                article::load(dir, rel, config)
+                            } else {
+                                article::load_meta(dir, rel, config)
+                            };
+                            done.push((rel.clone(), r));
+                        }
+                    }
+                    done
                 })
             })
             .collect();
@@ -70,14 +90,31 @@ pub fn load_files(config: &Config, rels: &[String]) -> Vec<(String, Result<Parse
             .into_iter()
             .flat_map(|h| h.join().unwrap_or_default())
             .collect()
-    })
+    });
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
 }
 
-/// Reads the whole content directory.
+/// Reads the whole content directory: every file's metadata, and the full
+/// body of the articles the feeds show now.
 ///
 /// Fails when `content.dir` cannot be read; problems with single files
 /// are diagnostics, not errors.
 pub fn load_content(config: &Config) -> Result<Loaded, BuildError> {
+    let mut loaded = load_content_meta(config)?;
+    hydrate(
+        config,
+        &mut loaded.catalog,
+        chrono::Utc::now().fixed_offset(),
+    );
+    Ok(loaded)
+}
+
+/// Reads the content directory without rendering any body: enough to
+/// index and check it. Bodies are filled in by [`hydrate`].
+///
+/// Fails when `content.dir` cannot be read.
+pub fn load_content_meta(config: &Config) -> Result<Loaded, BuildError> {
     let listing = scan::scan(config).map_err(|source| BuildError::ContentDir {
         path: config.content.dir.clone(),
         source,
@@ -87,14 +124,18 @@ pub fn load_content(config: &Config) -> Result<Loaded, BuildError> {
         loaded.catalog.add_category(c);
     }
     loaded.diagnostics.extend(listing.problems);
-    for (rel, result) in load_files(config, &listing.files) {
+    for (rel, result) in load_files(config, &listing.files, false) {
         match result {
             Ok(parsed) => {
                 loaded.diagnostics.extend(parsed.warnings.iter().cloned());
                 if !parsed.warnings.is_empty() {
                     loaded.per_file.push((rel, parsed.warnings));
                 }
-                loaded.catalog.upsert(parsed.article);
+                if parsed.complete {
+                    loaded.catalog.upsert(parsed.article);
+                } else {
+                    loaded.catalog.upsert_meta(parsed.article);
+                }
             }
             Err(d) => {
                 loaded.per_file.push((rel, vec![d.clone()]));
@@ -133,12 +174,43 @@ pub fn duplicate_warnings(config: &Config, catalog: &Catalog) -> Vec<Diagnostic>
         .collect()
 }
 
+/// Renders the bodies of every article a feed shows at `now` that the
+/// catalog holds without one, re-reading those files. Returns the paths
+/// that could not be read now (changed or broken since the first read);
+/// they stay in the catalog without a body.
+pub fn hydrate(
+    config: &Config,
+    catalog: &mut Catalog,
+    now: DateTime<FixedOffset>,
+) -> Vec<(String, Diagnostic)> {
+    let mut missing: Vec<String> = catalog
+        .windows(now, window_size(config))
+        .into_iter()
+        .filter(|r| !catalog.has_body(r))
+        .collect();
+    missing.sort();
+    let mut failed = Vec::new();
+    for (rel, result) in load_files(config, &missing, true) {
+        match result {
+            Ok(parsed) => {
+                catalog.upsert(parsed.article);
+            }
+            Err(d) => failed.push((rel, d)),
+        }
+    }
+    failed
+}
+
 /// Renders every page at time `now`.
 pub fn render_all(
     config: &Config,
-    catalog: &Catalog,
+    catalog: &mut Catalog,
     now: DateTime<FixedOffset>,
 ) -> Vec<(PageId, Rendered)> {
+    for (_, d) in hydrate(config, catalog, now) {
+        tracing::warn!(path = %d.path.display(), problem = %d, "article body unavailable");
+    }
+    let catalog = &*catalog;
     render::all_pages(config, catalog)
         .into_iter()
         .map(|p| {
@@ -178,4 +250,10 @@ pub fn write_pages(out: &Path, pages: &[(PageId, Rendered)]) -> Result<(), Build
         write_atomic(&path, &rendered.body).map_err(|source| BuildError::Write { path, source })?;
     }
     Ok(())
+}
+
+/// How many of the newest articles per category (and site-wide) must hold
+/// their body: the feed length, or the 20 headlines of a category page.
+pub fn window_size(config: &Config) -> usize {
+    config.feeds.limit.max(20)
 }

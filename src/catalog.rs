@@ -11,7 +11,7 @@
 //! Reading files is `article`'s job; rendering is `render`'s.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use chrono::{DateTime, FixedOffset};
@@ -23,6 +23,27 @@ type Key = (Reverse<DateTime<FixedOffset>>, String);
 
 fn key_of(a: &Article) -> Key {
     (Reverse(a.date), a.rel.clone())
+}
+
+/// The article reduced to what ordering and id checks need.
+fn slimmed(a: &Article) -> Article {
+    Article {
+        rel: a.rel.clone(),
+        category: a.category.clone(),
+        slug: a.slug.clone(),
+        title: String::new(),
+        summary: String::new(),
+        content_html: Arc::from(""),
+        date: a.date,
+        updated: a.updated,
+        authors: Vec::new(),
+        tags: Vec::new(),
+        image: None,
+        link: String::new(),
+        id: a.id.clone(),
+        draft: a.draft,
+        lang: None,
+    }
 }
 
 /// What an operation touched, so only affected pages are re-rendered.
@@ -57,6 +78,10 @@ pub struct Catalog {
     categories: BTreeMap<String, BTreeSet<Key>>,
     site: BTreeSet<Key>,
     ids: HashMap<String, BTreeSet<String>>,
+    /// Paths whose article holds its rendered body. Articles outside every
+    /// feed window can be held without it (see [`Catalog::slim`]), so a
+    /// large newsroom costs memory for its metadata only.
+    bodies: HashSet<String>,
 }
 
 impl Catalog {
@@ -117,6 +142,55 @@ impl Catalog {
         change
     }
 
+    /// Inserts or replaces the article at `article.rel` with one whose body
+    /// was not rendered (from `article::parse_meta`).
+    pub fn upsert_meta(&mut self, article: Article) -> Change {
+        let rel = article.rel.clone();
+        let change = self.upsert(slimmed(&article));
+        self.bodies.remove(&rel);
+        change
+    }
+
+    /// Whether the article at `rel` holds its rendered body.
+    pub fn has_body(&self, rel: &str) -> bool {
+        self.bodies.contains(rel)
+    }
+
+    /// Paths of articles holding their body.
+    pub fn with_bodies(&self) -> impl Iterator<Item = &String> {
+        self.bodies.iter()
+    }
+
+    /// Drops everything but the ordering facts (path, category, dates, id,
+    /// draft) of the article at `rel`: its place in every feed is unchanged,
+    /// and re-reading the file restores the rest. Used for articles outside
+    /// every feed window, so memory grows with the feed windows, not with
+    /// the newsroom.
+    pub fn slim(&mut self, rel: &str) {
+        self.bodies.remove(rel);
+        if let Some(a) = self.articles.get_mut(rel) {
+            if a.title.is_empty() && a.content_html.is_empty() {
+                return;
+            }
+            *a = Arc::new(slimmed(a));
+        }
+    }
+
+    /// Every path that some feed shows at `now`: the newest `limit`
+    /// published articles of each category and of the site.
+    pub fn windows(&self, now: DateTime<FixedOffset>, limit: usize) -> HashSet<String> {
+        let mut out: HashSet<String> = HashSet::new();
+        for set in std::iter::once(&self.site).chain(self.categories.values()) {
+            out.extend(
+                set.iter()
+                    .filter(|(Reverse(date), _)| *date <= now)
+                    .take(limit)
+                    .map(|(_, rel)| rel.clone()),
+            );
+        }
+        out
+    }
+
     /// Inserts or replaces the article at `article.rel`. Its category is
     /// registered if new.
     pub fn upsert(&mut self, article: Article) -> Change {
@@ -137,6 +211,7 @@ impl Catalog {
             .entry(article.id.clone())
             .or_default()
             .insert(article.rel.clone());
+        self.bodies.insert(article.rel.clone());
         self.articles.insert(article.rel.clone(), Arc::new(article));
         change
     }
@@ -147,6 +222,7 @@ impl Catalog {
         let Some(old) = self.articles.remove(rel) else {
             return change;
         };
+        self.bodies.remove(rel);
         let key = key_of(&old);
         if let Some(set) = self.categories.get_mut(&old.category) {
             set.remove(&key);
@@ -436,5 +512,34 @@ mod tests {
         );
         c.remove("a/1.md");
         assert_eq!(c.effective_id(&b), "same");
+    }
+
+    #[test]
+    fn slim_articles_keep_their_place_and_windows_cover_every_feed() {
+        let mut c = Catalog::new();
+        for i in 0..5 {
+            c.upsert(art(
+                &format!("a/{i}.md"),
+                &format!("2025-01-0{}T00:00:00Z", i + 1),
+            ));
+        }
+        c.upsert(art("b/x.md", "2024-06-01T00:00:00Z"));
+        let w = c.windows(now(), 2);
+        let mut w: Vec<_> = w.into_iter().collect();
+        w.sort();
+        // a's newest two, the site's newest two (the same), and b's only one.
+        assert_eq!(w, ["a/3.md", "a/4.md", "b/x.md"]);
+        c.slim("a/0.md");
+        assert!(!c.has_body("a/0.md") && c.has_body("a/1.md"));
+        assert_eq!(c.get("a/0.md").unwrap().title, "");
+        assert_eq!(
+            rels(&c.feed_items(Some("a"), now(), 10)),
+            ["a/4.md", "a/3.md", "a/2.md", "a/1.md", "a/0.md"]
+        );
+        c.upsert(art("a/0.md", "2025-01-01T00:00:00Z"));
+        assert!(c.has_body("a/0.md"));
+        c.upsert_meta(art("a/9.md", "2025-02-01T00:00:00Z"));
+        assert!(!c.has_body("a/9.md"));
+        assert_eq!(c.feed_items(Some("a"), now(), 1)[0].rel, "a/9.md");
     }
 }

@@ -158,24 +158,30 @@ impl Publisher {
         }
         let mut problems = BTreeMap::new();
         let mut stamps = HashMap::new();
-        for rel in &listing.files {
-            if let Some(s) = stamp_of(&self.config.content.dir.join(rel)) {
-                stamps.insert(rel.clone(), s);
-            }
-        }
-        for (rel, result) in build::load_files(&self.config, &listing.files) {
+        for (rel, result) in build::load_files(&self.config, &listing.files, false) {
             match result {
                 Ok(parsed) => {
+                    if let Some(s) = parsed.stamp {
+                        stamps.insert(rel.clone(), s);
+                    }
                     if !parsed.warnings.is_empty() {
                         problems.insert(rel.clone(), parsed.warnings);
                     }
-                    catalog.upsert(parsed.article);
+                    if parsed.complete {
+                        catalog.upsert(parsed.article);
+                    } else {
+                        catalog.upsert_meta(parsed.article);
+                    }
                 }
                 Err(d) => {
                     log_problem(&d);
                     // Keep the last good version of a file that broke.
                     if let Some(old) = self.catalog.get(&rel) {
-                        catalog.upsert((**old).clone());
+                        if self.catalog.has_body(&rel) {
+                            catalog.upsert((**old).clone());
+                        } else {
+                            catalog.upsert_meta((**old).clone());
+                        }
                     }
                     problems.insert(rel.clone(), vec![d]);
                 }
@@ -194,6 +200,26 @@ impl Publisher {
     }
 
     fn render_pages(&mut self, pages: &[PageId], now: DateTime<FixedOffset>) {
+        // Feeds need the bodies of what they show; re-read those held without one.
+        for (_, d) in build::hydrate(&self.config, &mut self.catalog, now) {
+            tracing::warn!(path = %d.path.display(), problem = %d, "article body unavailable; will retry");
+        }
+        self.render_pages_inner(pages, now);
+        // Bodies of articles no feed shows any more are dropped: memory
+        // stays proportional to the feed windows, not to the newsroom.
+        let windows = self.catalog.windows(now, build::window_size(&self.config));
+        let extra: Vec<String> = self
+            .catalog
+            .with_bodies()
+            .filter(|r| !windows.contains(*r))
+            .cloned()
+            .collect();
+        for rel in extra {
+            self.catalog.slim(&rel);
+        }
+    }
+
+    fn render_pages_inner(&mut self, pages: &[PageId], now: DateTime<FixedOffset>) {
         let wall = SystemTime::now();
         let (config, catalog, resources) = (&self.config, &self.catalog, &self.resources);
         let threads = std::thread::available_parallelism()
@@ -416,7 +442,7 @@ impl Publisher {
         let stamp = stamp_of(&full);
         match article::load(&self.config.content.dir, rel, &self.config) {
             Ok(parsed) => {
-                if let Some(s) = stamp {
+                if let Some(s) = parsed.stamp.or(stamp) {
                     self.stamps.insert(rel.to_string(), s);
                 }
                 if parsed.warnings.is_empty() {

@@ -97,11 +97,11 @@ fn build(config_path: &Path, out: Option<PathBuf>, strict: bool) -> ExitCode {
         return ExitCode::from(2);
     };
     let result = (|| -> anyhow::Result<bool> {
-        let loaded = herald::build::load_content(&config)?;
+        let mut loaded = herald::build::load_content_meta(&config)?;
         for d in &loaded.diagnostics {
             println!("{d}");
         }
-        let pages = herald::build::render_all(&config, &loaded.catalog, now());
+        let pages = herald::build::render_all(&config, &mut loaded.catalog, now());
         herald::build::write_pages(&out, &pages).context("writing output")?;
         tracing::info!(out = %out.display(), pages = pages.len(), articles = loaded.catalog.len(), "build finished");
         Ok(loaded.diagnostics.iter().any(|d| d.is_error()))
@@ -124,7 +124,7 @@ fn check(config_path: &Path) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    match herald::build::load_content(&config) {
+    match herald::build::load_content_meta(&config) {
         Ok(loaded) => {
             for d in &loaded.diagnostics {
                 println!("{d}");

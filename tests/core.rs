@@ -1136,11 +1136,12 @@ fn check_well_formed(articles: &[Article]) -> Result<(), TestCaseError> {
     }
     let end = at("9999-12-31T23:59:59Z");
     // Newest first, ties by path, as the feeds list them.
+    let pages = herald::build::render_all(&cfg, &mut catalog, end);
     let mut order: Vec<&Article> = catalog.articles().map(|a| &**a).collect();
     order.sort_by(|a, b| b.date.cmp(&a.date).then(a.rel.cmp(&b.rel)));
     let titles: Vec<&str> = order.iter().map(|a| a.title.as_str()).collect();
 
-    for (page, rendered) in herald::build::render_all(&cfg, &catalog, end) {
+    for (page, rendered) in pages {
         let file = page.file_path();
         let body = std::str::from_utf8(&rendered.body);
         prop_assert!(body.is_ok(), "{file} is not UTF-8");
@@ -1395,7 +1396,7 @@ fn duplicate_ids_keep_both_articles_and_warn_about_the_later_path() {
             "+++\ntitle = \"Second holder\"\ndate = \"2025-03-02\"\nid = \"{same}\"\n+++\nTwo.\n"
         ),
     );
-    let loaded = herald::build::load_content(&cfg).unwrap();
+    let mut loaded = herald::build::load_content(&cfg).unwrap();
     let warnings: Vec<_> = loaded
         .diagnostics
         .iter()
@@ -1414,10 +1415,11 @@ fn duplicate_ids_keep_both_articles_and_warn_about_the_later_path() {
     );
     assert!(!loaded.diagnostics.iter().any(|d| d.is_error()));
 
-    let pages: BTreeMap<String, Vec<u8>> = herald::build::render_all(&cfg, &loaded.catalog, now())
-        .into_iter()
-        .map(|(p, r)| (p.file_path(), r.body))
-        .collect();
+    let pages: BTreeMap<String, Vec<u8>> =
+        herald::build::render_all(&cfg, &mut loaded.catalog, now())
+            .into_iter()
+            .map(|(p, r)| (p.file_path(), r.body))
+            .collect();
     for file in ["atom.xml", "rss.xml", "feed.json", "politics/atom.xml"] {
         let feed = feed_rs::parser::parse(&pages[file][..]).unwrap();
         let by_title: BTreeMap<String, String> = feed
@@ -1453,8 +1455,8 @@ fn every_page_has_the_content_type_of_its_format() {
     let (_tmp, dir) = content_dir();
     let cfg = sample_config(&dir);
     write_sample(&dir);
-    let loaded = herald::build::load_content(&cfg).unwrap();
-    let pages = herald::build::render_all(&cfg, &loaded.catalog, now());
+    let mut loaded = herald::build::load_content(&cfg).unwrap();
+    let pages = herald::build::render_all(&cfg, &mut loaded.catalog, now());
     assert_eq!(
         pages.len(),
         2 + 3 + 3 * 4,
@@ -1475,4 +1477,49 @@ fn every_page_has_the_content_type_of_its_format() {
             rendered
         );
     }
+}
+
+#[test]
+fn articles_outside_every_feed_window_are_indexed_without_their_body_and_restored_when_they_enter_one(
+) {
+    let (_tmp, dir) = content_dir();
+    // Window: max(feeds.limit, 20) = 20 per feed, so of 26 articles the 6
+    // oldest are held without a body after the first load.
+    let cfg = config(&dir, "", "[feeds]\nlimit = 1\n");
+    for i in 0..26 {
+        write(
+            &dir,
+            &format!("city/a{i:02}.md"),
+            format!("+++\ntitle = \"Story {i}\"\ndate = \"2025-01-{:02} 10:00\"\n+++\nBody text number {i}.\n", i + 1),
+        );
+    }
+    let mut loaded = herald::build::load_content(&cfg).unwrap();
+    let c = &loaded.catalog;
+    assert_eq!(c.len(), 26);
+    assert!(c.has_body("city/a25.md"), "the newest keeps its body");
+    assert!(
+        !c.has_body("city/a00.md"),
+        "the oldest is held without its body"
+    );
+    assert_eq!(
+        c.get("city/a00.md").unwrap().title,
+        "",
+        "and without its text"
+    );
+    // Remove the 25 newest: the oldest becomes the one item of the feed.
+    for i in 1..26 {
+        loaded.catalog.remove(&format!("city/a{i:02}.md"));
+    }
+    let pages = herald::build::render_all(&cfg, &mut loaded.catalog, now());
+    let rss = pages
+        .iter()
+        .find(|(p, _)| p.file_path() == "city/rss.xml")
+        .map(|(_, r)| String::from_utf8(r.body.clone()).unwrap())
+        .unwrap();
+    assert!(rss.contains("<title>Story 0</title>"), "{rss}");
+    assert!(
+        rss.contains("Body text number 0."),
+        "the body is read back: {rss}"
+    );
+    assert!(loaded.catalog.has_body("city/a00.md"));
 }

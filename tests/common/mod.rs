@@ -60,8 +60,8 @@ pub fn render_site(
     config: &Config,
     now: DateTime<FixedOffset>,
 ) -> (BTreeMap<String, Vec<u8>>, Vec<Diagnostic>) {
-    let loaded = herald::build::load_content(config).expect("content dir loads");
-    let pages = herald::build::render_all(config, &loaded.catalog, now)
+    let mut loaded = herald::build::load_content(config).expect("content dir loads");
+    let pages = herald::build::render_all(config, &mut loaded.catalog, now)
         .into_iter()
         .map(|(page, r)| (page.file_path(), r.body))
         .collect();
