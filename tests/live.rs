@@ -1,0 +1,972 @@
+//! Live behaviour of `herald serve` (SPEC §6): the real binary on
+//! 127.0.0.1:0 over a temp content directory, changed the ways editors and
+//! operators change it, with every expectation polled against the served
+//! feeds under a deadline.
+
+mod live_support;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use live_support::*;
+
+const DATE: &str = "2025-03-01 10:00";
+const LATER: &str = "2025-03-02 10:00";
+
+/// Each of `present` exactly once and none of `absent` in the RSS at `path`.
+fn shows(d: &Daemon, path: &str, present: &[&str], absent: &[&str]) -> Result<(), String> {
+    let titles = d.titles(path)?;
+    let count = |want: &str| titles.iter().filter(|t| *t == want).count();
+    let wrong: Vec<String> = present
+        .iter()
+        .filter(|p| count(p) != 1)
+        .map(|p| format!("{p:?} ×{}", count(p)))
+        .chain(
+            absent
+                .iter()
+                .filter(|a| count(a) > 0)
+                .map(|a| format!("{a:?} ×{} (should be gone)", count(a))),
+        )
+        .collect();
+    if wrong.is_empty() {
+        return Ok(());
+    }
+    let shown: Vec<&String> = titles.iter().take(20).collect();
+    Err(format!(
+        "{path}: {} of {} titles wrong: {}; first items {shown:?}",
+        wrong.len(),
+        present.len() + absent.len(),
+        wrong
+            .iter()
+            .take(10)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", ")
+    ))
+}
+
+/// Waits until every feed in `paths` [`shows`] `present` and not `absent`.
+fn wait_for(d: &Daemon, paths: &[&str], present: &[&str], absent: &[&str]) {
+    let what = if present.len() + absent.len() > 6 {
+        format!(
+            "{paths:?} to show {} titles and not {}",
+            present.len(),
+            absent.len()
+        )
+    } else {
+        format!("{paths:?} to show {present:?} and not {absent:?}")
+    };
+    eventually(&what, DEADLINE, || {
+        paths.iter().try_for_each(|p| shows(d, p, present, absent))
+    });
+}
+
+/// Waits until `path` answers `status`.
+fn wait_status(d: &Daemon, path: &str, status: u16) {
+    eventually(&format!("GET {path} → {status}"), DEADLINE, || {
+        let r = d.get(path);
+        if r.status == status {
+            Ok(())
+        } else {
+            Err(format!("status {}", r.status))
+        }
+    });
+}
+
+/// Waits until `/healthz` reports no errors.
+fn wait_no_errors(d: &Daemon) {
+    eventually("/healthz errors to clear", DEADLINE, || {
+        let errors = d.health_errors();
+        errors.is_empty().then_some(()).ok_or(format!("{errors:?}"))
+    });
+}
+
+/// Waits until a `/healthz` error contains `needle`, and returns it.
+fn wait_error(d: &Daemon, needle: &str) -> String {
+    eventually(&format!("/healthz to report {needle}"), DEADLINE, || {
+        let errors = d.health_errors();
+        errors
+            .iter()
+            .find(|e| e.contains(needle))
+            .cloned()
+            .ok_or(format!("{errors:?}"))
+    })
+}
+
+const BOTH: &[&str] = &["/news/rss.xml", "/rss.xml"];
+
+#[test]
+fn created_article_reaches_its_category_feed_and_the_site_feed() {
+    let site = Site::new();
+    site.write("news/old.md", &article("Old news", DATE));
+    let d = Daemon::start_watching(&site);
+    wait_for(&d, BOTH, &["Old news"], &[]);
+    assert_eq!(d.health()["watcher"], "events");
+
+    site.write("news/fresh.md", &article("Fresh news", LATER));
+    wait_for(&d, BOTH, &["Old news", "Fresh news"], &[]);
+
+    // A file in a category folder that did not exist yet.
+    site.write("sports/goal.md", &article("Late goal", LATER));
+    wait_for(&d, &["/sports/rss.xml", "/rss.xml"], &["Late goal"], &[]);
+
+    let status = d.stop(Duration::from_secs(5));
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "SIGTERM should exit 0, got {status:?}"
+    );
+}
+
+#[test]
+fn edit_in_place_replaces_the_old_title() {
+    let site = Site::new();
+    site.write("news/x.md", &article("Draft headline", DATE));
+    let d = Daemon::start_watching(&site);
+    wait_for(&d, BOTH, &["Draft headline"], &[]);
+
+    site.edit_in_place("news/x.md", &article("Final headline", DATE));
+    wait_for(&d, BOTH, &["Final headline"], &["Draft headline"]);
+}
+
+#[test]
+fn atomic_save_by_rename_shows_the_new_text_once() {
+    let site = Site::new();
+    site.write("news/x.md", &article("Before save", DATE));
+    let d = Daemon::start_watching(&site);
+    wait_for(&d, BOTH, &["Before save"], &[]);
+
+    site.atomic_save("news/x.md", &article("After save", DATE));
+    wait_for(&d, BOTH, &["After save"], &["Before save"]);
+    assert!(!site.path("news/.x.md.tmp").exists());
+}
+
+#[test]
+fn vim_style_save_with_backup_and_swap_files_shows_the_final_text_once() {
+    let site = Site::new();
+    site.write("news/x.md", &article("Vim before", DATE));
+    let d = Daemon::start_watching(&site);
+    wait_for(&d, BOTH, &["Vim before"], &[]);
+
+    // What vim does with `backupcopy=no`: a swap file, a probe file named
+    // 4913, the original renamed to a backup, the new text written, the
+    // backup removed.
+    site.write("news/.x.md.swp", "\0\0vim swap\0");
+    site.write("news/4913", "");
+    std::fs::remove_file(site.path("news/4913")).unwrap();
+    std::fs::rename(site.path("news/x.md"), site.path("news/x.md~")).unwrap();
+    site.write("news/x.md", &article("Vim after", DATE));
+    std::fs::remove_file(site.path("news/x.md~")).unwrap();
+    wait_for(&d, BOTH, &["Vim after"], &["Vim before"]);
+
+    std::fs::remove_file(site.path("news/.x.md.swp")).unwrap();
+    wait_for(&d, BOTH, &["Vim after"], &["Vim before"]);
+    assert!(
+        d.health_errors().is_empty(),
+        "editor debris is not content: {:?}",
+        d.health_errors()
+    );
+}
+
+#[test]
+fn delete_then_recreate_shows_the_final_text_once() {
+    let site = Site::new();
+    site.write("news/x.md", &article("Before sed", DATE));
+    let d = Daemon::start_watching(&site);
+    wait_for(&d, BOTH, &["Before sed"], &[]);
+
+    std::fs::remove_file(site.path("news/x.md")).unwrap();
+    site.write("news/x.md", &article("After sed", DATE));
+    wait_for(&d, BOTH, &["After sed"], &["Before sed"]);
+}
+
+#[test]
+fn deleted_article_leaves_its_category_feed_and_the_site_feed() {
+    let site = Site::new();
+    site.write("news/keep.md", &article("Keeper", DATE));
+    site.write("news/gone.md", &article("Goner", LATER));
+    let d = Daemon::start_watching(&site);
+    wait_for(&d, BOTH, &["Keeper", "Goner"], &[]);
+
+    std::fs::remove_file(site.path("news/gone.md")).unwrap();
+    wait_for(&d, BOTH, &["Keeper"], &["Goner"]);
+}
+
+#[test]
+fn rename_within_a_category_keeps_the_item_exactly_once() {
+    let site = Site::new();
+    site.write("news/a.md", &article("Renamed story", DATE));
+    let d = Daemon::start_watching(&site);
+    wait_for(&d, BOTH, &["Renamed story"], &[]);
+
+    std::fs::rename(site.path("news/a.md"), site.path("news/b.md")).unwrap();
+    // The slug is the file stem, so the permalink tells the old and the new apart.
+    let want = format!("{BASE_URL}/news/b.html");
+    eventually("the item to move to b.html, once", DEADLINE, || {
+        for path in BOTH {
+            shows(&d, path, &["Renamed story"], &[])?;
+            let links = rss_links(&d.get_ok(path)?.body)?;
+            if links != [want.clone()] {
+                return Err(format!("{path}: links {links:?}"));
+            }
+        }
+        Ok(())
+    });
+}
+
+#[test]
+fn rename_into_another_category_moves_the_item() {
+    let site = Site::new();
+    site.write("news/a.md", &article("Wandering story", DATE));
+    site.write("sports/b.md", &article("Sports resident", DATE));
+    let d = Daemon::start_watching(&site);
+    wait_for(&d, BOTH, &["Wandering story"], &[]);
+
+    std::fs::rename(site.path("news/a.md"), site.path("sports/a.md")).unwrap();
+    wait_for(
+        &d,
+        &["/sports/rss.xml", "/rss.xml"],
+        &["Wandering story", "Sports resident"],
+        &[],
+    );
+    wait_for(&d, &["/news/rss.xml"], &[], &["Wandering story"]);
+}
+
+#[test]
+fn folder_moved_in_becomes_a_category_and_moved_out_disappears() {
+    let site = Site::new();
+    site.write("news/x.md", &article("Resident", DATE));
+    let staging = site.root.join("staging/world");
+    std::fs::create_dir_all(&staging).unwrap();
+    std::fs::write(staging.join("one.md"), article("World one", DATE)).unwrap();
+    std::fs::write(staging.join("two.md"), article("World two", LATER)).unwrap();
+    let d = Daemon::start_watching(&site);
+    wait_for(&d, &["/rss.xml"], &["Resident"], &[]);
+    assert_eq!(d.get("/world/rss.xml").status, 404);
+
+    std::fs::rename(&staging, site.path("world")).unwrap();
+    let both = ["World one", "World two"];
+    wait_for(&d, &["/world/rss.xml", "/rss.xml"], &both, &[]);
+    let listed = format!("href=\"{BASE_URL}/world/\"");
+    eventually("/ and /feeds.opml to list world", DEADLINE, || {
+        let index = d.get_ok("/")?.text();
+        let opml = d.get_ok("/feeds.opml")?.text();
+        if index.contains(&listed) && opml.contains("/world/rss.xml") {
+            Ok(())
+        } else {
+            Err(format!("index:\n{index}\nopml:\n{opml}"))
+        }
+    });
+
+    // Renamed in place: one category becomes another.
+    std::fs::rename(site.path("world"), site.path("globe")).unwrap();
+    wait_status(&d, "/world/rss.xml", 404);
+    wait_for(&d, &["/globe/rss.xml", "/rss.xml"], &both, &[]);
+    std::fs::rename(site.path("globe"), site.path("world")).unwrap();
+    wait_status(&d, "/globe/rss.xml", 404);
+    wait_for(&d, &["/world/rss.xml", "/rss.xml"], &both, &[]);
+
+    std::fs::rename(site.path("world"), site.root.join("moved-out")).unwrap();
+    wait_status(&d, "/world/rss.xml", 404);
+    wait_for(&d, &["/rss.xml"], &["Resident"], &both);
+    eventually("/ and /feeds.opml to drop world", DEADLINE, || {
+        let index = d.get_ok("/")?.text();
+        let opml = d.get_ok("/feeds.opml")?.text();
+        if !index.contains(&listed) && !opml.contains("/world/") {
+            Ok(())
+        } else {
+            Err(format!("index:\n{index}\nopml:\n{opml}"))
+        }
+    });
+    assert_eq!(d.get("/world/").status, 404);
+}
+
+#[test]
+fn deleted_category_folder_404s_and_its_items_leave_the_site_feed() {
+    let site = Site::new();
+    site.write("news/x.md", &article("Resident", DATE));
+    site.write("sports/a/one.md", &article("Sport one", DATE));
+    site.write("sports/two.md", &article("Sport two", LATER));
+    let d = Daemon::start_watching(&site);
+    let sports = ["Sport one", "Sport two"];
+    wait_for(&d, &["/sports/rss.xml", "/rss.xml"], &sports, &[]);
+
+    std::fs::remove_dir_all(site.path("sports")).unwrap();
+    wait_status(&d, "/sports/rss.xml", 404);
+    wait_status(&d, "/sports/", 404);
+    wait_for(&d, &["/rss.xml"], &["Resident"], &sports);
+    assert_eq!(d.health()["categories"], 1);
+
+    // An emptied category still serves an empty feed while its folder exists.
+    std::fs::remove_file(site.path("news/x.md")).unwrap();
+    eventually("an empty news feed", DEADLINE, || {
+        let t = d.titles("/news/rss.xml")?;
+        t.is_empty().then_some(()).ok_or(format!("{t:?}"))
+    });
+}
+
+#[test]
+fn article_written_right_after_mkdir_p_is_published() {
+    let site = Site::new();
+    site.write("news/x.md", &article("Resident", DATE));
+    let d = Daemon::start_watching(&site);
+    wait_for(&d, BOTH, &["Resident"], &[]);
+
+    // A new category, and new deep folders in an existing one; each file
+    // written the moment its folders exist.
+    std::fs::create_dir_all(site.path("deep/a/b/c")).unwrap();
+    std::fs::write(site.path("deep/a/b/c/x.md"), article("Deep new", DATE)).unwrap();
+    std::fs::create_dir_all(site.path("news/2025/03/01")).unwrap();
+    std::fs::write(
+        site.path("news/2025/03/01/y.md"),
+        article("Deep old", LATER),
+    )
+    .unwrap();
+    wait_for(&d, &["/deep/rss.xml"], &["Deep new"], &[]);
+    wait_for(&d, BOTH, &["Resident", "Deep old"], &[]);
+    wait_for(&d, &["/rss.xml"], &["Deep new", "Deep old"], &[]);
+}
+
+/// Maps a file `herald build` wrote to the URL the daemon serves it at.
+fn url_of_file(rel: &str) -> String {
+    match rel.strip_suffix("index.html") {
+        Some(dir) => format!("/{dir}"),
+        None => format!("/{rel}"),
+    }
+}
+
+/// Every file under `dir`, relative to `base`, `/`-separated.
+fn files_under(dir: &Path, base: &Path, out: &mut Vec<String>) {
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            files_under(&p, base, out);
+        } else {
+            let rel = p.strip_prefix(base).unwrap().to_str().unwrap();
+            out.push(rel.replace('\\', "/"));
+        }
+    }
+}
+
+/// Runs `herald build` on the site's current content into `root/<name>`,
+/// then waits until every page it wrote is served byte for byte. Returns
+/// the files it wrote, sorted.
+fn wait_equal_to_build(site: &Site, d: &Daemon, name: &str, timeout: Duration) -> Vec<String> {
+    let out = site.root.join(name);
+    site.build(&out);
+    let mut files = Vec::new();
+    files_under(&out, &out, &mut files);
+    files.sort();
+    let built: Vec<(String, Vec<u8>)> = files
+        .iter()
+        .map(|f| (url_of_file(f), std::fs::read(out.join(f)).unwrap()))
+        .collect();
+    eventually("every served page to equal herald build's", timeout, || {
+        for (url, want) in &built {
+            let got = d.get_ok(url)?;
+            if &got.body != want {
+                let n = rss_titles(&got.body).map(|t| t.len()).unwrap_or(0);
+                return Err(format!("{url} differs ({n} RSS items served)"));
+            }
+        }
+        Ok(())
+    });
+    files
+}
+
+/// The feed and page files `herald build` writes for these categories.
+fn expected_files(categories: &[&str]) -> Vec<String> {
+    let mut expected = vec!["feeds.opml".to_string()];
+    let prefixes = std::iter::once(String::new()).chain(categories.iter().map(|c| format!("{c}/")));
+    for c in prefixes {
+        for f in ["rss.xml", "atom.xml", "feed.json", "index.html"] {
+            expected.push(format!("{c}{f}"));
+        }
+    }
+    expected.sort();
+    expected
+}
+
+/// `2025-01-01 00:00` plus `i` minutes, as front matter writes it.
+fn minutes_after_2025(i: i64) -> String {
+    let base = chrono::NaiveDate::from_ymd_opt(2025, 1, 1)
+        .unwrap()
+        .and_hms_opt(0, 0, 0)
+        .unwrap();
+    (base + chrono::Duration::minutes(i))
+        .format("%Y-%m-%d %H:%M")
+        .to_string()
+}
+
+#[test]
+fn burst_of_a_thousand_files_ends_byte_equal_to_herald_build() {
+    let site = Site::with_config(&config_text("Burst", "", "[feeds]\nlimit = 2000\n"));
+    site.write("cat0/seed.md", &article("Seed", DATE));
+    let d = Daemon::start_watching(&site);
+    wait_for(&d, &["/cat0/rss.xml"], &["Seed"], &[]);
+
+    for i in 0..1000 {
+        let p = site.path(&format!("cat{}/n{i:04}.md", i % 5));
+        if i < 5 {
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        }
+        std::fs::write(p, article(&format!("Burst {i}"), &minutes_after_2025(i))).unwrap();
+    }
+
+    let files = wait_equal_to_build(&site, &d, "built", Duration::from_secs(20));
+    assert_eq!(
+        files,
+        expected_files(&["cat0", "cat1", "cat2", "cat3", "cat4"])
+    );
+    let built = std::fs::read(site.root.join("built/rss.xml")).unwrap();
+    assert_eq!(rss_titles(&built).unwrap().len(), 1001);
+    assert_eq!(d.health()["articles"], 1001);
+}
+
+#[test]
+fn mixed_burst_of_edits_renames_deletes_and_folder_moves_ends_byte_equal_to_herald_build() {
+    let site = Site::with_config(&config_text("Mixed", "", "[feeds]\nlimit = 2000\n"));
+    for i in 0..200 {
+        site.write(
+            &format!("cat{}/old{i:03}.md", i % 4),
+            &article(&format!("Old {i}"), &minutes_after_2025(i)),
+        );
+    }
+    let staged = site.root.join("staging/movedin");
+    for i in 0..20 {
+        let p = staged.join(format!("sub/m{i:02}.md"));
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        let text = article(&format!("Moved in {i}"), &minutes_after_2025(5000 + i));
+        std::fs::write(p, text).unwrap();
+    }
+    let d = Daemon::start_watching(&site);
+    wait_for(&d, &["/rss.xml"], &["Old 0", "Old 199"], &[]);
+
+    for i in 0..200i64 {
+        let rel = format!("cat{}/old{i:03}.md", i % 4);
+        let date = minutes_after_2025(i);
+        match i % 10 {
+            // In place, atomically, and `sed -i` style.
+            0 | 1 => site.edit_in_place(&rel, &article(&format!("Edited {i}"), &date)),
+            2 => site.atomic_save(&rel, &article(&format!("Saved {i}"), &date)),
+            3 => {
+                std::fs::remove_file(site.path(&rel)).unwrap();
+                site.write(&rel, &article(&format!("Recreated {i}"), &date));
+            }
+            4 => std::fs::remove_file(site.path(&rel)).unwrap(),
+            // Renamed within its category, and into another one.
+            5 => {
+                let to = format!("cat{}/ren{i:03}.md", i % 4);
+                std::fs::rename(site.path(&rel), site.path(&to)).unwrap();
+            }
+            6 => {
+                let to = format!("cat{}/across{i:03}.md", (i + 1) % 4);
+                std::fs::rename(site.path(&rel), site.path(&to)).unwrap();
+            }
+            _ => {}
+        }
+        site.write(
+            &format!("cat{}/new{i:03}.md", i % 4),
+            &article(&format!("New {i}"), &minutes_after_2025(1000 + i)),
+        );
+    }
+    // A whole category moved out, another moved in, and a folder moved
+    // from one category to another right after it was made.
+    std::fs::rename(site.path("cat3"), site.root.join("cat3-archived")).unwrap();
+    std::fs::rename(&staged, site.path("movedin")).unwrap();
+    // (Not the newest article: see the OPML test for why that matters.)
+    site.write(
+        "cat0/2025/01/deep.md",
+        &article("Deep", &minutes_after_2025(3000)),
+    );
+    std::fs::rename(site.path("cat0/2025"), site.path("cat1/2025")).unwrap();
+
+    let files = wait_equal_to_build(&site, &d, "built", Duration::from_secs(20));
+    assert_eq!(files, expected_files(&["cat0", "cat1", "cat2", "movedin"]));
+    wait_status(&d, "/cat3/rss.xml", 404);
+    shows(&d, "/cat1/rss.xml", &["Deep"], &[]).unwrap();
+    shows(&d, "/cat0/rss.xml", &[], &["Deep"]).unwrap();
+}
+
+#[test]
+fn broken_save_keeps_the_last_good_version_until_fixed() {
+    let site = Site::new();
+    site.write("news/x.md", &article("Good version", DATE));
+    let d = Daemon::start_watching(&site);
+    wait_for(&d, BOTH, &["Good version"], &[]);
+    assert!(d.health_errors().is_empty());
+
+    site.edit_in_place("news/x.md", "+++\ntitle = \"unterminated\n+++\n");
+    let error = wait_error(&d, "news/x.md");
+    // path:line:col: error: message
+    let after = &error[error.find("news/x.md:").expect("path then position") + 10..];
+    assert!(
+        after.starts_with(|c: char| c.is_ascii_digit()) && after.contains(": error: "),
+        "error without line:col: {error}"
+    );
+    // The daemon has taken in the broken file; the good version stays.
+    shows(&d, "/news/rss.xml", &["Good version"], &["unterminated"]).unwrap();
+    shows(&d, "/rss.xml", &["Good version"], &["unterminated"]).unwrap();
+
+    site.edit_in_place("news/x.md", &article("Fixed version", DATE));
+    wait_for(&d, BOTH, &["Fixed version"], &["Good version"]);
+    wait_no_errors(&d);
+}
+
+#[test]
+fn broken_new_file_is_reported_and_deleting_it_clears_the_error() {
+    let site = Site::new();
+    site.write("news/x.md", &article("Resident", DATE));
+    let d = Daemon::start_watching(&site);
+    wait_for(&d, BOTH, &["Resident"], &[]);
+
+    site.write(
+        "news/bad.md",
+        "+++\ndate = \"2025-03-01\"\n+++\nno title anywhere\n",
+    );
+    wait_error(&d, "news/bad.md");
+    assert_eq!(d.titles("/news/rss.xml").unwrap(), ["Resident"]);
+
+    std::fs::remove_file(site.path("news/bad.md")).unwrap();
+    wait_no_errors(&d);
+}
+
+#[test]
+fn future_dated_article_is_published_when_due_without_a_file_event() {
+    let site = Site::new();
+    site.write("news/x.md", &article("Resident", DATE));
+    let d = Daemon::start_watching(&site);
+    wait_for(&d, BOTH, &["Resident"], &[]);
+
+    // Whole seconds, rounded up: 3 to 4 s from now.
+    let due = (chrono::Utc::now() + chrono::Duration::milliseconds(3999))
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
+    let due_at = chrono::DateTime::parse_from_rfc3339(&due)
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    site.write("news/future.md", &article("Embargoed", &due));
+    site.write("news/marker.md", &article("Marker", DATE));
+    // The marker shows that the daemon has read both files.
+    wait_for(&d, BOTH, &["Resident", "Marker"], &["Embargoed"]);
+    assert!(
+        chrono::Utc::now() < due_at,
+        "the machine was too slow to observe the embargo"
+    );
+
+    let deadline = Instant::now()
+        + (due_at - chrono::Utc::now()).to_std().unwrap_or_default()
+        + Duration::from_millis(1500);
+    loop {
+        let asked_at = chrono::Utc::now();
+        let titles = d.titles("/news/rss.xml").unwrap();
+        if titles.iter().any(|t| t == "Embargoed") {
+            assert!(
+                asked_at >= due_at,
+                "published at {asked_at}, before its date {due_at}"
+            );
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not published within 1.5 s after {due_at}: {titles:?}"
+        );
+        std::thread::sleep(TICK);
+    }
+    shows(&d, "/rss.xml", &["Embargoed", "Marker", "Resident"], &[]).unwrap();
+}
+
+#[test]
+fn polling_watcher_sees_create_edit_and_delete() {
+    let site = Site::with_config(&config_text(
+        "Live",
+        "watch = \"poll\"\npoll_interval_ms = 200\n",
+        "",
+    ));
+    site.write("news/x.md", &article("Resident", DATE));
+    let d = Daemon::start_watching(&site);
+    wait_for(&d, BOTH, &["Resident"], &[]);
+    assert_eq!(d.health()["watcher"], "polling");
+
+    site.write("news/polled.md", &article("Polled", LATER));
+    wait_for(&d, BOTH, &["Resident", "Polled"], &[]);
+    site.edit_in_place("news/polled.md", &article("Polled again", LATER));
+    wait_for(&d, BOTH, &["Resident", "Polled again"], &["Polled"]);
+    std::fs::remove_file(site.path("news/polled.md")).unwrap();
+    wait_for(&d, BOTH, &["Resident"], &["Polled again"]);
+    // A new category folder too.
+    site.write("sports/goal.md", &article("Polled goal", LATER));
+    wait_for(&d, &["/sports/rss.xml", "/rss.xml"], &["Polled goal"], &[]);
+    assert_eq!(d.health()["watcher"], "polling");
+}
+
+/// Waits until the site RSS channel title is `title`.
+fn wait_site_title(d: &Daemon, title: &str) {
+    eventually(&format!("site title {title:?}"), DEADLINE, || {
+        let got = rss_channel_title(&d.get_ok("/rss.xml")?.body)?;
+        if got == title {
+            Ok(())
+        } else {
+            Err(got)
+        }
+    });
+}
+
+#[test]
+fn config_edits_reload_and_a_broken_config_keeps_the_old_one() {
+    let site = Site::new();
+    site.write("news/x.md", &article("Resident", DATE));
+    let d = Daemon::start_watching(&site);
+    wait_site_title(&d, "Live");
+
+    site.edit_config_in_place(&config_text("Edited in place", "", ""));
+    wait_site_title(&d, "Edited in place");
+    site.save_config_atomically(&config_text("Saved atomically", "", ""));
+    wait_site_title(&d, "Saved atomically");
+    // The category feed follows too: "<category> - <site.title>".
+    eventually("the category feed title", DEADLINE, || {
+        let t = rss_channel_title(&d.get_ok("/news/rss.xml")?.body)?;
+        (t == "news - Saved atomically").then_some(()).ok_or(t)
+    });
+
+    // An unknown key on line 3.
+    let broken = config_text("Broken", "", "").replacen("base_url", "no_such_key = 1\nbase_url", 1);
+    assert_eq!(broken.lines().nth(2), Some("no_such_key = 1"));
+    site.save_config_atomically(&broken);
+    let prefix = format!("{}:3:", site.config.display());
+    let error = eventually("/healthz to report the config error", DEADLINE, || {
+        let errors = d.health_errors();
+        errors
+            .iter()
+            .find(|e| e.starts_with(&prefix))
+            .cloned()
+            .ok_or(format!("want {prefix}…, got {errors:?}"))
+    });
+    let col = &error[prefix.len()..];
+    assert!(
+        col.starts_with(|c: char| c.is_ascii_digit()) && error.contains("no_such_key"),
+        "{error}"
+    );
+    // The reload was attempted and failed: the old config is still in force.
+    let title = rss_channel_title(&d.get("/rss.xml").body).unwrap();
+    assert_eq!(title, "Saved atomically");
+
+    site.edit_config_in_place(&config_text("Fixed", "", ""));
+    wait_site_title(&d, "Fixed");
+    wait_no_errors(&d);
+    // The socket stayed where it was.
+    assert_eq!(d.listening_addrs(), vec![d.addr], "{}", d.log());
+}
+
+#[test]
+fn sighup_reloads_a_config_edit_the_watcher_cannot_see() {
+    // cfg/herald.toml is a symlink to real/herald.toml: the watcher
+    // watches cfg/, so editing the target is invisible to it and only
+    // SIGHUP can bring the change in.
+    let site = Site::new();
+    site.write("news/x.md", &article("Resident", DATE));
+    let real = site.root.join("real/herald.toml");
+    std::fs::create_dir_all(real.parent().unwrap()).unwrap();
+    std::fs::rename(&site.config, &real).unwrap();
+    std::os::unix::fs::symlink(&real, &site.config).unwrap();
+    let d = Daemon::start_watching(&site);
+    wait_site_title(&d, "Live");
+
+    edit_in_place(&real, &config_text("After SIGHUP", "", ""));
+    d.signal(libc::SIGHUP);
+    wait_site_title(&d, "After SIGHUP");
+    assert!(d.log_count("SIGHUP") >= 1, "{}", d.log());
+
+    // SIGHUP after an edit the watcher does see reloads as well.
+    site.edit_config_in_place(&config_text("Seen and SIGHUP", "", ""));
+    d.signal(libc::SIGHUP);
+    wait_site_title(&d, "Seen and SIGHUP");
+    assert_eq!(d.get("/healthz").status, 200);
+}
+
+#[test]
+fn changing_content_dir_serves_and_watches_the_new_directory() {
+    let site = Site::new();
+    site.write("news/x.md", &article("In first dir", DATE));
+    let second = site.root.join("content2");
+    std::fs::create_dir_all(second.join("world")).unwrap();
+    std::fs::write(second.join("world/y.md"), article("In second dir", DATE)).unwrap();
+    let d = Daemon::start_watching(&site);
+    wait_for(&d, &["/rss.xml"], &["In first dir"], &[]);
+
+    let text = config_text("Live", "", "").replace("../content", "../content2");
+    site.save_config_atomically(&text);
+    wait_for(&d, &["/rss.xml"], &["In second dir"], &["In first dir"]);
+    wait_status(&d, "/news/rss.xml", 404);
+
+    // The watcher follows: changes in the new directory show, changes in
+    // the old one do not. (The new directory's feeds are published before
+    // its watcher starts: see the large-tree test below.)
+    d.wait_until_watching_dir(&second);
+    std::fs::write(second.join("world/z.md"), article("Later in second", LATER)).unwrap();
+    let world = ["In second dir", "Later in second"];
+    wait_for(&d, &["/world/rss.xml", "/rss.xml"], &world, &[]);
+    site.write("news/ignored.md", &article("Old dir edit", LATER));
+    std::fs::write(second.join("world/marker.md"), article("Marker", LATER)).unwrap();
+    wait_for(&d, &["/rss.xml"], &["Marker"], &["Old dir edit"]);
+}
+
+/// An article with an explicit `id`.
+fn article_with_id(title: &str, date: &str, id: &str) -> String {
+    format!("+++\ntitle = \"{title}\"\ndate = \"{date}\"\nid = \"{id}\"\n+++\nBody of {title}.\n")
+}
+
+#[test]
+#[ignore = "BUG: adding/removing an article whose id duplicates one in another category does not re-render that other category's feeds (stale derived id)"]
+fn duplicate_ids_stay_equal_to_herald_build_as_files_come_and_go() {
+    let site = Site::new();
+    site.write(
+        "sports/b.md",
+        &article_with_id("Second holder", DATE, "same"),
+    );
+    site.write("news/other.md", &article("Resident", DATE));
+    let d = Daemon::start_watching(&site);
+    wait_for(&d, &["/sports/rss.xml"], &["Second holder"], &[]);
+
+    // news/a.md sorts first, so from now on sports/b.md is published
+    // under a derived id: the sports feeds change without a sports file changing.
+    site.write("news/a.md", &article_with_id("First holder", DATE, "same"));
+    wait_for(&d, BOTH, &["First holder"], &[]);
+    wait_equal_to_build(&site, &d, "built-1", DEADLINE);
+
+    // And back: with news/a.md gone, sports/b.md gets its own id again.
+    std::fs::remove_file(site.path("news/a.md")).unwrap();
+    wait_for(&d, BOTH, &[], &["First holder"]);
+    wait_equal_to_build(&site, &d, "built-2", DEADLINE);
+}
+
+#[test]
+#[ignore = "BUG: empty category feeds and /feeds.opml take their date from the newest article of the whole site but are not re-rendered when it changes"]
+fn empty_category_feed_and_opml_stay_equal_to_herald_build_when_the_site_changes() {
+    // An empty feed's lastBuildDate / updated and the OPML dateModified are
+    // the newest `updated` of the whole site.
+    let site = Site::new();
+    site.write("news/x.md", &article("Resident", DATE));
+    std::fs::create_dir_all(site.path("empty")).unwrap();
+    let d = Daemon::start_watching(&site);
+    wait_for(&d, BOTH, &["Resident"], &[]);
+    assert_eq!(d.titles("/empty/rss.xml").unwrap(), Vec::<String>::new());
+
+    site.write("news/newer.md", &article("Newer", LATER));
+    wait_for(&d, BOTH, &["Resident", "Newer"], &[]);
+    wait_equal_to_build(&site, &d, "built-1", DEADLINE);
+
+    std::fs::remove_file(site.path("news/newer.md")).unwrap();
+    wait_for(&d, BOTH, &["Resident"], &["Newer"]);
+    wait_equal_to_build(&site, &d, "built-2", DEADLINE);
+}
+
+#[test]
+fn draft_toggle_hides_and_shows_the_item() {
+    let site = Site::new();
+    site.write("news/x.md", &article("Resident", DATE));
+    site.write("news/d.md", &article("Toggled", LATER));
+    let d = Daemon::start_watching(&site);
+    wait_for(&d, BOTH, &["Resident", "Toggled"], &[]);
+
+    let draft = article("Toggled", LATER).replace("+++\nBody", "draft = true\n+++\nBody");
+    site.edit_in_place("news/d.md", &draft);
+    wait_for(&d, BOTH, &["Resident"], &["Toggled"]);
+    site.edit_in_place("news/d.md", &article("Toggled", LATER));
+    wait_for(&d, BOTH, &["Resident", "Toggled"], &[]);
+    wait_equal_to_build(&site, &d, "built", DEADLINE);
+}
+
+#[test]
+fn hidden_folder_renamed_visible_becomes_a_category() {
+    let site = Site::new();
+    site.write("news/x.md", &article("Resident", DATE));
+    site.write(".drafts/a.md", &article("Hidden one", DATE));
+    site.write("news/.wip/b.md", &article("Hidden two", DATE));
+    let d = Daemon::start_watching(&site);
+    wait_for(&d, BOTH, &["Resident"], &["Hidden one", "Hidden two"]);
+    assert_eq!(d.get("/.drafts/rss.xml").status, 404);
+
+    std::fs::rename(site.path(".drafts"), site.path("drafts")).unwrap();
+    std::fs::rename(site.path("news/.wip"), site.path("news/wip")).unwrap();
+    wait_for(&d, &["/drafts/rss.xml", "/rss.xml"], &["Hidden one"], &[]);
+    wait_for(&d, BOTH, &["Resident", "Hidden two"], &[]);
+
+    // And hidden again.
+    std::fs::rename(site.path("news/wip"), site.path("news/.wip")).unwrap();
+    wait_for(&d, BOTH, &["Resident"], &["Hidden two"]);
+}
+
+#[test]
+#[ignore = "BUG: after a reload switches content.watch to poll, the first poll waits for the old 60 s reconcile interval"]
+fn switching_to_polling_by_config_edit_is_reported_and_still_sees_changes() {
+    let site = Site::new();
+    site.write("news/x.md", &article("Resident", DATE));
+    let d = Daemon::start_watching(&site);
+    assert_eq!(d.health()["watcher"], "events");
+
+    let polling = config_text("Live", "watch = \"poll\"\npoll_interval_ms = 200\n", "");
+    site.save_config_atomically(&polling);
+    eventually("/healthz watcher to be polling", DEADLINE, || {
+        let w = d.health()["watcher"].clone();
+        (w == "polling").then_some(()).ok_or(format!("{w}"))
+    });
+    site.write("news/polled.md", &article("Polled", LATER));
+    wait_for(&d, BOTH, &["Resident", "Polled"], &[]);
+
+    site.save_config_atomically(&config_text("Live", "", ""));
+    eventually("/healthz watcher to be events", DEADLINE, || {
+        let w = d.health()["watcher"].clone();
+        (w == "events").then_some(()).ok_or(format!("{w}"))
+    });
+    site.write("news/evented.md", &article("Evented", LATER));
+    wait_for(&d, BOTH, &["Resident", "Polled", "Evented"], &[]);
+}
+
+#[test]
+#[ignore = "BUG: after a content.dir change the new directory's feeds are published before its watcher starts; changes in that window wait for the 60 s reconcile scan"]
+fn changes_right_after_a_content_dir_switch_reach_the_feeds_in_a_large_tree() {
+    let site = Site::with_config(&config_text("Big", "", "[feeds]\nlimit = 5000\n"));
+    site.write("news/x.md", &article("In first dir", DATE));
+    let second = site.root.join("content2");
+    for c in 0..10 {
+        for day in 0..100 {
+            let p = second.join(format!("c{c}/d{day:03}/old.md"));
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, article(&format!("Old {c} {day}"), DATE)).unwrap();
+        }
+    }
+    let d = Daemon::start_watching(&site);
+    let text =
+        config_text("Big", "", "[feeds]\nlimit = 5000\n").replace("../content", "../content2");
+    site.save_config_atomically(&text);
+    let started = Instant::now();
+    while d.health()["articles"] != 1000 {
+        assert!(started.elapsed() < DEADLINE, "the switch never happened");
+    }
+    // Right after the new directory is served: a new file in every tenth folder.
+    let mut fresh = Vec::new();
+    for c in 0..10 {
+        for day in (0..100).step_by(10) {
+            let title = format!("Fresh {c} {day}");
+            let p = second.join(format!("c{c}/d{day:03}/fresh.md"));
+            std::fs::write(p, article(&title, LATER)).unwrap();
+            fresh.push(title);
+        }
+    }
+    let want: Vec<&str> = fresh.iter().map(String::as_str).collect();
+    wait_for(&d, &["/rss.xml"], &want, &[]);
+}
+
+#[test]
+fn changed_listen_address_is_applied_by_rebinding() {
+    let site = Site::new();
+    site.write("news/x.md", &article("Resident", DATE));
+    let d = Daemon::start_watching(&site);
+    let old = d.addr;
+    let port = free_port();
+    let listen = format!("127.0.0.1:{port}");
+    site.edit_config_in_place(&config_with("Moved", &listen, "", ""));
+
+    let new: std::net::SocketAddr = listen.parse().unwrap();
+    eventually("the daemon to serve on the new port", DEADLINE, || {
+        let r = try_get(new, "/rss.xml").map_err(|e| e.to_string())?;
+        let title = rss_channel_title(&r.body)?;
+        (r.status == 200 && title == "Moved")
+            .then_some(())
+            .ok_or(format!("{} {title}", r.status))
+    });
+    let line = format!("listening on http://{listen}");
+    assert!(d.log_count(&line) >= 1, "no {line:?} in:\n{}", d.log());
+    // Rebinding retires the old socket.
+    eventually("the old port to close", DEADLINE, || {
+        match try_get(old, "/") {
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => Ok(()),
+            other => Err(format!("{other:?}")),
+        }
+    });
+}
+
+#[test]
+#[ignore = "BUG: a config reload rebinds to the file's server.listen although it did not change, dropping the --listen socket"]
+fn config_reload_keeps_the_command_line_listen_address() {
+    // server.listen names a free port; --listen 127.0.0.1:0 overrides it at start.
+    let listen = format!("127.0.0.1:{}", free_port());
+    let site = Site::with_config(&config_with("Live", &listen, "", ""));
+    site.write("news/x.md", &article("Resident", DATE));
+    let d = Daemon::start_watching(&site);
+    wait_site_title(&d, "Live");
+
+    // Only the title changes, twice (the second reload surely comes after
+    // any rebinding the first one started).
+    site.edit_config_in_place(&config_with("Retitled", &listen, "", ""));
+    wait_site_title(&d, "Retitled");
+    site.edit_config_in_place(&config_with("Retitled again", &listen, "", ""));
+    wait_site_title(&d, "Retitled again");
+    assert_eq!(d.listening_addrs(), vec![d.addr], "{}", d.log());
+}
+
+#[test]
+fn output_dir_mirrors_the_served_feeds_after_an_edit() {
+    let site = Site::with_config(&config_text("Live", "", "[output]\ndir = \"../out\"\n"));
+    site.write("news/x.md", &article("Before output", DATE));
+    let d = Daemon::start_watching(&site);
+    wait_for(&d, BOTH, &["Before output"], &[]);
+
+    site.edit_in_place("news/x.md", &article("After output", DATE));
+    wait_for(&d, BOTH, &["After output"], &["Before output"]);
+    let out = site.root.join("out");
+    eventually("out/ to equal the served feeds", DEADLINE, || {
+        for url in ["/news/rss.xml", "/rss.xml", "/news/atom.xml", "/feed.json"] {
+            let served = d.get_ok(url)?.body;
+            let file = std::fs::read(out.join(&url[1..])).map_err(|e| format!("{url}: {e}"))?;
+            if file != served {
+                return Err(format!("out{url} differs from the served body"));
+            }
+        }
+        Ok(())
+    });
+    let on_disk = std::fs::read(out.join("news/rss.xml")).unwrap();
+    assert_eq!(rss_titles(&on_disk).unwrap(), ["After output"]);
+
+    // A new category is written, a removed one is removed.
+    site.write("sports/goal.md", &article("Goal", LATER));
+    eventually("out/sports/rss.xml to be written", DEADLINE, || {
+        let file = std::fs::read(out.join("sports/rss.xml")).map_err(|e| e.to_string())?;
+        (file == d.get_ok("/sports/rss.xml")?.body)
+            .then_some(())
+            .ok_or("differs".to_string())
+    });
+    std::fs::remove_dir_all(site.path("sports")).unwrap();
+    wait_status(&d, "/sports/rss.xml", 404);
+    eventually("out/sports/ to be removed", DEADLINE, || {
+        let left = out.join("sports").exists();
+        (!left).then_some(()).ok_or("still there".to_string())
+    });
+}
+
+#[test]
+#[ignore = "BUG: `listening on` is logged before the watcher covers the content tree; changes in that window wait for the 60 s reconcile scan"]
+fn changes_right_after_listening_reach_the_feeds_in_a_large_tree() {
+    // 1,000 dated folders (10 categories × 100 days), one article each.
+    let site = Site::with_config(&config_text("Big", "", "[feeds]\nlimit = 5000\n"));
+    for c in 0..10 {
+        for day in 0..100 {
+            site.write(
+                &format!("c{c}/d{day:03}/old.md"),
+                &article(&format!("Old {c} {day}"), DATE),
+            );
+        }
+    }
+    let d = Daemon::start(&site.config);
+    // Right after the daemon says it serves: a new file in every tenth folder.
+    let mut fresh = Vec::new();
+    for c in 0..10 {
+        for day in (0..100).step_by(10) {
+            let title = format!("Fresh {c} {day}");
+            site.write(&format!("c{c}/d{day:03}/fresh.md"), &article(&title, LATER));
+            fresh.push(title);
+        }
+    }
+    let want: Vec<&str> = fresh.iter().map(String::as_str).collect();
+    wait_for(&d, &["/rss.xml"], &want, &[]);
+}

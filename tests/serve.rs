@@ -647,6 +647,9 @@ async fn keep_asking(d_url: String, done: tokio::sync::watch::Receiver<bool>) ->
 }
 
 #[tokio::test]
+#[ignore = "BUG: a silent connection is never closed: server.rs waits for the first byte with \
+            TcpStream::readable(), which tokio reports ready at once for a fresh socket, so the \
+            connection enters the auto builder's protocol sniff, which has no timeout"]
 async fn silent_connection_is_closed_while_others_are_served() {
     let d = Daemon::start();
     let mut silent = TcpStream::connect(d.addr).await.unwrap();
@@ -662,55 +665,58 @@ async fn silent_connection_is_closed_while_others_are_served() {
     assert!(answered >= 3, "only {answered} requests answered meanwhile");
 }
 
-#[tokio::test]
-async fn dribbling_request_line_is_closed() {
-    let d = Daemon::start();
-    let mut s = TcpStream::connect(d.addr).await.unwrap();
-    s.write_all(b"GET /rss.x").await.unwrap();
-    let (done_tx, done_rx) = tokio::sync::watch::channel(false);
-    let others = tokio::spawn(keep_asking(d.url("/atom.xml"), done_rx));
-    let closed = wait_closed(&mut s, Duration::from_secs(20)).await;
-    done_tx.send(true).unwrap();
-    others.await.unwrap();
-    assert!(
-        matches!(closed, Closed::After(_)),
-        "a connection that sent half a request line: {closed:?}"
-    );
-}
-
-#[tokio::test]
-async fn dribbling_headers_are_closed() {
-    let d = Daemon::start();
-    let s = TcpStream::connect(d.addr).await.unwrap();
-    let (mut rd, mut wr) = s.into_split();
-    wr.write_all(b"GET /rss.xml HTTP/1.1\r\n").await.unwrap();
-    // One header line every second: each byte is "on time", the head as
-    // a whole never is.
-    let dribble = async move {
+/// Connects, sends `first`, then one more line every second for as long
+/// as the server takes it, and says how the connection ended.
+async fn stall(addr: std::net::SocketAddr, first: &'static [u8], dribble: bool) -> Closed {
+    let (mut rd, mut wr) = TcpStream::connect(addr).await.unwrap().into_split();
+    wr.write_all(first).await.unwrap();
+    let writer = async move {
         for i in 0.. {
             tokio::time::sleep(Duration::from_secs(1)).await;
-            if wr
-                .write_all(format!("X-Slow-{i}: 1\r\n").as_bytes())
-                .await
-                .is_err()
-            {
+            if !dribble {
+                continue;
+            }
+            let line = format!("X-Slow-{i}: 1\r\n");
+            if wr.write_all(line.as_bytes()).await.is_err() {
                 break;
             }
         }
         std::future::pending::<()>().await;
     };
-    let closed = tokio::select! {
-        c = wait_closed(&mut rd, Duration::from_secs(20)) => c,
-        _ = dribble => unreachable!(),
-    };
-    assert!(
-        matches!(closed, Closed::After(_)),
-        "a connection dribbling headers: {closed:?}"
-    );
+    tokio::select! {
+        closed = wait_closed(&mut rd, Duration::from_secs(20)) => closed,
+        _ = writer => unreachable!(),
+    }
 }
 
 #[tokio::test]
-#[ignore = "BUG: a partial HTTP/2 preface holds the connection forever (auto builder sniffs with no timeout)"]
+async fn dribbling_clients_are_closed_while_others_are_served() {
+    let d = Daemon::start();
+    let (done_tx, done_rx) = tokio::sync::watch::channel(false);
+    let others = tokio::spawn(keep_asking(d.url("/atom.xml"), done_rx));
+    // Half a request line, then nothing; and a request whose header
+    // lines trickle in one a second: each byte is "on time", the head as
+    // a whole never is.
+    let (line, headers) = tokio::join!(
+        stall(d.addr, b"GET /rss.x", false),
+        stall(d.addr, b"GET /rss.xml HTTP/1.1\r\n", true),
+    );
+    done_tx.send(true).unwrap();
+    let answered = others.await.unwrap();
+    assert!(
+        matches!(line, Closed::After(_)),
+        "a connection that sent half a request line: {line:?}"
+    );
+    assert!(
+        matches!(headers, Closed::After(_)),
+        "a connection dribbling its headers: {headers:?}"
+    );
+    assert!(answered >= 3, "only {answered} requests answered meanwhile");
+}
+
+#[tokio::test]
+#[ignore = "BUG: a partial HTTP/2 preface holds the connection forever: the auto builder's \
+            protocol sniff has no timeout and herald's first-byte wait does not cover it"]
 async fn partial_http2_preface_is_closed() {
     let d = Daemon::start();
     let mut s = TcpStream::connect(d.addr).await.unwrap();
@@ -732,29 +738,43 @@ async fn sigterm_exits_zero() {
     assert_eq!(get(&client(), &d.url("/rss.xml")).await.status, 200);
     d.sigterm();
     let status = d
-        .wait_exit(Duration::from_secs(7))
+        .exited_within(Duration::from_secs(7))
+        .await
         .unwrap_or_else(|| panic!("still running 7 s after SIGTERM; log:\n{}", d.log_text()));
     assert_eq!(status.code(), Some(0), "log:\n{}", d.log_text());
 }
 
-#[tokio::test]
-async fn sigterm_with_a_half_sent_request_exits_zero_promptly() {
+/// Opens a connection that sends `sent` and then nothing, SIGTERMs the
+/// daemon and expects a clean exit within 7 s (the drain deadline must
+/// not wait for that client).
+async fn sigterm_with_a_stalled_client_exits_zero(sent: &'static [u8]) {
     let mut d = Daemon::start();
     let mut s = TcpStream::connect(d.addr).await.unwrap();
-    s.write_all(b"GET /rss.xml HTTP/1.1\r\nHost: x\r\n")
-        .await
-        .unwrap();
-    // Let the server start reading that request (a complete request on
-    // another connection proves the accept loop has moved past ours).
+    s.write_all(sent).await.unwrap();
+    // One accept loop takes connections in order: once a later
+    // connection is answered, ours is in the server's hands.
     assert_eq!(get(&client(), &d.url("/rss.xml")).await.status, 200);
-    let signalled = Instant::now();
     d.sigterm();
     let status = d
-        .wait_exit(Duration::from_secs(7))
-        .unwrap_or_else(|| panic!("still running 7 s after SIGTERM; log:\n{}", d.log_text()));
+        .exited_within(Duration::from_secs(7))
+        .await
+        .unwrap_or_else(|| {
+            panic!(
+                "still running 7 s after SIGTERM with a client that sent {:?}; log:\n{}",
+                String::from_utf8_lossy(sent),
+                d.log_text()
+            )
+        });
     assert_eq!(status.code(), Some(0), "log:\n{}", d.log_text());
-    assert!(signalled.elapsed() <= Duration::from_secs(7));
     drop(s);
+}
+
+#[tokio::test]
+async fn sigterm_with_stalled_clients_exits_zero_promptly() {
+    tokio::join!(
+        sigterm_with_a_stalled_client_exits_zero(b"GET /rss.xml HTTP/1.1\r\nHost: x\r\n"),
+        sigterm_with_a_stalled_client_exits_zero(b""),
+    );
 }
 
 // ---------------------------------------------------------- live updates
@@ -763,6 +783,8 @@ async fn sigterm_with_a_half_sent_request_exits_zero_promptly() {
 async fn last_modified_moves_forward_when_an_item_is_deleted() {
     let d = Daemon::start();
     let c = client();
+    // Not racing the watcher's start (see the test below).
+    wait_until_watching(&d, &c).await;
     let url = d.url(&format!("/{}/rss.xml", enc(SOCIETY)));
     let before = get(&c, &url).await;
     assert_eq!(before.status, 200);
@@ -812,4 +834,26 @@ async fn last_modified_moves_forward_when_an_item_is_deleted() {
     // Nothing went backwards meanwhile: every later answer is at least as new.
     let again = get(&c, &url).await;
     assert!(httpdate::parse_http_date(again.header("last-modified")).unwrap() >= new_lm);
+}
+
+#[tokio::test]
+#[ignore = "BUG: the daemon serves (and logs `listening on`) before its content watcher is \
+            installed, so a change made right then is missed until the 60 s reconcile scan"]
+async fn a_change_right_after_listening_is_picked_up() {
+    let d = Daemon::start();
+    std::fs::remove_file(d.content_dir().join(SOCIETY).join("bus-routes.md")).unwrap();
+    let c = client();
+    let url = d.url(&format!("/{}/rss.xml", enc(SOCIETY)));
+    poll_until(
+        Duration::from_secs(5),
+        "the deleted item to leave the feed",
+        || {
+            let (c, url) = (c.clone(), url.clone());
+            async move {
+                let r = get(&c, &url).await;
+                (r.status == 200 && !r.text().contains("三条公交线路延伸至新区")).then_some(())
+            }
+        },
+    )
+    .await;
 }

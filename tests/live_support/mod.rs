@@ -448,27 +448,43 @@ impl Daemon {
             .collect()
     }
 
-    /// Waits until the daemon's watchers are set up. They are started by
-    /// the publisher thread, after the `listening on` line, and nothing
-    /// the daemon shows tells when; but a config reload is applied by that
-    /// same thread once they are up. So: save the config file unchanged
-    /// (atomically), wait briefly for the reload, and save again if the
-    /// save came before the watcher did.
+    /// Waits until the daemon's watchers are set up. The publisher
+    /// thread starts them after the `listening on` line, and nothing the
+    /// daemon shows says when, so: write a probe article at the top of
+    /// the content directory (site feed only, dated 1990 so it never
+    /// decides a feed's date) until `/healthz` counts it, rewriting it
+    /// in case a write came before the watcher; then delete it and wait
+    /// until it is gone.
     pub fn wait_until_watching(&self, site: &Site) {
-        let before = self.log_count("config reloaded");
-        let text = std::fs::read_to_string(&site.config).unwrap();
+        self.wait_until_watching_dir(&site.content);
+    }
+
+    /// [`Daemon::wait_until_watching`] for the content directory `dir`.
+    pub fn wait_until_watching_dir(&self, dir: &Path) {
+        let before = self.health()["articles"].as_u64().unwrap();
+        let probe = dir.join("zz-live-probe.md");
+        let text = article("live probe", "1990-01-01 00:00");
         let started = Instant::now();
-        while started.elapsed() < Duration::from_secs(10) {
-            site.save_config_atomically(&text);
-            let saved = Instant::now();
-            while saved.elapsed() < Duration::from_millis(500) {
-                if self.log_count("config reloaded") > before {
-                    return;
+        'probing: loop {
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "the daemon never saw its probe file:\n{}",
+                self.log()
+            );
+            std::fs::write(&probe, &text).unwrap();
+            let written = Instant::now();
+            while written.elapsed() < Duration::from_millis(500) {
+                if self.health()["articles"].as_u64() == Some(before + 1) {
+                    break 'probing;
                 }
                 std::thread::sleep(TICK);
             }
         }
-        panic!("the daemon never reloaded its config:\n{}", self.log());
+        std::fs::remove_file(&probe).unwrap();
+        eventually("the probe file to be dropped", DEADLINE, || {
+            let n = self.health()["articles"].as_u64();
+            (n == Some(before)).then_some(()).ok_or(format!("{n:?}"))
+        });
     }
 
     /// SIGTERM, then waits up to `timeout` for the exit status.

@@ -218,6 +218,23 @@ impl Daemon {
     }
 }
 
+impl Daemon {
+    /// [`Daemon::wait_exit`] for async tests: polls without blocking the
+    /// runtime, so several daemons can be waited for at once.
+    pub async fn exited_within(&mut self, limit: Duration) -> Option<ExitStatus> {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(s) = self.wait_exit(Duration::ZERO) {
+                return Some(s);
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
 impl Drop for Daemon {
     fn drop(&mut self) {
         if self.exited.is_some() || matches!(self.child.try_wait(), Ok(Some(_))) {
@@ -588,5 +605,37 @@ where
             "timed out after {limit:?} waiting for {what}"
         );
         tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+/// Returns once the daemon's content watcher demonstrably works: writes
+/// `culture/watch-probe-N.md` (a new N every half second, since a file
+/// written before the watcher started is only found by the slow
+/// reconcile scan) until one shows up in `/culture/rss.xml`.
+pub async fn wait_until_watching(d: &Daemon, c: &reqwest::Client) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    for n in 0.. {
+        assert!(
+            Instant::now() < deadline,
+            "the content watcher never picked up a new file; log:\n{}",
+            d.log_text()
+        );
+        let title = format!("Watch probe {n}");
+        std::fs::write(
+            d.content_dir().join(format!("culture/watch-probe-{n}.md")),
+            format!("+++\ntitle = \"{title}\"\ndate = \"2025-01-01 08:00\"\n+++\nProbe.\n"),
+        )
+        .unwrap();
+        let round = Instant::now() + Duration::from_millis(500);
+        while Instant::now() < round {
+            if get(c, &d.url("/culture/rss.xml"))
+                .await
+                .text()
+                .contains(&title)
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
     }
 }
