@@ -212,8 +212,30 @@ impl Catalog {
             .or_default()
             .insert(article.rel.clone());
         self.bodies.insert(article.rel.clone());
+        self.note_id_sharers(&article.id, &article.rel, &mut change);
         self.articles.insert(article.rel.clone(), Arc::new(article));
         change
+    }
+
+    /// Articles sharing an id change each other's published id (the first
+    /// path keeps it), so their categories are affected too.
+    fn note_id_sharers(&self, id: &str, rel: &str, change: &mut Change) {
+        let Some(paths) = self.ids.get(id) else {
+            return;
+        };
+        if paths.len() < 2 && paths.contains(rel) {
+            return;
+        }
+        for other in paths {
+            if other == rel {
+                continue;
+            }
+            if let Some(a) = self.articles.get(other) {
+                if !a.category.is_empty() {
+                    change.categories.insert(a.category.clone());
+                }
+            }
+        }
     }
 
     /// Removes the article at `rel`, if present.
@@ -228,6 +250,7 @@ impl Catalog {
             set.remove(&key);
         }
         self.site.remove(&key);
+        self.note_id_sharers(&old.id, rel, &mut change);
         if let Some(paths) = self.ids.get_mut(&old.id) {
             paths.remove(rel);
             if paths.is_empty() {

@@ -94,11 +94,17 @@ pub struct Publisher {
 
 impl Publisher {
     /// Loads everything and publishes the first snapshot.
+    ///
+    /// The watchers start before the first scan, sending to `event_tx`, so
+    /// a change made while the tree is being read is queued, not lost.
+    /// `config` holds the file's values even when `--listen` bound another
+    /// address: a reload moves the socket only if `server.listen` changed.
     pub fn new(
         config: Config,
         config_path: PathBuf,
         shared: Arc<ArcSwap<Snapshot>>,
         rebind_tx: tokio::sync::mpsc::UnboundedSender<std::net::SocketAddr>,
+        event_tx: mpsc::Sender<Msg>,
     ) -> Self {
         let root = config
             .content
@@ -121,9 +127,16 @@ impl Publisher {
             rendered_at: now_fixed(),
             last_regeneration: now_fixed(),
             rebind_tx,
-            event_tx: None,
+            event_tx: Some(event_tx),
             _watchers: None,
         };
+        p.restart_watchers();
+        if p.mode == Mode::Degraded {
+            tracing::warn!(
+                "watcher degraded: polling content every {:?}",
+                p.config.content.poll_interval
+            );
+        }
         p.full_load();
         p
     }
@@ -497,7 +510,7 @@ impl Publisher {
             self.publish_health();
             return;
         }
-        let pages = render::affected_pages(&self.config, &self.catalog, &change);
+        let pages = render::affected_pages(&self.config, &self.catalog, &change, now);
         self.render_pages(&pages, now);
         self.finish_regeneration(started, now, false);
     }
@@ -594,7 +607,8 @@ impl Publisher {
     /// Reloads the config file. A config that fails keeps the old one in
     /// force and shows the error in `/healthz`.
     pub fn reload_config(&mut self) {
-        let new = match Config::load(&self.config_path) {
+        // Load by the path as given, so error paths read the same before and after.
+        let new = match Config::load(&self.config.path.clone()) {
             Ok(c) => c,
             Err(e) => {
                 tracing::error!(error = %e, "config reload failed; keeping the old config");
@@ -604,6 +618,8 @@ impl Publisher {
             }
         };
         self.config_error = None;
+        // `self.config` holds the file's values, so with `--listen` the socket
+        // moves only when the operator edits `server.listen` itself.
         let listen_changed = new.server.listen != self.config.server.listen;
         let content_changed = new.content.dir != self.config.content.dir
             || new.content.watch != self.config.content.watch;
@@ -613,12 +629,13 @@ impl Publisher {
         tracing::info!(path = %self.config_path.display(), "config reloaded");
         let output_changed = new.output_dir != self.config.output_dir;
         self.config = new;
-        // Any key can change how articles parse or render (time zone,
-        // permalinks, importer rules), so re-read and re-render everything.
-        self.full_load();
+        // Watch the (new) tree before reading it, so nothing falls in between.
         if content_changed {
             self.restart_watchers();
         }
+        // Any key can change how articles parse or render (time zone,
+        // permalinks, importer rules), so re-read and re-render everything.
+        self.full_load();
         if output_changed {
             let all: Vec<String> = self.resources.keys().cloned().collect();
             self.write_output(&all);
@@ -631,6 +648,12 @@ impl Publisher {
     }
 
     fn restart_watchers(&mut self) {
+        self.root = self
+            .config
+            .content
+            .dir
+            .canonicalize()
+            .unwrap_or_else(|_| self.config.content.dir.clone());
         if let Some(tx) = self.event_tx.clone() {
             self._watchers = None;
             let w = start_watchers(&self.config, &self.config_path, tx);
@@ -676,18 +699,8 @@ fn start_watchers(config: &Config, config_path: &Path, tx: mpsc::Sender<Msg>) ->
 
 impl Publisher {
     /// Runs the publisher loop until [`Msg::Stop`].
-    pub fn run(mut self, rx: mpsc::Receiver<Msg>, tx: mpsc::Sender<Msg>) {
-        self.event_tx = Some(tx.clone());
-        let w = start_watchers(&self.config, &self.config_path, tx);
-        self.mode = w.mode;
-        self._watchers = Some(w);
+    pub fn run(mut self, rx: mpsc::Receiver<Msg>) {
         self.publish_health();
-        if self.mode == Mode::Degraded {
-            tracing::warn!(
-                "watcher degraded: polling content every {:?}",
-                self.config.content.poll_interval
-            );
-        }
         let mut pending: Vec<String> = Vec::new();
         let mut rescan = false;
         let mut reload = false;
@@ -741,6 +754,8 @@ impl Publisher {
                     self.reload_config();
                     pending.clear();
                     rescan = false;
+                    // The watch mode or poll interval may have changed.
+                    next_scan = Instant::now() + self.scan_interval();
                 } else if rescan {
                     rescan = false;
                     pending.clear();
@@ -776,20 +791,29 @@ pub async fn run(
     config: Config,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), DaemonError> {
-    run_with(listener, config, Limits::default(), shutdown, None).await
+    run_with(listener, config, Options::default(), shutdown).await
 }
 
-/// [`run`] with explicit connection limits and an optional channel that
+/// Knobs of [`run_with`] beyond the config.
+#[derive(Debug, Default)]
+pub struct Options {
+    /// Connection limits and timeouts.
+    pub limits: Limits,
+    /// Each message asks for a config reload (the binary wires SIGHUP here).
+    pub reload_rx: Option<tokio::sync::mpsc::UnboundedReceiver<()>>,
+}
+
+/// [`run`] with explicit [`Options`]: connection limits, a channel that
 /// asks for a config reload (the binary wires SIGHUP to it).
 ///
 /// Fails when the server fails or the publisher thread dies.
 pub async fn run_with(
     listener: TcpListener,
     config: Config,
-    limits: Limits,
+    options: Options,
     shutdown: impl Future<Output = ()>,
-    reload_rx: Option<tokio::sync::mpsc::UnboundedReceiver<()>>,
 ) -> Result<(), DaemonError> {
+    let Options { limits, reload_rx } = options;
     server::metrics_handle();
     let config_path = absolute(&config.path);
     let shared = Arc::new(ArcSwap::from_pointee(Snapshot::default()));
@@ -798,15 +822,15 @@ pub async fn run_with(
     let (tx, rx) = mpsc::channel::<Msg>();
 
     let shared2 = Arc::clone(&shared);
+    let tx2 = tx.clone();
     let publisher = tokio::task::spawn_blocking(move || {
-        Publisher::new(config, config_path, shared2, rebind_tx)
+        Publisher::new(config, config_path, shared2, rebind_tx, tx2)
     })
     .await
     .map_err(|_| DaemonError::Publisher)?;
-    let tx2 = tx.clone();
     let publisher_thread = std::thread::Builder::new()
         .name("herald-publisher".into())
-        .spawn(move || publisher.run(rx, tx2))
+        .spawn(move || publisher.run(rx))
         .map_err(DaemonError::Server)?;
 
     // Rebinding: bind the new address first; only then retire the old socket.

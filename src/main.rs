@@ -149,13 +149,14 @@ fn check(config_path: &Path) -> ExitCode {
 }
 
 fn serve(config_path: &Path, listen: Option<&str>) -> ExitCode {
-    let mut config = match load_config(config_path) {
+    let config = match load_config(config_path) {
         Ok(c) => c,
         Err(code) => return code,
     };
+    let mut listen_override = None;
     if let Some(l) = listen {
         match l.parse() {
-            Ok(addr) => config.server.listen = addr,
+            Ok(addr) => listen_override = Some(addr),
             Err(_) => {
                 eprintln!("error: --listen {l:?} is not an address like 127.0.0.1:8080");
                 return ExitCode::from(2);
@@ -174,24 +175,23 @@ fn serve(config_path: &Path, listen: Option<&str>) -> ExitCode {
         }
     };
     let result = runtime.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(config.server.listen)
+        let addr = listen_override.unwrap_or(config.server.listen);
+        let listener = tokio::net::TcpListener::bind(addr)
             .await
-            .with_context(|| format!("cannot listen on {}", config.server.listen))?;
+            .with_context(|| format!("cannot listen on {addr}"))?;
         let (reload_tx, reload_rx) = tokio::sync::mpsc::unbounded_channel();
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(signals(reload_tx, stop_tx));
         let shutdown = async move {
             let _ = stop_rx.await;
         };
-        herald::daemon::run_with(
-            listener,
-            config,
-            herald::server::Limits::default(),
-            shutdown,
-            Some(reload_rx),
-        )
-        .await
-        .map_err(anyhow::Error::from)
+        let options = herald::daemon::Options {
+            reload_rx: Some(reload_rx),
+            ..Default::default()
+        };
+        herald::daemon::run_with(listener, config, options, shutdown)
+            .await
+            .map_err(anyhow::Error::from)
     });
     match result {
         Ok(()) => {

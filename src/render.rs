@@ -104,15 +104,31 @@ pub fn all_pages(config: &Config, catalog: &Catalog) -> Vec<PageId> {
 
 /// The pages a change affects and that still exist. Pages of removed
 /// categories are not listed: the caller drops them.
-pub fn affected_pages(config: &Config, catalog: &Catalog, change: &Change) -> Vec<PageId> {
+pub fn affected_pages(
+    config: &Config,
+    catalog: &Catalog,
+    change: &Change,
+    now: DateTime<FixedOffset>,
+) -> Vec<PageId> {
     let mut pages = Vec::new();
     if change.is_empty() {
         return pages;
     }
     // The index lists counts and headlines of every category, so any change touches it.
     pages.push(PageId::Index);
-    if change.category_set {
+    // OPML's date and the dates of empty feeds follow the newest article
+    // of the whole site, so a site change touches them too.
+    if change.category_set || change.site {
         pages.push(PageId::Opml);
+    }
+    if change.site {
+        for c in catalog.categories() {
+            if !change.categories.contains(c) && catalog.feed_items(Some(c), now, 1).is_empty() {
+                for f in &config.feeds.formats {
+                    pages.push(PageId::Feed(Some(c.to_string()), *f));
+                }
+            }
+        }
     }
     if change.site {
         for f in &config.feeds.formats {

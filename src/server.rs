@@ -159,10 +159,10 @@ pub async fn serve(
         tokio::spawn(async move {
             let _permit = permit;
             // The auto builder has no timeout while it sniffs the protocol:
-            // wait for the first byte ourselves.
+            // wait, with a deadline, until the bytes decide it ourselves.
             tokio::select! {
-                r = tokio::time::timeout(first_byte, stream.readable()) => {
-                    if !matches!(r, Ok(Ok(()))) {
+                r = tokio::time::timeout(first_byte, sniff(&stream)) => {
+                    if !matches!(r, Ok(true)) {
                         return;
                     }
                 }
@@ -180,6 +180,28 @@ pub async fn serve(
         }
     }
     Ok(())
+}
+
+/// The HTTP/2 connection preface (RFC 9113 §3.4).
+const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+/// Waits until the peeked bytes tell HTTP/1 from HTTP/2: a byte that
+/// differs from the HTTP/2 preface, or the whole preface. `false` when the
+/// peer closes first. Callers put a deadline on it: a silent peer, or one
+/// that sends half a preface, is dropped instead of holding a slot.
+async fn sniff(stream: &TcpStream) -> bool {
+    let mut buf = [0u8; 24];
+    loop {
+        let n = match stream.peek(&mut buf).await {
+            Ok(0) | Err(_) => return false,
+            Ok(n) => n,
+        };
+        if buf[..n] != H2_PREFACE[..n] || n == H2_PREFACE.len() {
+            return true;
+        }
+        // A partial preface: peek returns at once while bytes wait, so pause.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 async fn serve_connection(
