@@ -537,8 +537,8 @@ fn future_dated_article_is_published_when_due_without_a_file_event() {
     let d = Daemon::start_watching(&site);
     wait_for(&d, BOTH, &["Resident"], &[]);
 
-    // Whole seconds, rounded up: 3 to 4 s from now.
-    let due = (chrono::Utc::now() + chrono::Duration::milliseconds(3999))
+    // Whole seconds, rounded up: 5 to 6 s from now (room for a loaded CI machine).
+    let due = (chrono::Utc::now() + chrono::Duration::milliseconds(5999))
         .format("%Y-%m-%dT%H:%M:%SZ")
         .to_string();
     let due_at = chrono::DateTime::parse_from_rfc3339(&due)
