@@ -54,7 +54,14 @@ pub fn map_event(
         }
         _ => {}
     }
+    let link = declared_dir(&config.content.dir);
     for p in &event.paths {
+        // The content directory's own entry in its parent: deleted,
+        // recreated, or a symlink swapped at deploy time.
+        if *p == link {
+            out.rescan = true;
+            continue;
+        }
         if p == config_path
             || (config_path.file_name().is_some()
                 && p.file_name() == config_path.file_name()
@@ -81,6 +88,19 @@ pub fn map_event(
         }
     }
     out
+}
+
+/// The content directory as configured, made absolute without resolving
+/// its last component (which may be a symlink swapped at deploy time).
+pub fn declared_dir(dir: &Path) -> PathBuf {
+    let parent = dir
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    match (parent.canonicalize(), dir.file_name()) {
+        (Ok(p), Some(name)) => p.join(name),
+        _ => dir.to_path_buf(),
+    }
 }
 
 /// How the content directory is being watched.
@@ -126,11 +146,26 @@ where
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from("."));
+    // The content directory's parent is watched too (not recursively), so
+    // deleting, recreating or swapping the directory is noticed at once.
+    let content_parent = declared_dir(&config.content.dir)
+        .parent()
+        .map(Path::to_path_buf);
     let config_watcher = {
         let f = on_event.clone();
         match notify::recommended_watcher(f) {
             Ok(mut w) => match w.watch(&config_dir, RecursiveMode::NonRecursive) {
-                Ok(()) => Some(w),
+                Ok(()) => {
+                    if let Some(parent) = content_parent
+                        .as_ref()
+                        .filter(|p| p.canonicalize().ok() != config_dir.canonicalize().ok())
+                    {
+                        if let Err(e) = w.watch(parent, RecursiveMode::NonRecursive) {
+                            tracing::debug!(dir = %parent.display(), error = %e, "cannot watch the content directory's parent");
+                        }
+                    }
+                    Some(w)
+                }
                 Err(e) => {
                     tracing::warn!(dir = %config_dir.display(), error = %e, "cannot watch the config directory; use SIGHUP to reload");
                     None
@@ -280,6 +315,30 @@ mod tests {
             .rescan
         );
         assert!(map(EventKind::Remove(RemoveKind::Folder), &["/srv/news"]).rescan);
+    }
+
+    #[test]
+    fn the_content_dir_entry_itself_asks_for_a_rescan() {
+        let dir = std::env::temp_dir().join("herald-watch-test-current");
+        let cfg = Config::parse(
+            Path::new("/etc/herald/herald.toml"),
+            &format!(
+                "[site]\ntitle = \"T\"\n[content]\ndir = \"{}\"\n",
+                dir.display()
+            ),
+        )
+        .unwrap();
+        let link = declared_dir(&cfg.content.dir);
+        let e = Event::new(EventKind::Modify(ModifyKind::Name(RenameMode::To))).add_path(link);
+        assert!(
+            map_event(
+                &e,
+                Path::new("/nonexistent/root"),
+                Path::new("/etc/herald/herald.toml"),
+                &cfg
+            )
+            .rescan
+        );
     }
 
     #[test]
