@@ -140,6 +140,35 @@ pub struct Article {
     pub lang: Option<String>,
 }
 
+impl Article {
+    /// The article reduced to what ordering and id checks need (path,
+    /// category, slug, dates, id, draft). Re-reading the file restores the rest.
+    pub fn slimmed(&self) -> Article {
+        Article {
+            rel: self.rel.clone(),
+            category: self.category.clone(),
+            slug: self.slug.clone(),
+            title: String::new(),
+            summary: String::new(),
+            content_html: Arc::from(""),
+            date: self.date,
+            updated: self.updated,
+            authors: Vec::new(),
+            tags: Vec::new(),
+            image: None,
+            link: String::new(),
+            id: self.id.clone(),
+            draft: self.draft,
+            lang: None,
+        }
+    }
+
+    /// Whether this is a [`Article::slimmed`] article (a parsed article always has a title).
+    pub fn is_slim(&self) -> bool {
+        self.title.is_empty()
+    }
+}
+
 /// The result of parsing: the article and any warnings.
 #[derive(Debug, Clone)]
 pub struct Parsed {
@@ -346,10 +375,10 @@ pub fn parse(
     parse_with(path, rel, text, mtime, config, true)
 }
 
-/// Parses everything but the body: the article's metadata (and a
-/// summary when the front matter or a subtitle gives one), with an empty
-/// `content_html` and `complete == false`. Enough to index an article
-/// that no feed shows; the catalog's feed windows are filled with [`parse`].
+/// Checks the whole file but keeps only what indexing needs: a
+/// [`Article::slimmed`] article with `complete == false`, and every warning.
+/// The body is not rendered. Enough to index (and `check`) an article that
+/// no feed shows; the catalog's feed windows are filled with [`parse`].
 ///
 /// Fails exactly when [`parse`] would: a Markdown body never fails to render.
 pub fn parse_meta(
@@ -385,12 +414,18 @@ fn parse_with(
         Some(FileKind::Text) => {
             let mut parsed = parse_text(path, rel, text, mtime, config)?;
             if !full {
-                parsed.article.content_html = Arc::from("");
+                parsed.article = parsed.article.slimmed();
                 parsed.complete = false;
             }
             Ok(parsed)
         }
-        _ => parse_markdown(path, rel, text, config, full),
+        _ => {
+            let mut parsed = parse_markdown(path, rel, text, config, full)?;
+            if !full {
+                parsed.article = parsed.article.slimmed();
+            }
+            Ok(parsed)
+        }
     }
 }
 

@@ -47,13 +47,14 @@ pub struct Loaded {
     pub per_file: Vec<(String, Vec<Diagnostic>)>,
 }
 
-/// Reads and parses the files at `rels` on all cores; with `full ==
-/// false` bodies are left unrendered (`article::load_meta`).
-pub fn load_files(
-    config: &Config,
-    rels: &[String],
-    full: bool,
-) -> Vec<(String, Result<Parsed, Diagnostic>)> {
+/// Reads and parses the files at `rels` on all cores, handing each result
+/// to `each` on the calling thread as it arrives (so a large tree is never
+/// held twice in memory); with `full == false` bodies are left unrendered
+/// (`article::load_meta`).
+pub fn load_each<F>(config: &Config, rels: &[String], full: bool, mut each: F)
+where
+    F: FnMut(String, Result<Parsed, Diagnostic>),
+{
     use std::sync::atomic::{AtomicUsize, Ordering};
     const BATCH: usize = 64;
     let threads = std::thread::available_parallelism()
@@ -62,35 +63,50 @@ pub fn load_files(
         .clamp(1, 16);
     let next = AtomicUsize::new(0);
     let dir = &config.content.dir;
-    let mut out: Vec<(String, Result<Parsed, Diagnostic>)> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..threads.min(rels.len().div_ceil(BATCH)).max(1))
-            .map(|_| {
-                s.spawn(|| {
-                    let mut done = Vec::new();
-                    loop {
-                        // Batches handed out in turn keep both cores busy to the end.
-                        let start = next.fetch_add(BATCH, Ordering::Relaxed);
-                        if start >= rels.len() {
-                            break;
-                        }
-                        for rel in &rels[start..(start + BATCH).min(rels.len())] {
-                            let r = if full {
-                                article::load(dir, rel, config)
-                            } else {
-                                article::load_meta(dir, rel, config)
-                            };
-                            done.push((rel.clone(), r));
-                        }
-                    }
-                    done
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_default())
-            .collect()
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<(String, Result<Parsed, Diagnostic>)>>(64);
+    std::thread::scope(|s| {
+        for _ in 0..threads.min(rels.len().div_ceil(BATCH)).max(1) {
+            let tx = tx.clone();
+            let next = &next;
+            s.spawn(move || loop {
+                // Batches handed out in turn keep every core busy to the end.
+                let start = next.fetch_add(BATCH, Ordering::Relaxed);
+                if start >= rels.len() {
+                    break;
+                }
+                let batch = rels[start..(start + BATCH).min(rels.len())]
+                    .iter()
+                    .map(|rel| {
+                        let r = if full {
+                            article::load(dir, rel, config)
+                        } else {
+                            article::load_meta(dir, rel, config)
+                        };
+                        (rel.clone(), r)
+                    })
+                    .collect();
+                if tx.send(batch).is_err() {
+                    break;
+                }
+            });
+        }
+        drop(tx);
+        for batch in rx {
+            for (rel, r) in batch {
+                each(rel, r);
+            }
+        }
     });
+}
+
+/// Reads and parses the files at `rels` on all cores, in path order.
+pub fn load_files(
+    config: &Config,
+    rels: &[String],
+    full: bool,
+) -> Vec<(String, Result<Parsed, Diagnostic>)> {
+    let mut out = Vec::with_capacity(rels.len());
+    load_each(config, rels, full, |rel, r| out.push((rel, r)));
     out.sort_by(|a, b| a.0.cmp(&b.0));
     out
 }
@@ -124,25 +140,24 @@ pub fn load_content_meta(config: &Config) -> Result<Loaded, BuildError> {
         loaded.catalog.add_category(c);
     }
     loaded.diagnostics.extend(listing.problems);
-    for (rel, result) in load_files(config, &listing.files, false) {
-        match result {
-            Ok(parsed) => {
-                loaded.diagnostics.extend(parsed.warnings.iter().cloned());
-                if !parsed.warnings.is_empty() {
-                    loaded.per_file.push((rel, parsed.warnings));
-                }
-                if parsed.complete {
-                    loaded.catalog.upsert(parsed.article);
-                } else {
-                    loaded.catalog.upsert_meta(parsed.article);
-                }
+    load_each(config, &listing.files, false, |rel, result| match result {
+        Ok(parsed) => {
+            loaded.diagnostics.extend(parsed.warnings.iter().cloned());
+            if !parsed.warnings.is_empty() {
+                loaded.per_file.push((rel, parsed.warnings));
             }
-            Err(d) => {
-                loaded.per_file.push((rel, vec![d.clone()]));
-                loaded.diagnostics.push(d);
+            if parsed.complete {
+                loaded.catalog.upsert(parsed.article);
+            } else {
+                loaded.catalog.upsert_meta(parsed.article);
             }
         }
-    }
+        Err(d) => {
+            loaded.per_file.push((rel, vec![d.clone()]));
+            loaded.diagnostics.push(d);
+        }
+    });
+    loaded.per_file.sort_by(|a, b| a.0.cmp(&b.0));
     loaded
         .diagnostics
         .extend(duplicate_warnings(config, &loaded.catalog));

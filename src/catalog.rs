@@ -19,31 +19,15 @@ use chrono::{DateTime, FixedOffset};
 use crate::article::Article;
 
 /// Sort key: newest first, then by path.
-type Key = (Reverse<DateTime<FixedOffset>>, String);
+/// The path is shared (`Arc<str>`) between the map and both sets, so a
+/// large catalog holds each path once.
+type Key = (Reverse<DateTime<FixedOffset>>, Arc<str>);
 
-fn key_of(a: &Article) -> Key {
-    (Reverse(a.date), a.rel.clone())
-}
-
-/// The article reduced to what ordering and id checks need.
-fn slimmed(a: &Article) -> Article {
-    Article {
-        rel: a.rel.clone(),
-        category: a.category.clone(),
-        slug: a.slug.clone(),
-        title: String::new(),
-        summary: String::new(),
-        content_html: Arc::from(""),
-        date: a.date,
-        updated: a.updated,
-        authors: Vec::new(),
-        tags: Vec::new(),
-        image: None,
-        link: String::new(),
-        id: a.id.clone(),
-        draft: a.draft,
-        lang: None,
-    }
+fn id_hash(id: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::hash::DefaultHasher::new();
+    id.hash(&mut h);
+    h.finish()
 }
 
 /// What an operation touched, so only affected pages are re-rendered.
@@ -74,14 +58,16 @@ impl Change {
 /// Articles grouped by category, ordered for feeds.
 #[derive(Debug, Clone, Default)]
 pub struct Catalog {
-    articles: BTreeMap<String, Arc<Article>>,
+    articles: BTreeMap<Arc<str>, Arc<Article>>,
     categories: BTreeMap<String, BTreeSet<Key>>,
     site: BTreeSet<Key>,
-    ids: HashMap<String, BTreeSet<String>>,
+    /// Paths by the hash of their article's id, sorted: compact, and exact
+    /// because lookups compare the articles' ids themselves.
+    ids: HashMap<u64, Vec<Arc<str>>>,
     /// Paths whose article holds its rendered body. Articles outside every
     /// feed window can be held without it (see [`Catalog::slim`]), so a
     /// large newsroom costs memory for its metadata only.
-    bodies: HashSet<String>,
+    bodies: HashSet<Arc<str>>,
 }
 
 impl Catalog {
@@ -146,8 +132,12 @@ impl Catalog {
     /// was not rendered (from `article::parse_meta`).
     pub fn upsert_meta(&mut self, article: Article) -> Change {
         let rel = article.rel.clone();
-        let change = self.upsert(slimmed(&article));
-        self.bodies.remove(&rel);
+        let change = self.upsert(if article.is_slim() {
+            article
+        } else {
+            article.slimmed()
+        });
+        self.bodies.remove(rel.as_str());
         change
     }
 
@@ -157,7 +147,7 @@ impl Catalog {
     }
 
     /// Paths of articles holding their body.
-    pub fn with_bodies(&self) -> impl Iterator<Item = &String> {
+    pub fn with_bodies(&self) -> impl Iterator<Item = &Arc<str>> {
         self.bodies.iter()
     }
 
@@ -172,7 +162,7 @@ impl Catalog {
             if a.title.is_empty() && a.content_html.is_empty() {
                 return;
             }
-            *a = Arc::new(slimmed(a));
+            *a = Arc::new(a.slimmed());
         }
     }
 
@@ -185,7 +175,7 @@ impl Catalog {
                 set.iter()
                     .filter(|(Reverse(date), _)| *date <= now)
                     .take(limit)
-                    .map(|(_, rel)| rel.clone()),
+                    .map(|(_, rel)| rel.to_string()),
             );
         }
         out
@@ -200,37 +190,49 @@ impl Catalog {
             change.categories.insert(article.category.clone());
         }
         change.site = true;
+        let rel: Arc<str> = Arc::from(article.rel.as_str());
         if !article.draft {
-            let key = key_of(&article);
+            let key = (Reverse(article.date), Arc::clone(&rel));
             if let Some(set) = self.categories.get_mut(&article.category) {
                 set.insert(key.clone());
             }
             self.site.insert(key);
         }
-        self.ids
-            .entry(article.id.clone())
-            .or_default()
-            .insert(article.rel.clone());
-        self.bodies.insert(article.rel.clone());
-        self.note_id_sharers(&article.id, &article.rel, &mut change);
-        self.articles.insert(article.rel.clone(), Arc::new(article));
+        let paths = self.ids.entry(id_hash(&article.id)).or_default();
+        if let Err(at) = paths.binary_search(&rel) {
+            paths.insert(at, Arc::clone(&rel));
+        }
+        self.bodies.insert(Arc::clone(&rel));
+        self.articles.insert(Arc::clone(&rel), Arc::new(article));
+        self.note_id_sharers(&rel, &mut change);
         change
+    }
+
+    /// Paths of the articles whose id equals that of the article at `rel`
+    /// (itself included), sorted.
+    fn same_id(&self, id: &str) -> Vec<&Arc<str>> {
+        self.ids
+            .get(&id_hash(id))
+            .map(|paths| {
+                paths
+                    .iter()
+                    .filter(|p| self.articles.get(&***p).is_some_and(|a| a.id == id))
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     /// Articles sharing an id change each other's published id (the first
     /// path keeps it), so their categories are affected too.
-    fn note_id_sharers(&self, id: &str, rel: &str, change: &mut Change) {
-        let Some(paths) = self.ids.get(id) else {
+    fn note_id_sharers(&self, rel: &str, change: &mut Change) {
+        let Some(article) = self.articles.get(rel) else {
             return;
         };
-        if paths.len() < 2 && paths.contains(rel) {
-            return;
-        }
-        for other in paths {
-            if other == rel {
+        for other in self.same_id(&article.id) {
+            if &**other == rel {
                 continue;
             }
-            if let Some(a) = self.articles.get(other) {
+            if let Some(a) = self.articles.get(&**other) {
                 if !a.category.is_empty() {
                     change.categories.insert(a.category.clone());
                 }
@@ -241,20 +243,21 @@ impl Catalog {
     /// Removes the article at `rel`, if present.
     pub fn remove(&mut self, rel: &str) -> Change {
         let mut change = Change::default();
-        let Some(old) = self.articles.remove(rel) else {
+        self.note_id_sharers(rel, &mut change);
+        let Some((shared, old)) = self.articles.remove_entry(rel) else {
             return change;
         };
         self.bodies.remove(rel);
-        let key = key_of(&old);
+        let key = (Reverse(old.date), shared);
         if let Some(set) = self.categories.get_mut(&old.category) {
             set.remove(&key);
         }
         self.site.remove(&key);
-        self.note_id_sharers(&old.id, rel, &mut change);
-        if let Some(paths) = self.ids.get_mut(&old.id) {
-            paths.remove(rel);
+        let h = id_hash(&old.id);
+        if let Some(paths) = self.ids.get_mut(&h) {
+            paths.retain(|p| &**p != rel);
             if paths.is_empty() {
-                self.ids.remove(&old.id);
+                self.ids.remove(&h);
             }
         }
         if !old.category.is_empty() {
@@ -267,17 +270,7 @@ impl Catalog {
     /// Removes every article under the folder `prefix` (relative, no
     /// trailing slash; empty means everything).
     pub fn remove_under(&mut self, prefix: &str) -> Change {
-        let rels: Vec<String> = if prefix.is_empty() {
-            self.articles.keys().cloned().collect()
-        } else {
-            let start = format!("{prefix}/");
-            // '/' + 1 == '0': the range [prefix/, prefix0) is exactly the folder.
-            let end = format!("{prefix}0");
-            self.articles
-                .range(start..end)
-                .map(|(k, _)| k.clone())
-                .collect()
-        };
+        let rels = self.paths_under(prefix);
         let mut change = Change::default();
         for rel in rels {
             change.merge(self.remove(&rel));
@@ -287,14 +280,19 @@ impl Catalog {
 
     /// Paths of articles under a folder (relative, no trailing slash).
     pub fn paths_under(&self, prefix: &str) -> Vec<String> {
+        use std::ops::Bound;
         if prefix.is_empty() {
-            return self.articles.keys().cloned().collect();
+            return self.articles.keys().map(|k| k.to_string()).collect();
         }
         let start = format!("{prefix}/");
+        // '/' + 1 == '0': the range [prefix/, prefix0) is exactly the folder.
         let end = format!("{prefix}0");
         self.articles
-            .range(start..end)
-            .map(|(k, _)| k.clone())
+            .range::<str, _>((
+                Bound::Included(start.as_str()),
+                Bound::Excluded(end.as_str()),
+            ))
+            .map(|(k, _)| k.to_string())
             .collect()
     }
 
@@ -319,7 +317,7 @@ impl Catalog {
         set.iter()
             .filter(|(Reverse(date), _)| *date <= now)
             .take(limit)
-            .filter_map(|(_, rel)| self.articles.get(rel).cloned())
+            .filter_map(|(_, rel)| self.articles.get(&**rel).cloned())
             .collect()
     }
 
@@ -340,7 +338,7 @@ impl Catalog {
         self.site
             .iter()
             .filter(|(Reverse(date), _)| *date <= now)
-            .filter_map(|(_, rel)| self.articles.get(rel).map(|a| a.updated))
+            .filter_map(|(_, rel)| self.articles.get(&**rel).map(|a| a.updated))
             .max()
     }
 
@@ -367,7 +365,7 @@ impl Catalog {
             }
             if *date <= until {
                 change.site = true;
-                if let Some(a) = self.articles.get(rel) {
+                if let Some(a) = self.articles.get(&**rel) {
                     if !a.category.is_empty() {
                         change.categories.insert(a.category.clone());
                     }
@@ -381,12 +379,8 @@ impl Catalog {
     /// with an earlier path has the same id, the id with a suffix derived
     /// from its path.
     pub fn effective_id(&self, article: &Article) -> String {
-        match self
-            .ids
-            .get(&article.id)
-            .and_then(|paths| paths.iter().next())
-        {
-            Some(first) if *first != article.rel => {
+        match self.same_id(&article.id).first() {
+            Some(first) if ***first != *article.rel => {
                 let h = blake3::hash(article.rel.as_bytes()).to_hex();
                 format!("{}-{}", article.id, &h[..8])
             }
@@ -397,11 +391,21 @@ impl Catalog {
     /// Articles whose id duplicates that of an earlier path: (path, id, first path).
     pub fn duplicate_ids(&self) -> Vec<(String, String, String)> {
         let mut out = Vec::new();
-        for (id, paths) in &self.ids {
-            let mut it = paths.iter();
-            if let Some(first) = it.next() {
-                for p in it {
-                    out.push((p.clone(), id.clone(), first.clone()));
+        for paths in self.ids.values().filter(|p| p.len() > 1) {
+            let mut seen: Vec<&str> = Vec::new();
+            for p in paths {
+                let Some(a) = self.articles.get(&**p) else {
+                    continue;
+                };
+                if seen.contains(&a.id.as_str()) {
+                    continue;
+                }
+                seen.push(&a.id);
+                let same = self.same_id(&a.id);
+                if let Some((first, rest)) = same.split_first() {
+                    for r in rest {
+                        out.push((r.to_string(), a.id.clone(), first.to_string()));
+                    }
                 }
             }
         }

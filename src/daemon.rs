@@ -171,7 +171,8 @@ impl Publisher {
         }
         let mut problems = BTreeMap::new();
         let mut stamps = HashMap::new();
-        for (rel, result) in build::load_files(&self.config, &listing.files, false) {
+        let old_catalog = &self.catalog;
+        build::load_each(&self.config, &listing.files, false, |rel, result| {
             match result {
                 Ok(parsed) => {
                     if let Some(s) = parsed.stamp {
@@ -189,8 +190,8 @@ impl Publisher {
                 Err(d) => {
                     log_problem(&d);
                     // Keep the last good version of a file that broke.
-                    if let Some(old) = self.catalog.get(&rel) {
-                        if self.catalog.has_body(&rel) {
+                    if let Some(old) = old_catalog.get(&rel) {
+                        if old_catalog.has_body(&rel) {
                             catalog.upsert((**old).clone());
                         } else {
                             catalog.upsert_meta((**old).clone());
@@ -199,7 +200,7 @@ impl Publisher {
                     problems.insert(rel.clone(), vec![d]);
                 }
             }
-        }
+        });
         self.catalog = catalog;
         self.problems = problems;
         self.scan_problems = listing.problems;
@@ -224,8 +225,8 @@ impl Publisher {
         let extra: Vec<String> = self
             .catalog
             .with_bodies()
-            .filter(|r| !windows.contains(*r))
-            .cloned()
+            .filter(|r| !windows.contains(&***r))
+            .map(|r| r.to_string())
             .collect();
         for rel in extra {
             self.catalog.slim(&rel);

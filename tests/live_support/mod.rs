@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 /// How often [`eventually`] checks.
 pub const TICK: Duration = Duration::from_millis(20);
 /// The default deadline for a change to reach the feeds.
-pub const DEADLINE: Duration = Duration::from_secs(5);
+pub const DEADLINE: Duration = Duration::from_secs(15);
 /// The placeholder base URL of every test site.
 pub const BASE_URL: &str = "http://127.0.0.1:1";
 
