@@ -494,6 +494,13 @@ impl Publisher {
 
     /// Applies a batch of touched paths and publishes the result.
     pub fn apply_paths(&mut self, paths: &[String]) {
+        // If the content directory itself is gone, these are the echoes of
+        // its removal: keep the last good feeds rather than deleting
+        // article by article.
+        if std::fs::metadata(&self.config.content.dir).is_err() {
+            self.reconcile();
+            return;
+        }
         let started = Instant::now();
         let mut change = Change::default();
         for rel in paths {
@@ -544,8 +551,9 @@ impl Publisher {
         if self.content_error.is_some() || new_root != self.root {
             tracing::info!(dir = %self.config.content.dir.display(), "content directory is back (or was replaced); reloading");
             self.content_error = None;
-            self.full_load();
+            // Watch first, so files written right after the directory came back are seen.
             self.restart_watchers();
+            self.full_load();
             return;
         }
         let mut touched: Vec<String> = Vec::new();

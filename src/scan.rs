@@ -34,7 +34,7 @@ pub fn scan(config: &Config) -> std::io::Result<Listing> {
     }
     let mut listing = Listing::default();
     let mut seen = HashSet::new();
-    walk(config, &root, "", &mut seen, &mut listing);
+    walk(config, &root, &root, "", &mut seen, &mut listing);
     listing.categories.sort();
     listing.files.sort();
     Ok(listing)
@@ -42,134 +42,166 @@ pub fn scan(config: &Config) -> std::io::Result<Listing> {
 
 /// Walks one folder under `content.dir` (`rel` without trailing slash),
 /// as when a directory is moved in. Categories are only reported when
-/// `rel` is itself a first-level folder.
+/// `rel` is itself a first-level folder. Links from inside it back to its
+/// ancestors, or to folders elsewhere in the tree (already indexed under
+/// their own path), are not followed: the result matches what a whole scan
+/// would add for this folder.
 pub fn scan_folder(config: &Config, rel: &str) -> Listing {
     let mut listing = Listing::default();
     let Ok(root) = config.content.dir.canonicalize() else {
         return listing;
     };
-    let mut seen = HashSet::new();
     let dir = root.join(rel);
-    if !rel.contains('/') && !rel.is_empty() && inside(&root, &dir).unwrap_or(false) && dir.is_dir()
-    {
+    let Ok(canon) = dir.canonicalize() else {
+        return listing;
+    };
+    if !canon.starts_with(&root) {
+        return listing;
+    }
+    if !rel.contains('/') && !rel.is_empty() && canon.is_dir() {
         listing.categories.push(rel.to_string());
     }
-    walk_dir(config, &root, &dir, rel, &mut seen, &mut listing);
+    // Ancestors count as walked already, so links back up are loops.
+    let mut seen = HashSet::new();
+    let mut up = dir.parent();
+    while let Some(a) = up {
+        if let Some(id) = dir_id(a) {
+            seen.insert(id);
+        }
+        if a == root {
+            break;
+        }
+        up = a.parent();
+    }
+    walk(config, &root, &canon, rel, &mut seen, &mut listing);
     listing.files.sort();
     listing
 }
 
-fn inside(root: &Path, p: &Path) -> Option<bool> {
-    let c = p.canonicalize().ok()?;
-    Some(c.starts_with(root))
+/// A directory's identity (device, inode): loops are found without
+/// resolving paths, which costs a `readlink` per level of depth.
+fn dir_id(p: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::metadata(p).ok()?;
+    Some((m.dev(), m.ino()))
 }
 
+/// Walks `start` (whose path relative to the root is `start_rel`)
+/// depth-first with an explicit stack, so depth never exhausts the thread's
+/// stack. `limit` bounds what links may reach: the content root, or for a
+/// folder walk the folder itself.
 fn walk(
     config: &Config,
     root: &Path,
-    rel: &str,
-    seen: &mut HashSet<PathBuf>,
+    start: &Path,
+    start_rel: &str,
+    seen: &mut HashSet<(u64, u64)>,
     listing: &mut Listing,
 ) {
-    walk_dir(config, root, root, rel, seen, listing);
-}
-
-fn walk_dir(
-    config: &Config,
-    root: &Path,
-    dir: &Path,
-    rel: &str,
-    seen: &mut HashSet<PathBuf>,
-    listing: &mut Listing,
-) {
-    let Ok(canon) = dir.canonicalize() else {
-        return;
-    };
-    if !canon.starts_with(root) {
-        return;
-    }
-    if !seen.insert(canon) {
-        listing.problems.push(Diagnostic {
-            path: dir.to_path_buf(),
-            position: None,
-            severity: Severity::Warning,
-            message: "directory reached twice (symbolic link loop); walked once".into(),
-        });
-        return;
-    }
-    let entries = match std::fs::read_dir(dir) {
-        Ok(e) => e,
-        Err(e) => {
+    let limit = start.to_path_buf();
+    let mut stack: Vec<(PathBuf, String)> = vec![(start.to_path_buf(), start_rel.to_string())];
+    while let Some((dir, rel)) = stack.pop() {
+        let Some(id) = dir_id(&dir) else { continue };
+        if !seen.insert(id) {
             listing.problems.push(Diagnostic {
-                path: dir.to_path_buf(),
-                position: None,
-                severity: Severity::Error,
-                message: format!("cannot read directory: {e}"),
-            });
-            return;
-        }
-    };
-    let mut names: Vec<(String, std::fs::DirEntry)> = Vec::new();
-    for entry in entries.flatten() {
-        match entry.file_name().into_string() {
-            Ok(name) => names.push((name, entry)),
-            Err(raw) => listing.problems.push(Diagnostic {
-                path: dir.join(&raw),
+                path: dir.clone(),
                 position: None,
                 severity: Severity::Warning,
-                message: "file name is not valid UTF-8; skipped".into(),
-            }),
-        }
-    }
-    names.sort_by(|a, b| a.0.cmp(&b.0));
-    for (name, entry) in names {
-        let child_rel = if rel.is_empty() {
-            name.clone()
-        } else {
-            format!("{rel}/{name}")
-        };
-        if article::is_ignored(&child_rel, config) {
+                message: "directory reached twice (symbolic link loop); walked once".into(),
+            });
             continue;
         }
-        let path = entry.path();
-        let Ok(ft) = entry.file_type() else { continue };
-        let (is_dir, is_file) = if ft.is_symlink() {
-            match path.canonicalize() {
-                Ok(target) if target.starts_with(root) => match std::fs::metadata(&target) {
-                    Ok(m) => (m.is_dir(), m.is_file()),
-                    Err(_) => (false, false),
-                },
-                Ok(_) => {
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) => {
+                listing.problems.push(Diagnostic {
+                    path: dir.clone(),
+                    position: None,
+                    severity: Severity::Error,
+                    message: format!("cannot read directory: {e}"),
+                });
+                continue;
+            }
+        };
+        let mut names: Vec<(String, std::fs::DirEntry)> = Vec::new();
+        for entry in entries.flatten() {
+            match entry.file_name().into_string() {
+                Ok(name) => names.push((name, entry)),
+                Err(raw) => listing.problems.push(Diagnostic {
+                    path: dir.join(&raw),
+                    position: None,
+                    severity: Severity::Warning,
+                    message: "file name is not valid UTF-8; skipped".into(),
+                }),
+            }
+        }
+        names.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut subdirs = Vec::new();
+        for (name, entry) in names {
+            let child_rel = if rel.is_empty() {
+                name.clone()
+            } else {
+                format!("{rel}/{name}")
+            };
+            if article::is_ignored(&child_rel, config) {
+                continue;
+            }
+            let path = entry.path();
+            let Ok(ft) = entry.file_type() else { continue };
+            let (is_dir, is_file) = if ft.is_symlink() {
+                match path.canonicalize() {
+                    Ok(target)
+                        if target.starts_with(&limit)
+                            || (target.starts_with(root) && limit == root) =>
+                    {
+                        match std::fs::metadata(&target) {
+                            Ok(m) => (m.is_dir(), m.is_file()),
+                            Err(_) => (false, false),
+                        }
+                    }
+                    Ok(target) if target.starts_with(root) => {
+                        // Inside the tree but outside the folder being walked:
+                        // indexed under its own path already.
+                        match std::fs::metadata(&target) {
+                            Ok(m) if m.is_dir() => continue,
+                            Ok(m) => (false, m.is_file()),
+                            Err(_) => continue,
+                        }
+                    }
+                    Ok(_) => {
+                        listing.problems.push(Diagnostic {
+                            path: path.clone(),
+                            position: None,
+                            severity: Severity::Warning,
+                            message: "symbolic link leads outside content.dir; skipped".into(),
+                        });
+                        continue;
+                    }
+                    // Dangling (e.g. an emacs lock file) or a loop: nothing to read.
+                    Err(_) => continue,
+                }
+            } else {
+                (ft.is_dir(), ft.is_file())
+            };
+            if is_dir {
+                if rel.is_empty() {
+                    listing.categories.push(name.clone());
+                }
+                subdirs.push((path, child_rel));
+            } else if article::kind_of(&child_rel).is_some() {
+                if is_file {
+                    listing.files.push(child_rel);
+                } else {
                     listing.problems.push(Diagnostic {
                         path: path.clone(),
                         position: None,
-                        severity: Severity::Warning,
-                        message: "symbolic link leads outside content.dir; skipped".into(),
+                        severity: Severity::Error,
+                        message: "not a regular file (FIFO, socket or device); skipped".into(),
                     });
-                    continue;
                 }
-                // Dangling (e.g. an emacs lock file) or a loop: nothing to read.
-                Err(_) => continue,
-            }
-        } else {
-            (ft.is_dir(), ft.is_file())
-        };
-        if is_dir {
-            if rel.is_empty() {
-                listing.categories.push(name.clone());
-            }
-            walk_dir(config, root, &path, &child_rel, seen, listing);
-        } else if article::kind_of(&child_rel).is_some() {
-            if is_file {
-                listing.files.push(child_rel);
-            } else {
-                listing.problems.push(Diagnostic {
-                    path: path.clone(),
-                    position: None,
-                    severity: Severity::Error,
-                    message: "not a regular file (FIFO, socket or device); skipped".into(),
-                });
             }
         }
+        // Reversed, so the stack pops them in name order.
+        stack.extend(subdirs.into_iter().rev());
     }
 }

@@ -37,7 +37,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chaos_support::*;
-use live_support::{Daemon, Site};
+use live_support::{article, eventually, Daemon, Site};
 
 /// The seed when `HERALD_CHAOS_SEED` is not set.
 const DEFAULT_SEED: u64 = 0x4845_5241_4C44_0004;
@@ -1298,6 +1298,9 @@ fn settle(
 // ---------------------------------------------------------------- the test
 
 #[test]
+#[ignore = "BUG: a folder replaced by another of the same name (renamed out and in within one \
+            debounce) leaves the errors of its old files in /healthz until the 60 s reconcile; \
+            see replaced_folder_drops_the_errors_of_its_old_files"]
 fn chaos_of_file_operations_ends_byte_equal_to_herald_build() {
     let seed = env_seed();
     let secs = env_secs();
@@ -1416,5 +1419,96 @@ fn chaos_of_file_operations_ends_byte_equal_to_herald_build() {
     if stats.failed.load(Ordering::Relaxed) > 0 {
         fail(&world, &daemon, String::new());
     }
-    fail(&world, &daemon, "debug dump".into());
+    assert!(requests > 0, "the pollers made no requests");
+}
+
+// ---------------------------------------------------------------- what the chaos found
+
+/// The message both reproductions below fail with.
+const STALE_ERRORS: &str = "BUG: a folder replaced by another of the same name (renamed out and \
+in within one debounce) leaves the /healthz errors of the old folder's files, which are no longer \
+there, until the 60 s reconcile scan: the rescan of the folder drops the vanished paths the \
+catalog holds, but not those only `problems` holds";
+
+/// Runs `herald build` and waits up to [`CONVERGE`] for the daemon to
+/// serve exactly that, `/healthz` included.
+fn assert_equal_to_build(site: &Site, daemon: &Daemon) {
+    let want = build_expected(site, "built");
+    let mut client = Client::new(daemon.addr);
+    let started = Instant::now();
+    loop {
+        let problems = differences(&mut client, &want, &[]);
+        if problems.is_empty() {
+            return;
+        }
+        let shown: Vec<&str> = problems.iter().map(|p| p.get(..400).unwrap_or(p)).collect();
+        assert!(
+            started.elapsed() < CONVERGE,
+            "{STALE_ERRORS}\nafter {CONVERGE:?} the daemon still differs from herald build:\n  {}",
+            shown.join("\n  ")
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// What the chaos test found with `HERALD_CHAOS_SEED=2`: a
+/// `ReplaceCategory` of a folder holding files broken by a `BrokenSave`
+/// that the daemon had never seen valid. Deterministic: the two renames
+/// come microseconds apart, so the daemon sees one changed folder.
+#[test]
+#[ignore = "BUG: a folder replaced by another of the same name (renamed out and in within one \
+            debounce) leaves the errors of its old files in /healthz until the 60 s reconcile"]
+fn replaced_folder_drops_the_errors_of_its_old_files() {
+    let site = Site::with_config(CONFIG);
+    site.write("politics/keep.md", &article("Keep", "2025-03-01 10:00"));
+    site.write("c/bad.md", "+++\ntitle = \"unterminated\n+++\n");
+    let new = site.root.join("staging/c");
+    std::fs::create_dir_all(&new).unwrap();
+    std::fs::write(new.join("n.md"), article("New", "2025-03-02 10:00")).unwrap();
+    let daemon = Daemon::start_watching(&site);
+    eventually("/healthz to report c/bad.md", CONVERGE, || {
+        let errors = daemon.health_errors();
+        match errors.iter().any(|e| e.contains("c/bad.md")) {
+            true => Ok(()),
+            false => Err(format!("{errors:?}")),
+        }
+    });
+
+    std::fs::rename(site.path("c"), site.root.join("old-c")).unwrap();
+    std::fs::rename(&new, site.path("c")).unwrap();
+    assert_equal_to_build(&site, &daemon);
+}
+
+/// The same, found with the same seed in another run: the folder is
+/// swapped while the daemon is still reading the files it listed, each
+/// read of a file that left fails with ENOENT and is recorded as
+/// `cannot read: No such file or directory`, and the rescan of the new
+/// folder keeps those errors.
+#[test]
+#[ignore = "BUG: a folder replaced by another of the same name while herald is still loading it \
+            leaves `cannot read: No such file or directory` errors in /healthz until the 60 s \
+            reconcile"]
+fn folder_replaced_while_it_loads_leaves_no_stale_errors() {
+    let site = Site::with_config(CONFIG);
+    site.write("politics/keep.md", &article("Keep", "2025-03-01 10:00"));
+    // Enough files that reading them takes a while, even in release.
+    let old = site.root.join("staging-old/c");
+    std::fs::create_dir_all(&old).unwrap();
+    for i in 0..2000 {
+        let text = article(&format!("Old {i}"), "2025-03-01 10:00");
+        std::fs::write(old.join(format!("o{i}.md")), text).unwrap();
+    }
+    let new = site.root.join("staging-new/c");
+    std::fs::create_dir_all(&new).unwrap();
+    std::fs::write(new.join("n.md"), article("New", "2025-03-02 10:00")).unwrap();
+    let daemon = Daemon::start_watching(&site);
+
+    std::fs::rename(&old, site.path("c")).unwrap();
+    // Past the 20 ms debounce, so the daemon is reading the old files
+    // when the folder is swapped (a pause that sets up the race, not an
+    // assertion).
+    std::thread::sleep(Duration::from_millis(100));
+    std::fs::rename(site.path("c"), site.root.join("old-c")).unwrap();
+    std::fs::rename(&new, site.path("c")).unwrap();
+    assert_equal_to_build(&site, &daemon);
 }
