@@ -387,13 +387,19 @@ impl Publisher {
                 if !rel.contains('/') {
                     change.merge(self.catalog.add_category(rel));
                 }
-                // Files that vanished from the folder meanwhile.
+                // Files that vanished from the folder meanwhile, with their
+                // recorded problems (a folder replaced by another of the same name).
                 let present: std::collections::HashSet<&String> = listing.files.iter().collect();
                 for old in self.catalog.paths_under(rel) {
                     if !present.contains(&old) {
                         change.merge(self.drop_file(&old));
                     }
                 }
+                let prefix = format!("{rel}/");
+                self.problems
+                    .retain(|k, _| !k.starts_with(&prefix) || present.contains(k));
+                self.stamps
+                    .retain(|k, _| !k.starts_with(&prefix) || present.contains(k));
                 for f in &listing.files {
                     change.merge(self.load_file(f));
                 }
@@ -475,6 +481,10 @@ impl Publisher {
                     return Change::default();
                 }
                 self.catalog.upsert(parsed.article)
+            }
+            Err(_) if std::fs::symlink_metadata(&full).is_err() => {
+                // Gone between the event and the read: a deletion, not an error.
+                self.drop_file(rel)
             }
             Err(d) => {
                 // The last good version (if any) stays published; the next

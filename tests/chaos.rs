@@ -1298,9 +1298,6 @@ fn settle(
 // ---------------------------------------------------------------- the test
 
 #[test]
-#[ignore = "BUG: a folder replaced by another of the same name (renamed out and in within one \
-            debounce) leaves the errors of its old files in /healthz until the 60 s reconcile; \
-            see replaced_folder_drops_the_errors_of_its_old_files"]
 fn chaos_of_file_operations_ends_byte_equal_to_herald_build() {
     let seed = env_seed();
     let secs = env_secs();
@@ -1456,8 +1453,6 @@ fn assert_equal_to_build(site: &Site, daemon: &Daemon) {
 /// that the daemon had never seen valid. Deterministic: the two renames
 /// come microseconds apart, so the daemon sees one changed folder.
 #[test]
-#[ignore = "BUG: a folder replaced by another of the same name (renamed out and in within one \
-            debounce) leaves the errors of its old files in /healthz until the 60 s reconcile"]
 fn replaced_folder_drops_the_errors_of_its_old_files() {
     let site = Site::with_config(CONFIG);
     site.write("politics/keep.md", &article("Keep", "2025-03-01 10:00"));
@@ -1468,9 +1463,10 @@ fn replaced_folder_drops_the_errors_of_its_old_files() {
     let daemon = Daemon::start_watching(&site);
     eventually("/healthz to report c/bad.md", CONVERGE, || {
         let errors = daemon.health_errors();
-        match errors.iter().any(|e| e.contains("c/bad.md")) {
-            true => Ok(()),
-            false => Err(format!("{errors:?}")),
+        if errors.iter().any(|e| e.contains("c/bad.md")) {
+            Ok(())
+        } else {
+            Err(format!("{errors:?}"))
         }
     });
 
@@ -1485,9 +1481,6 @@ fn replaced_folder_drops_the_errors_of_its_old_files() {
 /// `cannot read: No such file or directory`, and the rescan of the new
 /// folder keeps those errors.
 #[test]
-#[ignore = "BUG: a folder replaced by another of the same name while herald is still loading it \
-            leaves `cannot read: No such file or directory` errors in /healthz until the 60 s \
-            reconcile"]
 fn folder_replaced_while_it_loads_leaves_no_stale_errors() {
     let site = Site::with_config(CONFIG);
     site.write("politics/keep.md", &article("Keep", "2025-03-01 10:00"));
