@@ -61,6 +61,9 @@ pub struct Catalog {
     articles: BTreeMap<Arc<str>, Arc<Article>>,
     categories: BTreeMap<String, BTreeSet<Key>>,
     site: BTreeSet<Key>,
+    /// The site's articles by `updated`, newest first: the date of empty
+    /// feeds and OPML without a scan of the whole site.
+    by_updated: BTreeSet<Key>,
     /// Paths by the hash of their article's id, sorted: compact, and exact
     /// because lookups compare the articles' ids themselves.
     ids: HashMap<u64, Vec<Arc<str>>>,
@@ -197,6 +200,8 @@ impl Catalog {
                 set.insert(key.clone());
             }
             self.site.insert(key);
+            self.by_updated
+                .insert((Reverse(article.updated), Arc::clone(&rel)));
         }
         let paths = self.ids.entry(id_hash(&article.id)).or_default();
         if let Err(at) = paths.binary_search(&rel) {
@@ -248,6 +253,8 @@ impl Catalog {
             return change;
         };
         self.bodies.remove(rel);
+        self.by_updated
+            .remove(&(Reverse(old.updated), Arc::clone(&shared)));
         let key = (Reverse(old.date), shared);
         if let Some(set) = self.categories.get_mut(&old.category) {
             set.remove(&key);
@@ -335,11 +342,11 @@ impl Catalog {
 
     /// The newest `updated` among all published articles, for empty feeds.
     pub fn newest_updated(&self, now: DateTime<FixedOffset>) -> Option<DateTime<FixedOffset>> {
-        self.site
+        // Newest `updated` first; only future-dated articles are skipped.
+        self.by_updated
             .iter()
-            .filter(|(Reverse(date), _)| *date <= now)
-            .filter_map(|(_, rel)| self.articles.get(&**rel).map(|a| a.updated))
-            .max()
+            .find(|(_, rel)| self.articles.get(&**rel).is_some_and(|a| a.date <= now))
+            .map(|(Reverse(updated), _)| *updated)
     }
 
     /// The earliest publication time after `now`: when the next scheduled
@@ -568,5 +575,26 @@ mod tests {
         c.upsert_meta(art("a/9.md", "2025-02-01T00:00:00Z"));
         assert!(!c.has_body("a/9.md"));
         assert_eq!(c.feed_items(Some("a"), now(), 1)[0].rel, "a/9.md");
+    }
+
+    #[test]
+    fn newest_updated_ignores_future_articles_and_follows_updates() {
+        let mut c = Catalog::new();
+        let mut old = art("a/old.md", "2024-01-01T00:00:00Z");
+        old.updated = DateTime::parse_from_rfc3339("2025-06-01T00:00:00Z").unwrap();
+        c.upsert(old);
+        c.upsert(art("a/new.md", "2025-03-01T00:00:00Z"));
+        let mut future = art("a/future.md", "2030-01-01T00:00:00Z");
+        future.updated = DateTime::parse_from_rfc3339("2030-02-01T00:00:00Z").unwrap();
+        c.upsert(future);
+        assert_eq!(
+            c.newest_updated(now()),
+            Some(DateTime::parse_from_rfc3339("2025-06-01T00:00:00Z").unwrap())
+        );
+        c.remove("a/old.md");
+        assert_eq!(
+            c.newest_updated(now()),
+            Some(DateTime::parse_from_rfc3339("2025-03-01T00:00:00Z").unwrap())
+        );
     }
 }
