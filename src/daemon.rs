@@ -89,6 +89,8 @@ pub struct Publisher {
     last_regeneration: DateTime<FixedOffset>,
     rebind_tx: tokio::sync::mpsc::UnboundedSender<std::net::SocketAddr>,
     event_tx: Option<mpsc::Sender<Msg>>,
+    /// Paths rendered but not yet compressed (see `compress_pending`).
+    uncompressed: Vec<String>,
     _watchers: Option<watch::Watchers>,
 }
 
@@ -128,6 +130,7 @@ impl Publisher {
             last_regeneration: now_fixed(),
             rebind_tx,
             event_tx: Some(event_tx),
+            uncompressed: Vec::new(),
             _watchers: None,
         };
         p.restart_watchers();
@@ -250,7 +253,11 @@ impl Publisher {
                             .map(|p| {
                                 let path = p.path();
                                 let rendered = render::render(config, catalog, p, now);
-                                let res = Resource::prepare(rendered, resources.get(&path), wall);
+                                let res = Resource::prepare_identity(
+                                    rendered,
+                                    resources.get(&path),
+                                    wall,
+                                );
                                 (path, res)
                             })
                             .collect::<Vec<_>>()
@@ -274,6 +281,7 @@ impl Publisher {
             self.resources.insert(path, res);
         }
         self.write_output(&changed);
+        self.uncompressed.extend(changed);
     }
 
     fn write_output(&self, changed: &[String]) {
@@ -312,6 +320,60 @@ impl Publisher {
         metrics::counter!("herald_regenerations_total", "kind" => if full { "full" } else { "incremental" }).increment(1);
         metrics::histogram!("herald_regeneration_duration_seconds").record(secs);
         tracing::debug!(duration_ms = secs * 1000.0, full, "regenerated");
+        // Serve the change now; the compressed variants follow.
+        self.publish_health();
+        self.compress_pending();
+    }
+
+    /// Adds gzip and brotli variants to the resources rendered since the
+    /// last call, on all cores, and publishes them.
+    fn compress_pending(&mut self) {
+        let mut paths = std::mem::take(&mut self.uncompressed);
+        paths.sort();
+        paths.dedup();
+        let todo: Vec<(String, Arc<Resource>)> = paths
+            .into_iter()
+            .filter_map(|p| {
+                self.resources
+                    .get(&p)
+                    .filter(|r| !r.is_compressed())
+                    .map(|r| (p, Arc::clone(r)))
+            })
+            .collect();
+        if todo.is_empty() {
+            return;
+        }
+        let threads = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2)
+            .clamp(1, 8);
+        let chunk = todo.len().div_ceil(threads).max(1);
+        let done: Vec<(String, Arc<Resource>, Arc<Resource>)> = std::thread::scope(|s| {
+            let handles: Vec<_> = todo
+                .chunks(chunk)
+                .map(|part| {
+                    s.spawn(move || {
+                        part.iter()
+                            .map(|(p, r)| (p.clone(), Arc::clone(r), r.compressed()))
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().unwrap_or_default())
+                .collect()
+        });
+        for (path, before, after) in done {
+            // Only if the page was not re-rendered meanwhile.
+            if self
+                .resources
+                .get(&path)
+                .is_some_and(|cur| Arc::ptr_eq(cur, &before))
+            {
+                self.resources.insert(path, after);
+            }
+        }
         self.publish_health();
     }
 

@@ -91,6 +91,22 @@ impl Resource {
         previous: Option<&Arc<Resource>>,
         now: SystemTime,
     ) -> Arc<Resource> {
+        let res = Resource::prepare_identity(rendered, previous, now);
+        if res.is_compressed() || previous.is_some_and(|p| Arc::ptr_eq(p, &res)) {
+            return res;
+        }
+        res.compressed()
+    }
+
+    /// Like [`Resource::prepare`] but without the compressed variants, which
+    /// [`Resource::compressed`] adds later: the daemon serves a change as
+    /// soon as it is rendered (identity bodies are always correct), and
+    /// swaps in the compressed variants a few milliseconds after.
+    pub fn prepare_identity(
+        rendered: Rendered,
+        previous: Option<&Arc<Resource>>,
+        now: SystemTime,
+    ) -> Arc<Resource> {
         let etag = etag_of(&rendered.body, "");
         if let Some(prev) = previous {
             if prev.identity.etag == etag && prev.content_type == rendered.content_type {
@@ -103,36 +119,50 @@ impl Resource {
                 last_modified = prev.last_modified + Duration::from_secs(1);
             }
         }
-        let body = rendered.body;
-        let (gzip, br) = if body.len() >= MIN_COMPRESS {
-            let (g, b) = std::thread::scope(|s| {
-                let g = s.spawn(|| gzip(&body));
-                let b = brotli(&body);
-                (g.join().unwrap_or_default(), b)
-            });
-            let base = etag.trim_matches('"');
-            let g = (!g.is_empty() && g.len() < body.len()).then(|| Variant {
-                etag: format!("\"{base}-gz\""),
-                body: Bytes::from(g),
-            });
-            let b = (!b.is_empty() && b.len() < body.len()).then(|| Variant {
-                etag: format!("\"{base}-br\""),
-                body: Bytes::from(b),
-            });
-            (g, b)
-        } else {
-            (None, None)
-        };
         Arc::new(Resource {
             content_type: rendered.content_type,
             identity: Variant {
-                body: Bytes::from(body),
+                body: Bytes::from(rendered.body),
                 etag,
             },
-            gzip,
-            br,
+            gzip: None,
+            br: None,
             last_modified,
             last_modified_http: httpdate::fmt_http_date(last_modified),
+        })
+    }
+
+    /// Whether the compressed variants are prepared (or not worth preparing).
+    pub fn is_compressed(&self) -> bool {
+        self.gzip.is_some() || self.br.is_some() || self.identity.body.len() < MIN_COMPRESS
+    }
+
+    /// This resource with its gzip and brotli variants (same body, ETag
+    /// base and `Last-Modified`).
+    pub fn compressed(&self) -> Arc<Resource> {
+        let body = &self.identity.body;
+        let (g, b) = if body.len() >= MIN_COMPRESS {
+            std::thread::scope(|s| {
+                let g = s.spawn(|| gzip(body));
+                let b = brotli(body);
+                (g.join().unwrap_or_default(), b)
+            })
+        } else {
+            (Vec::new(), Vec::new())
+        };
+        let base = self.identity.etag.trim_matches('"');
+        let gzip = (!g.is_empty() && g.len() < body.len()).then(|| Variant {
+            etag: format!("\"{base}-gz\""),
+            body: Bytes::from(g),
+        });
+        let br = (!b.is_empty() && b.len() < body.len()).then(|| Variant {
+            etag: format!("\"{base}-br\""),
+            body: Bytes::from(b),
+        });
+        Arc::new(Resource {
+            gzip,
+            br,
+            ..self.clone()
         })
     }
 }
@@ -208,5 +238,16 @@ mod tests {
         assert_eq!(out, body.as_bytes());
         assert_ne!(g.etag, res.identity.etag);
         assert_ne!(b.etag, g.etag);
+    }
+
+    #[test]
+    fn identity_first_then_compressed_keeps_etag_and_date() {
+        let body = "新聞 news ".repeat(200);
+        let plain = Resource::prepare_identity(r(&body), None, SystemTime::now());
+        assert!(plain.gzip.is_none() && plain.br.is_none() && !plain.is_compressed());
+        let full = plain.compressed();
+        assert!(full.is_compressed() && full.gzip.is_some() && full.br.is_some());
+        assert_eq!(full.identity.etag, plain.identity.etag);
+        assert_eq!(full.last_modified, plain.last_modified);
     }
 }
