@@ -292,28 +292,30 @@ fn bench_incremental(c: &mut Criterion) {
     let config = config();
     let body: Arc<str> = parse_one(&config, "politics/a0000007.md", &markdown_toml(7)).content_html;
     let window = herald::build::window_size(&config) * CATEGORIES.len();
-    let mut catalog = Catalog::new();
-    for i in 0..N {
-        let a = synthetic(i, date(i), format!("第{i}期"), &body);
-        // The daemon holds bodies only for the feed windows (the newest
-        // articles here); every other article is indexed by its metadata.
-        if i >= N - window {
-            catalog.upsert(a);
-        } else {
-            catalog.upsert_meta(a);
+    // Each benchmark gets a fresh catalog (about half a second to build),
+    // so no benchmark measures the state the previous one left behind.
+    let fresh = || {
+        let mut catalog = Catalog::new();
+        for i in 0..N {
+            let a = synthetic(i, date(i), format!("第{i}期"), &body);
+            // The daemon holds bodies only for the feed windows (the newest
+            // articles here); every other article is indexed by its metadata.
+            if i >= N - window {
+                catalog.upsert(a);
+            } else {
+                catalog.upsert_meta(a);
+            }
         }
-    }
-    // Every iteration edits another article (a stride through the whole
-    // catalog) and dates it after every earlier one.
-    let mut k = 0usize;
-    let mut edit = move |catalog: &mut Catalog| {
-        k += 1;
-        let i = (k * 7919) % N;
-        // One second apart: a million edits stay years before `now()`, so
-        // every edit is published and none piles up as a future article.
-        let when = date(N) + chrono::Duration::seconds(k as i64);
-        let a = synthetic(i, when, format!("edit {k}"), &body);
-        catalog.upsert(a)
+        catalog
+    };
+    // Edit k replaces another article (a stride through the whole catalog)
+    // and dates it after every earlier one, one second apart: a million
+    // edits stay years before `now()`, so every edit is published.
+    let edit = |catalog: &mut Catalog, k: &mut usize| {
+        *k += 1;
+        let i = (*k * 7919) % N;
+        let when = date(N) + chrono::Duration::seconds(*k as i64);
+        catalog.upsert(synthetic(i, when, format!("edit {k}"), &body))
     };
     let pages_of =
         |catalog: &Catalog, change| render::affected_pages(&config, catalog, &change, now());
@@ -322,10 +324,12 @@ fn bench_incremental(c: &mut Criterion) {
     // Iterations that take milliseconds: the same count in every sample,
     // so the group stays within seconds.
     group.sampling_mode(SamplingMode::Flat).sample_size(10);
-    group.bench_function("upsert", |b| b.iter(|| edit(&mut catalog)));
+    let (mut catalog, mut k) = (fresh(), 0);
+    group.bench_function("upsert", |b| b.iter(|| edit(&mut catalog, &mut k)));
+    let (mut catalog, mut k) = (fresh(), 0);
     group.bench_function("upsert_render_category_feeds", |b| {
         b.iter(|| {
-            let change = edit(&mut catalog);
+            let change = edit(&mut catalog, &mut k);
             let pages = pages_of(&catalog, change);
             pages
                 .iter()
@@ -336,12 +340,14 @@ fn bench_incremental(c: &mut Criterion) {
     });
     // OPML is re-rendered on every site change; its date is the newest
     // `updated` of the whole site.
+    let catalog = fresh();
     group.bench_function("render_opml", |b| {
         b.iter(|| render::render(&config, &catalog, black_box(&PageId::Opml), now()))
     });
+    let (mut catalog, mut k) = (fresh(), 0);
     group.bench_function("upsert_render_affected", |b| {
         b.iter(|| {
-            let change = edit(&mut catalog);
+            let change = edit(&mut catalog, &mut k);
             let pages = pages_of(&catalog, change);
             pages
                 .iter()
@@ -352,9 +358,10 @@ fn bench_incremental(c: &mut Criterion) {
     // What the publisher does per page besides rendering: hash, gzip and
     // brotli (`Resource::prepare`), which the edit → served latency pays.
     let wall = SystemTime::now();
+    let (mut catalog, mut k) = (fresh(), 0);
     group.bench_function("upsert_render_prepare_affected", |b| {
         b.iter(|| {
-            let change = edit(&mut catalog);
+            let change = edit(&mut catalog, &mut k);
             let pages = pages_of(&catalog, change);
             pages
                 .iter()

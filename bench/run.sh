@@ -1,0 +1,374 @@
+#!/usr/bin/env bash
+# End-to-end benchmarks of herald, each figure beside a reference measured
+# in the same run: cold start vs. reading the files, peak memory,
+# edit → served latency vs. content.debounce_ms, and HTTP throughput vs.
+# nginx serving the same feed from `herald build` output. See
+# bench/README.md.
+#
+#   bash bench/run.sh                  # full: 10k and 100k articles, 10 s wrk runs (~5 min)
+#   BENCH_QUICK=1 bash bench/run.sh    # quick: 1k and 10k articles, 3 s wrk runs
+#
+# Every process it starts is stopped by its PID on exit; all traffic stays
+# on 127.0.0.1; every wait has a deadline.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+
+QUICK=${BENCH_QUICK:-0}
+if [[ $QUICK == 1 ]]; then
+    SMALL=1000 MID=1000 BIG=10000 WRK_SECS=3 REPEAT=1
+else
+    SMALL=1000 MID=10000 BIG=100000 WRK_SECS=10 REPEAT=3
+fi
+EDITS=${BENCH_EDITS:-100}
+FEED_CAT=politics # an ASCII category of the generated corpus: its 50-item RSS feed is served
+
+log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() {
+    log "error: $*"
+    exit 1
+}
+
+# ---------------------------------------------------------------------------
+# Processes we start, and cleanup
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/herald-bench.XXXXXX")
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+cpu_ticks() { awk '/^cpu / {print $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9}' /proc/stat; } # steal, total
+read -r STEAL_BEFORE TICKS_BEFORE < <(cpu_ticks)
+PIDS=()
+
+alive() { kill -0 "$1" 2>/dev/null; }
+
+# Stops one process we started: SIGTERM, up to 10 s, then SIGKILL.
+stop_pid() {
+    local pid=$1 i
+    alive "$pid" || return 0
+    kill -TERM "$pid" 2>/dev/null || true
+    for ((i = 0; i < 100; i++)); do
+        alive "$pid" || break
+        sleep 0.1
+    done
+    if alive "$pid"; then kill -KILL "$pid" 2>/dev/null || true; fi
+    wait "$pid" 2>/dev/null || true
+    if [[ $(cat "$WORK/herald.pid" 2>/dev/null) == "$pid" ]]; then rm -f "$WORK/herald.pid"; fi
+    local rest=() p
+    for p in "${PIDS[@]}"; do [[ $p == "$pid" ]] || rest+=("$p"); done
+    PIDS=("${rest[@]}")
+}
+
+POLICY_RC_CREATED=0
+cleanup() {
+    local rc=$?
+    set +e
+    local p
+    # A daemon whose cold-start timer was interrupted is known only by its pidfile.
+    p=$(cat "$WORK/herald.pid" 2>/dev/null)
+    if [[ -n $p ]] && grep -qs herald "/proc/$p/cmdline"; then PIDS+=("$p"); fi
+    for p in "${PIDS[@]}"; do stop_pid "$p"; done
+    if [[ $POLICY_RC_CREATED == 1 ]]; then rm -f /usr/sbin/policy-rc.d; fi
+    if [[ ${BENCH_KEEP:-0} == 1 ]]; then
+        log "kept $WORK"
+    else
+        rm -rf "$WORK"
+    fi
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM HUP
+
+# ---------------------------------------------------------------------------
+# Tools
+
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+missing=()
+command -v wrk >/dev/null || missing+=(wrk)
+[[ -x $NGINX ]] || missing+=(nginx)
+command -v curl >/dev/null || missing+=(curl)
+command -v gzip >/dev/null || missing+=(gzip)
+if ((${#missing[@]})); then
+    [[ $EUID == 0 ]] || die "missing ${missing[*]}: install them (apt-get install -y ${missing[*]}) or run as root"
+    log "installing ${missing[*]}"
+    # Debian starts a freshly installed nginx on port 80; policy-rc.d (the
+    # Debian mechanism for exactly this) keeps it from starting.
+    if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+        printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+        chmod 755 /usr/sbin/policy-rc.d
+        POLICY_RC_CREATED=1
+    fi
+    timeout 600 apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive timeout 900 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    if [[ $POLICY_RC_CREATED == 1 ]]; then
+        rm -f /usr/sbin/policy-rc.d
+        POLICY_RC_CREATED=0
+    fi
+    NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+fi
+command -v cargo >/dev/null || die "cargo not found: install a Rust toolchain (rustup)"
+
+log "building release binaries"
+timeout 1800 cargo build --release --quiet --bin herald \
+    --example gen_corpus --example readfiles --example coldstart --example edit_latency
+BIN=${CARGO_TARGET_DIR:-$ROOT/target}/release
+HERALD=$BIN/herald
+EX=$BIN/examples
+
+# ---------------------------------------------------------------------------
+# Helpers
+
+# kv KEY "k1=v1 k2=v2": the value of KEY.
+kv() { tr ' ' '\n' <<<"$2" | sed -n "s/^$1=//p" | head -n1; }
+median() { printf '%s\n' "$@" | sort -g | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
+max() { printf '%s\n' "$@" | sort -g | tail -n1; }
+calc() { awk "BEGIN {printf \"$1\", $2}"; }
+fmt_n() { sed ':a;s/\B[0-9]\{3\}\>/,&/;ta' <<<"$1"; }
+
+free_port() {
+    local p
+    for p in $(shuf -i 20000-60000 -n 50); do
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+            echo "$p"
+            return
+        fi
+    done
+    die "no free port"
+}
+
+# Starts herald on an ephemeral port through the cold-start timer and
+# sets LINE to the timer's key=value line. With "keep" the daemon stays up
+# (HERALD_PID, tracked for cleanup). Not to be called in a subshell.
+HERALD_PID=
+LINE=
+coldstart_herald() {
+    local dir=$1 n=$2 keep=${3:-} args=() pid
+    if [[ $keep == keep ]]; then args+=(--keep); fi
+    rm -f "$WORK/herald.pid"
+    if ! LINE=$(timeout 600 "$EX/coldstart" --expect "$n" --log "$WORK/herald-$n.log" \
+        --pidfile "$WORK/herald.pid" --feed "/$FEED_CAT/rss.xml" --timeout-s 300 "${args[@]}" -- \
+        "$HERALD" serve --config "$dir/herald.toml" --listen "127.0.0.1:{port}"); then
+        pid=$(cat "$WORK/herald.pid" 2>/dev/null || true)
+        if [[ -n $pid ]]; then PIDS+=("$pid"); fi
+        die "herald did not start on $dir (log: $WORK/herald-$n.log)"
+    fi
+    if [[ $keep == keep ]]; then
+        HERALD_PID=$(kv pid "$LINE")
+        PIDS+=("$HERALD_PID")
+    fi
+}
+
+read_ms() { kv ms "$(timeout 600 "$EX/coldstart" --exit -- "$EX/readfiles" "$1/content")"; }
+
+status_kb() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status"; }
+
+# wrk for WRK_SECS on one connection-heavy loopback run; prints requests/s.
+wrk_rps() {
+    local url=$1 out non
+    shift
+    out=$(timeout $((WRK_SECS + 30)) wrk -t1 -c64 -d"${WRK_SECS}s" "$@" "$url")
+    non=$(sed -n 's/.*Non-2xx or 3xx responses: *//p' <<<"$out")
+    [[ -z $non ]] || log "warning: $url: $non non-2xx/3xx responses"
+    grep -q 'Socket errors' <<<"$out" && log "warning: $url: $(grep 'Socket errors' <<<"$out")"
+    sed -n 's/^Requests\/sec: *//p' <<<"$out"
+}
+
+# ---------------------------------------------------------------------------
+# Corpora
+
+declare -A CORPUS
+for n in $(printf '%s\n' "$SMALL" "$MID" "$BIG" | sort -nu); do
+    dir=$WORK/c$n
+    log "generating $n articles"
+    # = cargo run --release --example gen_corpus -- …, without the rebuild
+    # cargo would do if the sources changed since the build above.
+    timeout 900 "$EX/gen_corpus" --n "$n" --seed 42 --out "$dir"
+    CORPUS[$n]=$dir
+done
+DEBOUNCE=$(sed -n 's/^debounce_ms *= *\([0-9]*\).*/\1/p' "${CORPUS[$BIG]}/herald.toml" | head -n1)
+DEBOUNCE=${DEBOUNCE:-100}
+
+# `herald build` output of the big corpus, for nginx; written before any
+# timing so it does not compete with it.
+log "herald build of $BIG articles for nginx"
+timeout 600 "$HERALD" build --config "${CORPUS[$BIG]}/herald.toml" --out "$WORK/out" >/dev/null 2>"$WORK/build.log" ||
+    die "herald build failed (see $WORK/build.log)"
+FEED_FILE=$WORK/out/$FEED_CAT/rss.xml
+[[ -s $FEED_FILE ]] || die "herald build wrote no $FEED_FILE"
+gzip -k -9 -f "$FEED_FILE"
+
+# ---------------------------------------------------------------------------
+# 1, 2. Cold start vs. reading every file, and peak memory
+
+declare -A COLD READ HWM
+for n in $(printf '%s\n' "$MID" "$BIG" | sort -nu); do
+    dir=${CORPUS[$n]}
+    log "cold start at $n articles ($REPEAT runs each, warm page cache)"
+    "$EX/readfiles" "$dir/content" >/dev/null # warm the page cache
+    herald_ms=() read_ms_list=() hwm=()
+    for ((r = 1; r <= REPEAT; r++)); do
+        read_ms_list+=("$(read_ms "$dir")")
+        keep=
+        if [[ $n == "$BIG" && $r == "$REPEAT" ]]; then keep=keep; fi
+        coldstart_herald "$dir" "$n" "$keep"
+        herald_ms+=("$(kv ms "$LINE")")
+        hwm+=("$(kv vmhwm_kb "$LINE")")
+        if [[ $keep == keep ]]; then BIG_ADDR=$(kv addr "$LINE"); fi
+        log "  run $r: herald $(kv ms "$LINE") ms (VmHWM $(kv vmhwm_kb "$LINE") kB), read ${read_ms_list[-1]} ms"
+    done
+    COLD[$n]=$(median "${herald_ms[@]}")
+    READ[$n]=$(median "${read_ms_list[@]}")
+    HWM[$n]=$(max "${hwm[@]}")
+done
+CORPUS_MIB=$(du -sm "${CORPUS[$BIG]}/content" | cut -f1)
+
+# ---------------------------------------------------------------------------
+# 4. Throughput: herald (still running on the big corpus) vs. nginx
+
+served=$WORK/served.xml
+curl -sf --max-time 10 -o "$served" "http://$BIG_ADDR/$FEED_CAT/rss.xml" || die "cannot GET the feed from herald"
+if cmp -s "$served" "$FEED_FILE"; then SAME=yes; else SAME=no; fi
+FEED_BYTES=$(stat -c %s "$FEED_FILE")
+GZ_BYTES=$(stat -c %s "$FEED_FILE.gz")
+
+NGINX_PORT=$(free_port)
+mkdir -p "$WORK/nginx"
+{
+    echo "worker_processes 1;"
+    echo "daemon off;"
+    echo "pid $WORK/nginx/nginx.pid;"
+    echo "error_log $WORK/nginx/error.log warn;"
+    # Workers otherwise switch to 'nobody', who cannot read the 0700 work dir.
+    [[ $EUID == 0 ]] && echo "user root;"
+    cat <<EOF
+events { worker_connections 1024; }
+http {
+    access_log off;
+    client_body_temp_path $WORK/nginx/body;
+    proxy_temp_path $WORK/nginx/proxy;
+    fastcgi_temp_path $WORK/nginx/fastcgi;
+    uwsgi_temp_path $WORK/nginx/uwsgi;
+    scgi_temp_path $WORK/nginx/scgi;
+    types { application/rss+xml xml; application/atom+xml atom; application/feed+json json; text/html html; }
+    default_type application/octet-stream;
+    sendfile on;
+    tcp_nopush on;
+    tcp_nodelay on;
+    keepalive_timeout 65;
+    keepalive_requests 1000000;
+    open_file_cache max=1000 inactive=60s;
+    open_file_cache_valid 60s;
+    gzip_static on;
+    gzip_vary on;
+    etag on;
+    server {
+        listen 127.0.0.1:$NGINX_PORT;
+        root $WORK/out;
+        add_header Cache-Control "public, max-age=300";
+    }
+}
+EOF
+} >"$WORK/nginx/nginx.conf"
+"$NGINX" -p "$WORK/nginx/" -e "$WORK/nginx/error.log" -c "$WORK/nginx/nginx.conf" &
+NGINX_PID=$!
+PIDS+=("$NGINX_PID")
+for ((i = 0; i < 100; i++)); do
+    curl -sf --max-time 1 -o /dev/null "http://127.0.0.1:$NGINX_PORT/$FEED_CAT/rss.xml" && break
+    alive "$NGINX_PID" || die "nginx exited: $(tail -n3 "$WORK/nginx/error.log")"
+    sleep 0.1
+done
+
+HERALD_URL=http://$BIG_ADDR/$FEED_CAT/rss.xml
+NGINX_URL=http://127.0.0.1:$NGINX_PORT/$FEED_CAT/rss.xml
+etag_of() { curl -sfI --max-time 5 "$1" | sed -n 's/^[Ee][Tt][Aa][Gg]: *\(.*\)\r$/\1/p'; }
+code_of() { curl -s --max-time 5 -o /dev/null -w '%{http_code} %{content_type} %{size_download}' "$@"; }
+HERALD_ETAG=$(etag_of "$HERALD_URL")
+NGINX_ETAG=$(etag_of "$NGINX_URL")
+for url in "$HERALD_URL" "$NGINX_URL"; do
+    log "check $url: plain $(code_of "$url"), gzip $(code_of -H 'Accept-Encoding: gzip' "$url")"
+done
+[[ $(code_of -H "If-None-Match: $HERALD_ETAG" "$HERALD_URL") == 304* ]] || die "herald does not answer 304 to its ETag"
+[[ $(code_of -H "If-None-Match: $NGINX_ETAG" "$NGINX_URL") == 304* ]] || die "nginx does not answer 304 to its ETag"
+curl -sf --max-time 5 -D - -o /dev/null -H 'Accept-Encoding: gzip' "$NGINX_URL" | grep -qi '^content-encoding: gzip' ||
+    die "nginx does not send the .gz (gzip_static)"
+
+declare -A RPS
+for kind in plain gzip 304; do
+    for server in herald nginx; do
+        if [[ $server == herald ]]; then url=$HERALD_URL etag=$HERALD_ETAG; else url=$NGINX_URL etag=$NGINX_ETAG; fi
+        case $kind in
+        plain) hdr=() ;;
+        gzip) hdr=(-H 'Accept-Encoding: gzip') ;;
+        304) hdr=(-H "If-None-Match: $etag") ;;
+        esac
+        log "wrk $server $kind (${WRK_SECS}s)"
+        RPS[$server-$kind]=$(wrk_rps "$url" "${hdr[@]}")
+    done
+done
+stop_pid "$NGINX_PID"
+
+# ---------------------------------------------------------------------------
+# 3. Edit → served latency, at the big corpus (same daemon) and the small one
+
+declare -A EDIT
+log "$EDITS edits at $BIG articles"
+EDIT[$BIG]=$(timeout 600 "$EX/edit_latency" --addr "$BIG_ADDR" --content "${CORPUS[$BIG]}/content" \
+    --edits "$EDITS" --seed 7 --samples "$WORK/edits-$BIG.txt")
+HWM_EDITS=$(status_kb "$HERALD_PID" VmHWM)
+stop_pid "$HERALD_PID"
+
+log "$EDITS edits at $SMALL articles"
+coldstart_herald "${CORPUS[$SMALL]}" "$SMALL" keep
+EDIT[$SMALL]=$(timeout 600 "$EX/edit_latency" --addr "$(kv addr "$LINE")" --content "${CORPUS[$SMALL]}/content" \
+    --edits "$EDITS" --seed 7 --samples "$WORK/edits-$SMALL.txt")
+stop_pid "$HERALD_PID"
+
+# ---------------------------------------------------------------------------
+# The table
+
+ROWS=()
+# row MEASURE HERALD REFERENCE RATIO TARGET MET
+row() { ROWS+=("| $1 | $2 | $3 | $4 | $5 | $6 |"); }
+yn() { if awk "BEGIN {exit !($1)}"; then echo yes; else echo NO; fi; }
+
+for n in $(printf '%s\n' "$MID" "$BIG" | sort -nu); do
+    c=${COLD[$n]} r=${READ[$n]}
+    ratio=$(calc '%.2f' "$c / $r")
+    if [[ $n == "$BIG" ]]; then
+        target="≤ 1.2× and < 1500 ms" met=$(yn "$c / $r <= 1.2 && $c < 1500")
+    else
+        target="≤ 1.2×" met=$(yn "$c / $r <= 1.2")
+    fi
+    row "cold start, $(fmt_n "$n") articles" "$(calc '%.0f' "$c") ms" "$(calc '%.0f' "$r") ms (read all files, 2 threads)" "${ratio}×" "$target" "$met"
+done
+mib() { calc '%.1f' "$1 / 1024"; }
+row "peak RSS after cold start, $(fmt_n "$BIG") articles" "$(mib "${HWM[$BIG]}") MiB" "${CORPUS_MIB} MiB of content" \
+    "$(calc '%.2f' "${HWM[$BIG]} / 1024 / $CORPUS_MIB")×" "≤ 150 MiB" "$(yn "${HWM[$BIG]} / 1024 <= 150")"
+row "peak RSS after wrk and $EDITS edits, $(fmt_n "$BIG") articles" "$(mib "$HWM_EDITS") MiB" "${CORPUS_MIB} MiB of content" \
+    "$(calc '%.2f' "$HWM_EDITS / 1024 / $CORPUS_MIB")×" "≤ 150 MiB" "$(yn "$HWM_EDITS / 1024 <= 150")"
+for n in $(printf '%s\n' "$SMALL" "$BIG" | sort -nu); do
+    med=$(kv median_ms "${EDIT[$n]}") p99=$(kv p99_ms "${EDIT[$n]}") lost=$(kv lost "${EDIT[$n]}")
+    note=
+    if [[ ${lost:-0} != 0 ]]; then note=" ($lost edits not served within 30 s)"; fi
+    row "edit → served median, $(fmt_n "$n") articles" "$med ms" "debounce_ms = $DEBOUNCE" "$(calc '%.2f' "$med / $DEBOUNCE")×" \
+        "≤ $((DEBOUNCE + 10)) ms" "$(yn "$med <= $DEBOUNCE + 10")"
+    row "edit → served p99, $(fmt_n "$n") articles" "$p99 ms$note" "debounce_ms = $DEBOUNCE" "$(calc '%.2f' "$p99 / $DEBOUNCE")×" \
+        "≤ $((DEBOUNCE + 50)) ms" "$(yn "${lost:-0} == 0 && $p99 <= $DEBOUNCE + 50")"
+done
+for kind in plain gzip 304; do
+    h=${RPS[herald-$kind]:-0} g=${RPS[nginx-$kind]:-0}
+    row "throughput, 50-item feed, $kind" "$(calc '%.0f' "$h") req/s" "$(calc '%.0f' "$g") req/s (nginx)" \
+        "$(calc '%.2f' "$h / ($g > 0 ? $g : 1)")×" "≥ 1.0×" "$(yn "$g > 0 && $h / $g >= 1.0")"
+done
+
+echo
+echo "herald $(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo '?'), $(nproc) cores, $(uname -r); $([[ $QUICK == 1 ]] && echo QUICK run || echo full run)"
+read -r STEAL_AFTER TICKS_AFTER < <(cpu_ticks)
+echo "load average at start: $LOAD_BEFORE; at end: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine skews every figure)"
+echo "CPU time stolen by the hypervisor during the run: $(calc '%.1f' "100 * ($STEAL_AFTER - $STEAL_BEFORE) / ($TICKS_AFTER - $TICKS_BEFORE + 1)")% of all CPU time"
+echo "feed /$FEED_CAT/rss.xml: $FEED_BYTES bytes ($GZ_BYTES gzip -9); herald serve and herald build bytes identical: $SAME"
+echo "edit → served over $EDITS edits each: $(fmt_n "$SMALL"): ${EDIT[$SMALL]}; $(fmt_n "$BIG"): ${EDIT[$BIG]}"
+echo "wrk -t1 -c64 -d${WRK_SECS}s on 127.0.0.1; nginx: 1 worker, sendfile, open_file_cache, gzip_static (.gz by gzip -9)"
+echo
+echo "| measure | herald | reference | ratio | target | met |"
+echo "| --- | --- | --- | --- | --- | --- |"
+printf '%s\n' "${ROWS[@]}"
