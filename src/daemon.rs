@@ -772,6 +772,13 @@ fn start_watchers(config: &Config, config_path: &Path, tx: mpsc::Sender<Msg>) ->
     let tx = std::sync::Mutex::new(tx);
     let tx = Arc::new(tx);
     watch::start(config, config_path, move |e| {
+        // Every read herald makes is an open event; drop those here, on the
+        // watcher's thread, rather than queueing 100,000 of them at start.
+        if let Ok(ev) = &e {
+            if !ev.need_rescan() && watch::is_read_only(ev) {
+                return;
+            }
+        }
         if let Ok(tx) = tx.lock() {
             let _ = tx.send(Msg::Event(e));
         }

@@ -90,6 +90,12 @@ pub fn map_event(
     out
 }
 
+/// Whether an event only reports a file being opened or read (not a
+/// writer closing it): never a change.
+pub fn is_read_only(event: &notify::Event) -> bool {
+    matches!(event.kind, EventKind::Access(kind) if kind != AccessKind::Close(AccessMode::Write))
+}
+
 /// The content directory as configured, made absolute without resolving
 /// its last component (which may be a symlink swapped at deploy time).
 pub fn declared_dir(dir: &Path) -> PathBuf {
@@ -263,6 +269,22 @@ mod tests {
             .paths,
             vec!["a/b.md"]
         );
+    }
+
+    #[test]
+    fn read_only_events_are_recognised_without_paths() {
+        assert!(is_read_only(&Event::new(EventKind::Access(
+            AccessKind::Open(AccessMode::Any)
+        ))));
+        assert!(is_read_only(&Event::new(EventKind::Access(
+            AccessKind::Close(AccessMode::Read)
+        ))));
+        assert!(!is_read_only(&Event::new(EventKind::Access(
+            AccessKind::Close(AccessMode::Write)
+        ))));
+        assert!(!is_read_only(&Event::new(EventKind::Create(
+            CreateKind::File
+        ))));
     }
 
     #[test]
