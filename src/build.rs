@@ -99,6 +99,28 @@ where
     });
 }
 
+/// Maps `f` over `items` on all cores (contiguous chunks, one thread
+/// each), keeping the order of `items`.
+pub fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
+        .clamp(1, 8);
+    let chunk = items.len().div_ceil(threads).max(1);
+    let f = &f;
+    std::thread::scope(|s| {
+        let handles: Vec<_> = items
+            .chunks(chunk)
+            .map(|part| s.spawn(move || part.iter().map(f).collect::<Vec<_>>()))
+            .collect();
+        // A panic in `f` is a bug; its chunk is dropped rather than taking the publisher down.
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
+    })
+}
+
 /// Reads and parses the files at `rels` on all cores, in path order.
 pub fn load_files(
     config: &Config,

@@ -239,35 +239,11 @@ impl Publisher {
     fn render_pages_inner(&mut self, pages: &[PageId], now: DateTime<FixedOffset>) {
         let wall = SystemTime::now();
         let (config, catalog, resources) = (&self.config, &self.catalog, &self.resources);
-        let threads = std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(2)
-            .clamp(1, 8);
-        let chunk = pages.len().div_ceil(threads).max(1);
-        let results: Vec<(String, Arc<Resource>)> = std::thread::scope(|s| {
-            let handles: Vec<_> = pages
-                .chunks(chunk)
-                .map(|part| {
-                    s.spawn(move || {
-                        part.iter()
-                            .map(|p| {
-                                let path = p.path();
-                                let rendered = render::render(config, catalog, p, now);
-                                let res = Resource::prepare_identity(
-                                    rendered,
-                                    resources.get(&path),
-                                    wall,
-                                );
-                                (path, res)
-                            })
-                            .collect::<Vec<_>>()
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .flat_map(|h| h.join().unwrap_or_default())
-                .collect()
+        let results: Vec<(String, Arc<Resource>)> = build::par_map(pages, |p| {
+            let path = p.path();
+            let rendered = render::render(config, catalog, p, now);
+            let res = Resource::prepare_identity(rendered, resources.get(&path), wall);
+            (path, res)
         });
         let mut changed = Vec::new();
         for (path, res) in results {
@@ -343,27 +319,7 @@ impl Publisher {
         if todo.is_empty() {
             return;
         }
-        let threads = std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(2)
-            .clamp(1, 8);
-        let chunk = todo.len().div_ceil(threads).max(1);
-        let done: Vec<(String, Arc<Resource>, Arc<Resource>)> = std::thread::scope(|s| {
-            let handles: Vec<_> = todo
-                .chunks(chunk)
-                .map(|part| {
-                    s.spawn(move || {
-                        part.iter()
-                            .map(|(p, r)| (p.clone(), Arc::clone(r), r.compressed()))
-                            .collect::<Vec<_>>()
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .flat_map(|h| h.join().unwrap_or_default())
-                .collect()
-        });
+        let done = build::par_map(&todo, |(p, r)| (p.clone(), Arc::clone(r), r.compressed()));
         for (path, before, after) in done {
             // Only if the page was not re-rendered meanwhile.
             if self
@@ -521,10 +477,9 @@ impl Publisher {
 
     fn load_file(&mut self, rel: &str) -> Change {
         let full = self.config.content.dir.join(rel);
-        let stamp = stamp_of(&full);
         match article::load(&self.config.content.dir, rel, &self.config) {
             Ok(parsed) => {
-                if let Some(s) = parsed.stamp.or(stamp) {
+                if let Some(s) = parsed.stamp {
                     self.stamps.insert(rel.to_string(), s);
                 }
                 if parsed.warnings.is_empty() {
@@ -551,7 +506,7 @@ impl Publisher {
             Err(d) => {
                 // The last good version (if any) stays published; the next
                 // event on this file re-reads it.
-                if let Some(s) = stamp {
+                if let Some(s) = stamp_of(&full) {
                     self.stamps.insert(rel.to_string(), s);
                 }
                 log_problem(&d);
