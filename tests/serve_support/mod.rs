@@ -1,8 +1,8 @@
-//! Helpers for `tests/serve.rs`: a copy of the `tests/fixtures/serve` site
-//! in a temp dir, the real `herald` binary serving it on an ephemeral
-//! port (stopped by PID when the guard drops), an HTTP client, raw TCP
-//! requests for what a client library would normalise, decompression and
-//! small parsers (Prometheus text, HTML tags).
+//! Helpers for `tests/serve.rs` and `tests/abuse.rs`: a copy of the
+//! `tests/fixtures/serve` site in a temp dir, the real `herald` binary
+//! serving it on an ephemeral port (stopped by PID when the guard drops),
+//! an HTTP client, raw TCP requests for what a client library would
+//! normalise, decompression and small parsers (Prometheus text, HTML tags).
 #![allow(dead_code)] // not every helper is used by every test
 
 use std::collections::BTreeMap;
@@ -73,6 +73,15 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
+/// A private copy of the fixture site (`herald.toml`, `content/`) in a
+/// temp dir, for tests that run the daemon in-process.
+pub fn copy_fixture() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/serve");
+    copy_dir(&fixture, dir.path());
+    dir
+}
+
 /// A running `herald serve` over a private copy of the fixture site.
 /// Dropping it stops the process (SIGTERM, then SIGKILL).
 pub struct Daemon {
@@ -108,9 +117,15 @@ impl Daemon {
     /// Copies the fixture to a temp dir and starts the daemon on
     /// `127.0.0.1:0`, returning once it logged `listening on http://…`.
     pub fn start() -> Daemon {
-        let dir = tempfile::tempdir().unwrap();
-        let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/serve");
-        copy_dir(&fixture, dir.path());
+        Daemon::start_with(|_| {})
+    }
+
+    /// [`Daemon::start`], after `prepare` has changed the copy of the
+    /// fixture (its argument is the site folder: `herald.toml`,
+    /// `content/`), so the daemon loads the changed site at start.
+    pub fn start_with(prepare: impl FnOnce(&Path)) -> Daemon {
+        let dir = copy_fixture();
+        prepare(dir.path());
         let mut child = Command::new(env!("CARGO_BIN_EXE_herald"))
             .arg("serve")
             .arg("--config")
