@@ -163,6 +163,17 @@ impl Article {
         }
     }
 
+    /// Whether two articles agree on everything [`Article::slimmed`] keeps.
+    pub fn same_index(&self, other: &Article) -> bool {
+        self.rel == other.rel
+            && self.category == other.category
+            && self.slug == other.slug
+            && self.date == other.date
+            && self.updated == other.updated
+            && self.id == other.id
+            && self.draft == other.draft
+    }
+
     /// Whether this is a [`Article::slimmed`] article (a parsed article always has a title).
     pub fn is_slim(&self) -> bool {
         self.title.is_empty()
@@ -179,6 +190,9 @@ pub struct Parsed {
     /// Whether the body (`content_html`, and a summary made from the body)
     /// was rendered; [`parse_meta`] leaves it out.
     pub complete: bool,
+    /// Whether every check ran; `false` only for a [`quick_meta`] article
+    /// from [`load_at`] with [`Depth::Quick`].
+    pub checked: bool,
     /// The file's (modification time, size) when [`load`] read it.
     pub stamp: Option<(std::time::SystemTime, u64)>,
 }
@@ -232,6 +246,17 @@ pub fn category_and_stem(rel: &str) -> (&str, &str) {
     (category, stem)
 }
 
+/// How much of a file [`load_at`] reads into an article.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Depth {
+    /// [`quick_meta`] when the front matter is simple, else [`Depth::Meta`].
+    Quick,
+    /// Every check, no body ([`parse_meta`]).
+    Meta,
+    /// Every check and the rendered body ([`parse`]).
+    Full,
+}
+
 /// Reads and parses the article at `content_dir/rel`.
 ///
 /// Fails (with a diagnostic naming the file) when the file is not a
@@ -239,26 +264,54 @@ pub fn category_and_stem(rel: &str) -> (&str, &str) {
 /// decoded, or when [`parse`] fails. FIFOs and devices are opened
 /// non-blocking and refused, so they never hang the caller.
 pub fn load(content_dir: &Path, rel: &str, config: &Config) -> Result<Parsed, Diagnostic> {
-    load_with(content_dir, rel, config, true)
+    load_at(content_dir, rel, config, Depth::Full)
 }
 
 /// Like [`load`], but leaves the body unrendered (see [`parse_meta`]).
 ///
 /// Fails exactly when [`load`] would.
 pub fn load_meta(content_dir: &Path, rel: &str, config: &Config) -> Result<Parsed, Diagnostic> {
-    load_with(content_dir, rel, config, false)
+    load_at(content_dir, rel, config, Depth::Meta)
 }
 
-fn load_with(
+/// Reads the article at `content_dir/rel` to `depth`. With
+/// [`Depth::Quick`] a simple file yields an unchecked slim article
+/// (`checked == false`).
+///
+/// Fails when [`load`] would, except that a quick read may accept a file
+/// the full check rejects.
+pub fn load_at(
     content_dir: &Path,
     rel: &str,
     config: &Config,
-    full: bool,
+    depth: Depth,
 ) -> Result<Parsed, Diagnostic> {
     let path = content_dir.join(rel);
     let (bytes, mtime, stamp) = read_file(&path, config.content.max_file_bytes)?;
-    let text = decode(&bytes).map_err(|m| Diagnostic::error(&path, None, m))?;
-    let mut parsed = parse_with(&path, rel, &text, mtime, config, full)?;
+    if depth == Depth::Quick {
+        if let Some(article) = quick_meta(rel, &bytes, config) {
+            return Ok(Parsed {
+                article,
+                warnings: Vec::new(),
+                complete: false,
+                checked: false,
+                stamp,
+            });
+        }
+    }
+    // UTF-8 (the usual case) is taken without a copy; `decode` does the rest.
+    let text = match String::from_utf8(bytes) {
+        Ok(s) if s.contains('\0') => {
+            return Err(Diagnostic::error(
+                &path,
+                None,
+                "binary file (contains NUL bytes)",
+            ))
+        }
+        Ok(s) => s,
+        Err(e) => decode(e.as_bytes()).map_err(|m| Diagnostic::error(&path, None, m))?,
+    };
+    let mut parsed = parse_with(&path, rel, &text, mtime, config, depth == Depth::Full)?;
     parsed.stamp = stamp;
     Ok(parsed)
 }
@@ -277,8 +330,22 @@ type FileRead = (Vec<u8>, Option<DateTime<FixedOffset>>, Option<Stamp>);
 
 fn read_file(path: &Path, max: u64) -> Result<FileRead, Diagnostic> {
     use std::os::unix::fs::OpenOptionsExt;
-    let meta = std::fs::metadata(path)
-        .map_err(|e| Diagnostic::error(path, None, format!("cannot read: {e}")))?;
+    let cannot = |e: std::io::Error| Diagnostic::error(path, None, format!("cannot read: {e}"));
+    // Non-blocking, so a FIFO or a device never blocks the open; the checks
+    // below run on the handle, so a path swapped meanwhile cannot slip by.
+    let file = match std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)
+    {
+        Ok(f) => f,
+        // A socket cannot be opened at all.
+        Err(e) if e.raw_os_error() == Some(libc::ENXIO) => {
+            return Err(Diagnostic::error(path, None, "not a regular file"))
+        }
+        Err(e) => return Err(cannot(e)),
+    };
+    let meta = file.metadata().map_err(cannot)?;
     if !meta.is_file() {
         return Err(Diagnostic::error(path, None, "not a regular file"));
     }
@@ -292,29 +359,22 @@ fn read_file(path: &Path, max: u64) -> Result<FileRead, Diagnostic> {
             ),
         ));
     }
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK)
-        .open(path)
-        .map_err(|e| Diagnostic::error(path, None, format!("cannot read: {e}")))?;
-    // Re-check on the handle: the path may have been swapped since `metadata`.
-    let meta = file
-        .metadata()
-        .map_err(|e| Diagnostic::error(path, None, format!("cannot read: {e}")))?;
-    if !meta.is_file() {
-        return Err(Diagnostic::error(path, None, "not a regular file"));
+    // Read the size fstat gave, through the cap: one read call for a
+    // regular file. A file growing meanwhile is being written, and its
+    // writer's event re-reads it.
+    let want = meta.len() as usize;
+    let mut bytes = vec![0u8; want];
+    let mut got = 0;
+    let mut file = file;
+    while got < want {
+        match file.read(&mut bytes[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(cannot(e)),
+        }
     }
-    let mut bytes = Vec::with_capacity(meta.len().min(max) as usize);
-    file.take(max + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| Diagnostic::error(path, None, format!("cannot read: {e}")))?;
-    if bytes.len() as u64 > max {
-        return Err(Diagnostic::error(
-            path,
-            None,
-            format!("file is over content.max_file_bytes ({max})"),
-        ));
-    }
+    bytes.truncate(got);
     let modified = meta.modified().ok();
     let mtime = modified.map(|t| DateTime::<chrono::Utc>::from(t).fixed_offset());
     Ok((bytes, mtime, modified.map(|t| (t, meta.len()))))
@@ -427,6 +487,169 @@ fn parse_with(
             Ok(parsed)
         }
     }
+}
+
+// ---------------------------------------------------------------------------
+// Quick index
+
+/// The [`Article::slimmed`] article of a Markdown file whose TOML front
+/// matter is simple enough to read line by line, without parsing the rest:
+/// the daemon's fast first index, before every file is checked in full.
+///
+/// Simple means: `+++` fences, UTF-8, no carriage returns, and every line
+/// a comment or `bare_key = value` on one line (no tables, dotted or
+/// quoted keys, multi-line strings or arrays), with `date` (and `updated`)
+/// a plain RFC 3339 value or string, `id` and `slug` strings without
+/// escapes, `draft` a boolean. `None` whenever anything is not simple: the
+/// caller then parses in full. On a file [`parse_meta`] accepts, the
+/// result equals its article; on one it rejects, the result may still be
+/// `Some` — the full check that follows removes it.
+pub fn quick_meta(rel: &str, bytes: &[u8], config: &Config) -> Option<Article> {
+    if kind_of(rel) != Some(FileKind::Markdown) {
+        return None;
+    }
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let rest = bytes.strip_prefix(b"+++\n")?;
+    // The closing fence: the first line that is exactly `+++`.
+    let mut end = None;
+    let mut at = 0;
+    while at <= rest.len() {
+        let line_end = rest[at..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(rest.len(), |i| at + i);
+        if &rest[at..line_end] == b"+++" {
+            end = Some(at);
+            break;
+        }
+        at = line_end + 1;
+    }
+    let front = std::str::from_utf8(&rest[..end?]).ok()?;
+    if front.contains('\r') {
+        return None;
+    }
+    let (mut date, mut updated, mut id, mut slug, mut draft) = (None, None, None, None, None);
+    let mut seen: Vec<&str> = Vec::with_capacity(8);
+    for line in front.lines() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let (key, value) = line.split_once('=')?;
+        let key = key.trim_end();
+        if key.is_empty()
+            || !key
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+            || seen.contains(&key)
+        {
+            return None;
+        }
+        seen.push(key);
+        let value = value.trim_start();
+        if value.contains("\"\"\"") || value.contains("'''") {
+            return None;
+        }
+        match key {
+            "date" => date = Some(quick_date(value)?),
+            "updated" => updated = Some(quick_date(value)?),
+            "id" => id = Some(quick_string(value)?),
+            "slug" => slug = Some(quick_string(value)?),
+            "draft" => {
+                draft = Some(match quick_bare(value) {
+                    "true" => true,
+                    "false" => false,
+                    _ => return None,
+                })
+            }
+            _ => {
+                // Any value, but on one line: strings, numbers, booleans,
+                // dates, and arrays or inline tables that close on it.
+                let v = value.trim_end();
+                let closes = match v.as_bytes().first()? {
+                    b'[' => v.ends_with(']'),
+                    b'{' => v.ends_with('}'),
+                    b'"' | b'\'' => true,
+                    _ => !v.contains(['[', '{', '"', '\'']),
+                };
+                if !closes {
+                    return None;
+                }
+            }
+        }
+    }
+    let zone = &config.site.timezone;
+    let date = parse_date(date?, zone).ok()?;
+    let updated = match updated {
+        Some(u) => parse_date(u, zone).ok()?,
+        None => date,
+    };
+    let (category, stem) = category_and_stem(rel);
+    let slug = slug
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .unwrap_or(stem)
+        .to_string();
+    let id = match id.map(str::trim).filter(|s| !s.is_empty()) {
+        Some(id) => id.to_string(),
+        None => tag_id(config, category, &slug, &date),
+    };
+    Some(Article {
+        rel: rel.to_string(),
+        category: category.to_string(),
+        slug,
+        title: String::new(),
+        summary: String::new(),
+        content_html: Arc::from(""),
+        date,
+        updated,
+        authors: Vec::new(),
+        tags: Vec::new(),
+        image: None,
+        link: String::new(),
+        id,
+        draft: draft.unwrap_or(false),
+        lang: None,
+    })
+}
+
+/// A value up to an end-of-line comment.
+fn quick_bare(value: &str) -> &str {
+    value.split_once('#').map_or(value, |(v, _)| v).trim_end()
+}
+
+/// The text of a one-line string without escapes or control characters,
+/// followed by nothing but a comment.
+fn quick_string(value: &str) -> Option<&str> {
+    let quote = value.chars().next().filter(|c| *c == '"' || *c == '\'')?;
+    let inner = &value[1..];
+    let close = inner.find(quote)?;
+    let (text, after) = (&inner[..close], inner[close + 1..].trim_start());
+    if text.contains('\\') || text.chars().any(|c| c.is_control() && c != '\t') {
+        return None;
+    }
+    if !after.is_empty() && !after.starts_with('#') {
+        return None;
+    }
+    Some(text)
+}
+
+/// A date value: a string, or a bare TOML date or date-time with seconds.
+fn quick_date(value: &str) -> Option<&str> {
+    if value.starts_with(['"', '\'']) {
+        return quick_string(value);
+    }
+    let v = quick_bare(value);
+    let b = v.as_bytes();
+    let date_only = b.len() == 10;
+    let with_time =
+        b.len() >= 19 && matches!(b[10], b'T' | b't' | b' ') && b[13] == b':' && b[16] == b':';
+    let ok = (date_only || with_time)
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b.iter()
+            .all(|c| c.is_ascii_digit() || b":-+.TtZz ".contains(c));
+    ok.then_some(v)
 }
 
 // ---------------------------------------------------------------------------
@@ -875,6 +1098,7 @@ fn parse_markdown(
         },
         warnings,
         complete: full,
+        checked: true,
         stamp: None,
     })
 }
@@ -1240,6 +1464,7 @@ fn parse_text(
         },
         warnings,
         complete: true,
+        checked: true,
         stamp: None,
     })
 }
@@ -1550,5 +1775,137 @@ mod tests {
             assert!(is_ignored(p, &c), "{p}");
         }
         assert!(!is_ignored("a/b.md", &c));
+    }
+}
+
+#[cfg(test)]
+mod quick_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn config() -> Config {
+        let text = "[site]\ntitle = \"T\"\nlink = \"https://news.example.cn\"\nbase_url = \"https://feeds.example.cn\"\ntimezone = \"Asia/Shanghai\"\n";
+        Config::parse(Path::new("/cfg/herald.toml"), text).unwrap()
+    }
+
+    fn full(rel: &str, text: &str, config: &Config) -> Result<Parsed, Diagnostic> {
+        parse_meta(Path::new(rel), rel, text, None, config)
+    }
+
+    #[test]
+    fn simple_front_matter_is_indexed_quickly_and_equals_the_full_read() {
+        let config = config();
+        let text = "+++\ntitle = \"全市 \\\"quoted\\\" news\"\ndate = 2024-01-01T08:00:13+08:00\nauthor = \"陈静\"\ntags = [\"环保\", \"health\"]\nsummary = 'one # two'\n# a comment\nslug = \"my-slug\" # trailing\ndraft = false\n+++\nBody.\n";
+        let quick =
+            quick_meta("politics/a1.md", text.as_bytes(), &config).expect("simple front matter");
+        let parsed = full("politics/a1.md", text, &config).unwrap();
+        assert_eq!(quick, parsed.article);
+        assert_eq!(quick.slug, "my-slug");
+        assert_eq!(quick.date.to_rfc3339(), "2024-01-01T08:00:13+08:00");
+        // A string date, a local date, an id, and updated.
+        let text = "+++\ntitle = \"x\"\ndate = \"2024-03-02 10:20\"\nupdated = 2024-03-05\nid = \"urn:x:1\"\n+++\n";
+        let quick = quick_meta("a/b.md", text.as_bytes(), &config).expect("simple");
+        assert_eq!(quick, full("a/b.md", text, &config).unwrap().article);
+        assert_eq!(quick.id, "urn:x:1");
+    }
+
+    #[test]
+    fn anything_not_simple_is_left_to_the_full_parser() {
+        let config = config();
+        for front in [
+            "title = \"x\"\ndate = 2024-01-01T08:00:00Z\n[extra]\ndate = 2020-01-01\n",
+            "title = \"x\"\nsummary = \"\"\"\ndate = 1999-01-01\n\"\"\"\ndate = 2024-01-01\n",
+            "title = \"x\"\ntags = [\n\"a\",\n]\ndate = 2024-01-01\n",
+            "title = \"x\"\n\"date\" = 2024-01-01\n",
+            "title = \"x\"\nsite.date = 2024-01-01\ndate = 2024-01-01\n",
+            "title = \"x\"\ndate = 2024-01-01\ndate = 2024-01-02\n",
+            "title = \"x\"\ndate = \"2024-01-01\\u0031\"\n",
+            "title = \"x\"\ndate = 08:00:00\n",
+            "title = \"x\"\ndate = 2024-01-01\nid = \"a\\tb\"\n",
+            "title = \"x\"\ndate = 2024-01-01\ndraft = yes\n",
+            "title = \"x\"\n",
+        ] {
+            let text = format!("+++\n{front}+++\nbody\n");
+            assert_eq!(
+                quick_meta("c/a.md", text.as_bytes(), &config),
+                None,
+                "{front}"
+            );
+        }
+        // YAML, text exports, CRLF and unterminated front matter too.
+        for (rel, text) in [
+            ("c/a.md", "---\ntitle: x\ndate: 2024-01-01\n---\n"),
+            ("c/a.txt", "+++\ntitle = \"x\"\ndate = 2024-01-01\n+++\n"),
+            (
+                "c/a.md",
+                "+++\r\ntitle = \"x\"\r\ndate = 2024-01-01\r\n+++\r\n",
+            ),
+            ("c/a.md", "+++\ntitle = \"x\"\ndate = 2024-01-01\n"),
+        ] {
+            assert_eq!(quick_meta(rel, text.as_bytes(), &config), None, "{text}");
+        }
+    }
+
+    /// One front-matter line, from forms the quick reader takes and forms it must refuse.
+    fn line() -> impl Strategy<Value = String> {
+        let key = prop::sample::select(vec![
+            "title", "date", "updated", "id", "slug", "draft", "author", "tags", "summary", "lang",
+            "extra", "date.x", "\"date\"",
+        ]);
+        let value = prop::sample::select(vec![
+            "\"x\"",
+            "'y'",
+            "\"a # b\"",
+            "\"a\\\"b\"",
+            "\"\"",
+            "\"  \"",
+            "2024-01-01",
+            "2024-02-30",
+            "2024-01-01T08:00:00+08:00",
+            "2024-01-01 08:00:00Z",
+            "2024-01-01T08:00:00.5-05:00",
+            "2024-01-01T08:00:00",
+            "2024-01-01T08:00",
+            "\"2024-01-01 08:00\"",
+            "'2024-06-01T00:00:00+09:00'",
+            "\"10000-01-01\"",
+            "9999-12-31T23:59:59-12:00",
+            "true",
+            "false",
+            "1",
+            "[\"a\", \"b\"]",
+            "[",
+            "{ a = 1 }",
+            "\"\"\"",
+            "'''",
+            "\"unterminated",
+            "2024-01-01 # note",
+            "\"tab\there\"",
+        ]);
+        prop_oneof![
+            8 => (key, value).prop_map(|(k, v)| format!("{k} = {v}")),
+            1 => Just("# comment".to_string()),
+            1 => Just("".to_string()),
+            1 => Just("[table]".to_string()),
+            1 => Just("\"\"\"".to_string()),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+        /// Whenever the quick reader answers and the full parser accepts
+        /// the file, they agree on every indexed field.
+        #[test]
+        fn quick_index_agrees_with_the_full_parser(lines in prop::collection::vec(line(), 0..8)) {
+            let config = config();
+            let text = format!("+++\n{}\n+++\n# Heading\n\nbody\n", lines.join("\n"));
+            if let (Some(quick), Ok(parsed)) = (
+                quick_meta("news/a.md", text.as_bytes(), &config),
+                full("news/a.md", &text, &config),
+            ) {
+                prop_assert_eq!(quick, parsed.article, "{}", text);
+            }
+        }
     }
 }

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, FixedOffset};
 
-use crate::article::{self, Diagnostic, Parsed, Severity};
+use crate::article::{self, Depth, Diagnostic, Parsed, Severity};
 use crate::catalog::Catalog;
 use crate::config::Config;
 use crate::render::{self, PageId, Rendered};
@@ -49,9 +49,8 @@ pub struct Loaded {
 
 /// Reads and parses the files at `rels` on all cores, handing each result
 /// to `each` on the calling thread as it arrives (so a large tree is never
-/// held twice in memory); with `full == false` bodies are left unrendered
-/// (`article::load_meta`).
-pub fn load_each<F>(config: &Config, rels: &[String], full: bool, mut each: F)
+/// held twice in memory), each read to `depth`.
+pub fn load_each<F>(config: &Config, rels: &[String], depth: Depth, mut each: F)
 where
     F: FnMut(String, Result<Parsed, Diagnostic>),
 {
@@ -76,14 +75,7 @@ where
                 }
                 let batch = rels[start..(start + BATCH).min(rels.len())]
                     .iter()
-                    .map(|rel| {
-                        let r = if full {
-                            article::load(dir, rel, config)
-                        } else {
-                            article::load_meta(dir, rel, config)
-                        };
-                        (rel.clone(), r)
-                    })
+                    .map(|rel| (rel.clone(), article::load_at(dir, rel, config, depth)))
                     .collect();
                 if tx.send(batch).is_err() {
                     break;
@@ -125,10 +117,10 @@ pub fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec
 pub fn load_files(
     config: &Config,
     rels: &[String],
-    full: bool,
+    depth: Depth,
 ) -> Vec<(String, Result<Parsed, Diagnostic>)> {
     let mut out = Vec::with_capacity(rels.len());
-    load_each(config, rels, full, |rel, r| out.push((rel, r)));
+    load_each(config, rels, depth, |rel, r| out.push((rel, r)));
     out.sort_by(|a, b| a.0.cmp(&b.0));
     out
 }
@@ -162,23 +154,28 @@ pub fn load_content_meta(config: &Config) -> Result<Loaded, BuildError> {
         loaded.catalog.add_category(c);
     }
     loaded.diagnostics.extend(listing.problems);
-    load_each(config, &listing.files, false, |rel, result| match result {
-        Ok(parsed) => {
-            loaded.diagnostics.extend(parsed.warnings.iter().cloned());
-            if !parsed.warnings.is_empty() {
-                loaded.per_file.push((rel, parsed.warnings));
+    load_each(
+        config,
+        &listing.files,
+        Depth::Meta,
+        |rel, result| match result {
+            Ok(parsed) => {
+                loaded.diagnostics.extend(parsed.warnings.iter().cloned());
+                if !parsed.warnings.is_empty() {
+                    loaded.per_file.push((rel, parsed.warnings));
+                }
+                if parsed.complete {
+                    loaded.catalog.upsert(parsed.article);
+                } else {
+                    loaded.catalog.upsert_meta(parsed.article);
+                }
             }
-            if parsed.complete {
-                loaded.catalog.upsert(parsed.article);
-            } else {
-                loaded.catalog.upsert_meta(parsed.article);
+            Err(d) => {
+                loaded.per_file.push((rel, vec![d.clone()]));
+                loaded.diagnostics.push(d);
             }
-        }
-        Err(d) => {
-            loaded.per_file.push((rel, vec![d.clone()]));
-            loaded.diagnostics.push(d);
-        }
-    });
+        },
+    );
     loaded.per_file.sort_by(|a, b| a.0.cmp(&b.0));
     loaded
         .diagnostics
@@ -227,7 +224,7 @@ pub fn hydrate(
         .collect();
     missing.sort();
     let mut failed = Vec::new();
-    for (rel, result) in load_files(config, &missing, true) {
+    for (rel, result) in load_files(config, &missing, Depth::Full) {
         match result {
             Ok(parsed) => {
                 catalog.upsert(parsed.article);

@@ -10,9 +10,10 @@
 //! publishes future-dated articles when they come due, and a slow
 //! reconcile scan (mtime, size) catches whatever events missed.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::future::Future;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
@@ -21,7 +22,7 @@ use arc_swap::ArcSwap;
 use chrono::{DateTime, FixedOffset, Utc};
 use tokio::net::TcpListener;
 
-use crate::article::{self, Diagnostic, Severity};
+use crate::article::{self, Depth, Diagnostic, Parsed, Severity};
 use crate::build;
 use crate::catalog::{Catalog, Change};
 use crate::config::Config;
@@ -49,6 +50,9 @@ pub enum Msg {
     Event(notify::Result<notify::Event>),
     /// Reload the config (SIGHUP).
     ReloadConfig,
+    /// Full checks of files the first index read quickly: the check's
+    /// generation, and its results.
+    Checked(u64, Vec<(String, Result<Parsed, Diagnostic>)>),
     /// Stop.
     Stop,
 }
@@ -81,6 +85,11 @@ pub struct Publisher {
     config_error: Option<String>,
     content_error: Option<String>,
     stamps: HashMap<String, Stamp>,
+    /// Paths indexed by the quick read and not yet checked in full.
+    unchecked: HashSet<String>,
+    /// Generation of the background full check; each full load starts a
+    /// new one, and an older check stops.
+    check_gen: Arc<AtomicU64>,
     resources: HashMap<String, Arc<Resource>>,
     shared: Arc<ArcSwap<Snapshot>>,
     mode: Mode,
@@ -91,14 +100,22 @@ pub struct Publisher {
     event_tx: Option<mpsc::Sender<Msg>>,
     /// Paths rendered but not yet compressed (see `compress_pending`).
     uncompressed: Vec<String>,
+    /// Whether the server is up: until then compression waits, so the
+    /// first load is served as soon as it is rendered.
+    serving: bool,
+    /// The config file's (mtime, size) before the first load, to notice an
+    /// edit made before the watchers started.
+    config_stamp: Option<Stamp>,
     _watchers: Option<watch::Watchers>,
 }
 
 impl Publisher {
     /// Loads everything and publishes the first snapshot.
     ///
-    /// The watchers start before the first scan, sending to `event_tx`, so
-    /// a change made while the tree is being read is queued, not lost.
+    /// The watchers start in [`Publisher::run`], after the first load (so
+    /// reading 100,000 files does not queue 100,000 open events), and a
+    /// reconcile scan right after they start applies any change made while
+    /// the tree was being read.
     /// `config` holds the file's values even when `--listen` bound another
     /// address: a reload moves the socket only if `server.listen` changed.
     pub fn new(
@@ -123,6 +140,8 @@ impl Publisher {
             config_error: None,
             content_error: None,
             stamps: HashMap::new(),
+            unchecked: HashSet::new(),
+            check_gen: Arc::new(AtomicU64::new(0)),
             resources: HashMap::new(),
             shared,
             mode: Mode::Events,
@@ -131,23 +150,43 @@ impl Publisher {
             rebind_tx,
             event_tx: Some(event_tx),
             uncompressed: Vec::new(),
+            serving: false,
+            config_stamp: None,
             _watchers: None,
         };
-        p.restart_watchers();
-        if p.mode == Mode::Degraded {
-            tracing::warn!(
-                "watcher degraded: polling content every {:?}",
-                p.config.content.poll_interval
-            );
-        }
+        p.config_stamp = stamp_of(&p.config_path);
         p.full_load();
         p
     }
 
+    /// Starts watching, then compares the tree with what the first load
+    /// read, so a change made while it read is applied now.
+    fn start_watching(&mut self) {
+        self.restart_watchers();
+        if self.mode == Mode::Degraded {
+            tracing::warn!(
+                "watcher degraded: polling content every {:?}",
+                self.config.content.poll_interval
+            );
+        }
+        if stamp_of(&self.config_path) != self.config_stamp {
+            self.reload_config();
+        } else {
+            self.reconcile();
+        }
+    }
+
     /// Re-reads the whole content directory and re-renders everything. On
     /// failure (the directory is gone) the last good catalog stays.
+    ///
+    /// Files with simple front matter are indexed by a quick read
+    /// (`article::quick_meta`); the feeds are served as soon as the
+    /// articles they show are read in full, and a background check then
+    /// reads every quickly indexed file in full (`start_check`).
     fn full_load(&mut self) {
         let started = Instant::now();
+        // A check of the previous load is moot now.
+        self.check_gen.fetch_add(1, Ordering::SeqCst);
         self.root = self
             .config
             .content
@@ -168,16 +207,21 @@ impl Publisher {
             }
         };
         self.content_error = None;
+        let scanned = started.elapsed();
         let mut catalog = Catalog::new();
         for c in &listing.categories {
             catalog.add_category(c);
         }
         let mut problems = BTreeMap::new();
         let mut stamps = HashMap::new();
+        let mut unchecked = HashSet::new();
         let old_catalog = &self.catalog;
-        build::load_each(&self.config, &listing.files, false, |rel, result| {
+        build::load_each(&self.config, &listing.files, Depth::Quick, |rel, result| {
             match result {
                 Ok(parsed) => {
+                    if !parsed.checked {
+                        unchecked.insert(rel.clone());
+                    }
                     if let Some(s) = parsed.stamp {
                         stamps.insert(rel.clone(), s);
                     }
@@ -208,18 +252,153 @@ impl Publisher {
         self.problems = problems;
         self.scan_problems = listing.problems;
         self.stamps = stamps;
+        self.unchecked = unchecked;
+        let read = started.elapsed();
         let now = now_fixed();
         let pages = render::all_pages(&self.config, &self.catalog);
-        let keep: std::collections::HashSet<String> = pages.iter().map(PageId::path).collect();
+        let keep: HashSet<String> = pages.iter().map(PageId::path).collect();
         self.resources.retain(|k, _| keep.contains(k));
         self.render_pages(&pages, now);
+        tracing::info!(
+            files = listing.files.len(),
+            to_check = self.unchecked.len(),
+            scan_ms = scanned.as_millis() as u64,
+            read_ms = (read - scanned).as_millis() as u64,
+            render_ms = (started.elapsed() - read).as_millis() as u64,
+            "content loaded"
+        );
         self.finish_regeneration(started, now, true);
+        self.start_check();
+    }
+
+    /// Reads every quickly indexed file in full on a background thread,
+    /// which sends the results back in batches ([`Msg::Checked`]).
+    fn start_check(&mut self) {
+        if self.unchecked.is_empty() {
+            return;
+        }
+        let gen = self.check_gen.load(Ordering::SeqCst);
+        let mut rels: Vec<String> = self.unchecked.iter().cloned().collect();
+        rels.sort();
+        let config = self.config.clone();
+        let current = Arc::clone(&self.check_gen);
+        let Some(tx) = self.event_tx.clone() else {
+            let results = build::load_files(&self.config, &rels, Depth::Meta);
+            self.apply_checked(results);
+            return;
+        };
+        tracing::debug!(files = rels.len(), "checking quickly indexed files in full");
+        let spawned = std::thread::Builder::new()
+            .name("herald-check".into())
+            .spawn(move || {
+                for chunk in rels.chunks(1024) {
+                    if current.load(Ordering::SeqCst) != gen {
+                        return;
+                    }
+                    let results = build::load_files(&config, chunk, Depth::Meta);
+                    if tx.send(Msg::Checked(gen, results)).is_err() {
+                        return;
+                    }
+                }
+            });
+        if let Err(e) = spawned {
+            tracing::warn!(error = %e, "cannot start the background check; checking now");
+            let rels: Vec<String> = self.unchecked.iter().cloned().collect();
+            let results = build::load_files(&self.config, &rels, Depth::Meta);
+            self.apply_checked(results);
+        }
+    }
+
+    /// Applies full checks of quickly indexed files: a file that fails
+    /// leaves the feeds, one whose index entry differs is re-indexed.
+    /// Files re-read since (by an event) are skipped: that read was full.
+    fn apply_checked(&mut self, results: Vec<(String, Result<Parsed, Diagnostic>)>) {
+        // With the content directory gone, its failures say nothing about
+        // the articles: the last good feeds stay, and its return reloads.
+        if std::fs::metadata(&self.config.content.dir).is_err() {
+            return;
+        }
+        let started = Instant::now();
+        let mut change = Change::default();
+        let mut problems_changed = false;
+        for (rel, result) in results {
+            if !self.unchecked.remove(&rel) {
+                continue;
+            }
+            match result {
+                Ok(parsed) => {
+                    if let Some(s) = parsed.stamp {
+                        self.stamps.insert(rel.clone(), s);
+                    }
+                    if !parsed.warnings.is_empty() {
+                        for w in &parsed.warnings {
+                            log_problem(w);
+                        }
+                        self.problems.insert(rel.clone(), parsed.warnings);
+                        problems_changed = true;
+                    }
+                    let same = self
+                        .catalog
+                        .get(&rel)
+                        .is_some_and(|old| old.same_index(&parsed.article));
+                    if !same {
+                        change.merge(self.catalog.upsert_meta(parsed.article));
+                    }
+                }
+                // Deleted since the quick read: its event drops it.
+                Err(_)
+                    if std::fs::symlink_metadata(self.config.content.dir.join(&rel)).is_err() => {}
+                Err(d) => {
+                    log_problem(&d);
+                    change.merge(self.catalog.remove(&rel));
+                    self.problems.insert(rel, vec![d]);
+                    problems_changed = true;
+                }
+            }
+        }
+        if self.unchecked.is_empty() {
+            tracing::info!("every file checked in full");
+        }
+        if !change.is_empty() {
+            self.regenerate(change, started);
+        } else if problems_changed {
+            self.publish_health();
+        }
     }
 
     fn render_pages(&mut self, pages: &[PageId], now: DateTime<FixedOffset>) {
-        // Feeds need the bodies of what they show; re-read those held without one.
-        for (_, d) in build::hydrate(&self.config, &mut self.catalog, now) {
-            tracing::warn!(path = %d.path.display(), problem = %d, "article body unavailable; will retry");
+        // Feeds need the bodies of what they show; re-read those held
+        // without one. A quickly indexed file that fails its full read
+        // leaves the catalog, and the next article takes its place.
+        // A full read can also move a quickly indexed article out of a
+        // window, letting in one without a body: hydrate until none is left.
+        let size = build::window_size(&self.config);
+        let mut unavailable = HashSet::new();
+        // Each round fills or removes what the last one let in; the bound
+        // is only a guard.
+        for _ in 0..64 {
+            let mut dropped = false;
+            for (rel, d) in build::hydrate(&self.config, &mut self.catalog, now) {
+                // (A file that is gone is left to its deletion event.)
+                let exists = std::fs::symlink_metadata(self.config.content.dir.join(&rel)).is_ok();
+                if exists && self.unchecked.remove(&rel) {
+                    log_problem(&d);
+                    self.catalog.remove(&rel);
+                    self.problems.insert(rel, vec![d]);
+                    dropped = true;
+                } else {
+                    tracing::warn!(path = %d.path.display(), problem = %d, "article body unavailable; will retry");
+                    unavailable.insert(rel);
+                }
+            }
+            let done = self
+                .catalog
+                .windows(now, size)
+                .iter()
+                .all(|r| self.catalog.has_body(r) || unavailable.contains(r.as_str()));
+            if done && !dropped {
+                break;
+            }
         }
         self.render_pages_inner(pages, now);
         // Bodies of articles no feed shows any more are dropped: memory
@@ -298,7 +477,9 @@ impl Publisher {
         tracing::debug!(duration_ms = secs * 1000.0, full, "regenerated");
         // Serve the change now; the compressed variants follow.
         self.publish_health();
-        self.compress_pending();
+        if self.serving {
+            self.compress_pending();
+        }
     }
 
     /// Adds gzip and brotli variants to the resources rendered since the
@@ -470,12 +651,14 @@ impl Publisher {
     }
 
     fn drop_file(&mut self, rel: &str) -> Change {
+        self.unchecked.remove(rel);
         self.problems.remove(rel);
         self.stamps.remove(rel);
         self.catalog.remove(rel)
     }
 
     fn load_file(&mut self, rel: &str) -> Change {
+        let was_unchecked = self.unchecked.remove(rel);
         let full = self.config.content.dir.join(rel);
         match article::load(&self.config.content.dir, rel, &self.config) {
             Ok(parsed) => {
@@ -505,16 +688,21 @@ impl Publisher {
             }
             Err(d) => {
                 // The last good version (if any) stays published; the next
-                // event on this file re-reads it.
+                // event on this file re-reads it. A version only indexed
+                // quickly was never checked, so it is no good version.
                 if let Some(s) = stamp_of(&full) {
                     self.stamps.insert(rel.to_string(), s);
                 }
                 log_problem(&d);
                 self.problems.insert(rel.to_string(), vec![d]);
-                Change {
+                let mut change = Change {
                     site: true,
                     ..Default::default()
+                };
+                if was_unchecked {
+                    change.merge(self.catalog.remove(rel));
                 }
+                change
             }
         }
     }
@@ -743,7 +931,10 @@ fn start_watchers(config: &Config, config_path: &Path, tx: mpsc::Sender<Msg>) ->
 impl Publisher {
     /// Runs the publisher loop until [`Msg::Stop`].
     pub fn run(mut self, rx: mpsc::Receiver<Msg>) {
+        self.serving = true;
         self.publish_health();
+        self.compress_pending();
+        self.start_watching();
         let mut pending: Vec<String> = Vec::new();
         let mut rescan = false;
         let mut reload = false;
@@ -763,6 +954,11 @@ impl Publisher {
             let msg = rx.recv_timeout(wake.saturating_duration_since(now));
             match msg {
                 Ok(Msg::Stop) | Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                Ok(Msg::Checked(gen, results)) => {
+                    if gen == self.check_gen.load(Ordering::SeqCst) {
+                        self.apply_checked(results);
+                    }
+                }
                 Ok(Msg::ReloadConfig) => {
                     reload = true;
                     deadline.get_or_insert_with(|| Instant::now() + self.config.content.debounce);
