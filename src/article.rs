@@ -524,10 +524,11 @@ pub fn quick_meta(rel: &str, bytes: &[u8], config: &Config) -> Option<Article> {
         }
         at = line_end + 1;
     }
-    let front = std::str::from_utf8(&rest[..end?]).ok()?;
-    if front.contains('\r') {
+    let front = &rest[..end?];
+    if front.contains(&b'\r') || front.windows(3).any(|w| w == b"\"\"\"" || w == b"'''") {
         return None;
     }
+    let front = std::str::from_utf8(front).ok()?;
     let (mut date, mut updated, mut id, mut slug, mut draft) = (None, None, None, None, None);
     let mut seen: Vec<&str> = Vec::with_capacity(8);
     for line in front.lines() {
@@ -547,9 +548,6 @@ pub fn quick_meta(rel: &str, bytes: &[u8], config: &Config) -> Option<Article> {
         }
         seen.push(key);
         let value = value.trim_start();
-        if value.contains("\"\"\"") || value.contains("'''") {
-            return None;
-        }
         match key {
             "date" => date = Some(quick_date(value)?),
             "updated" => updated = Some(quick_date(value)?),
@@ -1207,7 +1205,7 @@ pub fn permalink(
 
 /// The default id: `tag:{authority},{YYYY-MM-DD}:{category}/{slug}` (RFC 4151).
 pub fn tag_id(config: &Config, category: &str, slug: &str, date: &DateTime<FixedOffset>) -> String {
-    let day = date.format("%Y-%m-%d");
+    let day = format!("{:04}-{:02}-{:02}", date.year(), date.month(), date.day());
     if category.is_empty() {
         format!(
             "tag:{},{}:{}",

@@ -150,10 +150,8 @@ pub fn load_content_meta(config: &Config) -> Result<Loaded, BuildError> {
         source,
     })?;
     let mut loaded = Loaded::default();
-    for c in &listing.categories {
-        loaded.catalog.add_category(c);
-    }
     loaded.diagnostics.extend(listing.problems);
+    let mut articles = Vec::with_capacity(listing.files.len());
     load_each(
         config,
         &listing.files,
@@ -164,11 +162,7 @@ pub fn load_content_meta(config: &Config) -> Result<Loaded, BuildError> {
                 if !parsed.warnings.is_empty() {
                     loaded.per_file.push((rel, parsed.warnings));
                 }
-                if parsed.complete {
-                    loaded.catalog.upsert(parsed.article);
-                } else {
-                    loaded.catalog.upsert_meta(parsed.article);
-                }
+                articles.push((parsed.article, parsed.complete));
             }
             Err(d) => {
                 loaded.per_file.push((rel, vec![d.clone()]));
@@ -176,6 +170,7 @@ pub fn load_content_meta(config: &Config) -> Result<Loaded, BuildError> {
             }
         },
     );
+    loaded.catalog = Catalog::from_articles(listing.categories, articles);
     loaded.per_file.sort_by(|a, b| a.0.cmp(&b.0));
     loaded
         .diagnostics

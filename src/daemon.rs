@@ -208,13 +208,10 @@ impl Publisher {
         };
         self.content_error = None;
         let scanned = started.elapsed();
-        let mut catalog = Catalog::new();
-        for c in &listing.categories {
-            catalog.add_category(c);
-        }
+        let mut articles = Vec::with_capacity(listing.files.len());
         let mut problems = BTreeMap::new();
-        let mut stamps = HashMap::new();
-        let mut unchecked = HashSet::new();
+        let mut stamps = HashMap::with_capacity(listing.files.len());
+        let mut unchecked = HashSet::with_capacity(listing.files.len());
         let old_catalog = &self.catalog;
         build::load_each(&self.config, &listing.files, Depth::Quick, |rel, result| {
             match result {
@@ -226,28 +223,21 @@ impl Publisher {
                         stamps.insert(rel.clone(), s);
                     }
                     if !parsed.warnings.is_empty() {
-                        problems.insert(rel.clone(), parsed.warnings);
+                        problems.insert(rel, parsed.warnings);
                     }
-                    if parsed.complete {
-                        catalog.upsert(parsed.article);
-                    } else {
-                        catalog.upsert_meta(parsed.article);
-                    }
+                    articles.push((parsed.article, parsed.complete));
                 }
                 Err(d) => {
                     log_problem(&d);
                     // Keep the last good version of a file that broke.
                     if let Some(old) = old_catalog.get(&rel) {
-                        if old_catalog.has_body(&rel) {
-                            catalog.upsert((**old).clone());
-                        } else {
-                            catalog.upsert_meta((**old).clone());
-                        }
+                        articles.push(((**old).clone(), old_catalog.has_body(&rel)));
                     }
-                    problems.insert(rel.clone(), vec![d]);
+                    problems.insert(rel, vec![d]);
                 }
             }
         });
+        let catalog = Catalog::from_articles(listing.categories.iter().cloned(), articles);
         self.catalog = catalog;
         self.problems = problems;
         self.scan_problems = listing.problems;
