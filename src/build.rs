@@ -91,26 +91,16 @@ where
     });
 }
 
-/// Maps `f` over `items` on all cores (contiguous chunks, one thread
-/// each), keeping the order of `items`.
-pub fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let threads = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(2)
-        .clamp(1, 8);
-    let chunk = items.len().div_ceil(threads).max(1);
-    let f = &f;
-    std::thread::scope(|s| {
-        let handles: Vec<_> = items
-            .chunks(chunk)
-            .map(|part| s.spawn(move || part.iter().map(f).collect::<Vec<_>>()))
-            .collect();
-        // A panic in `f` is a bug; its chunk is dropped rather than taking the publisher down.
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_default())
-            .collect()
-    })
+/// Maps `f` over `items` on all cores (rayon's pool, whose threads
+/// persist: no thread is started per call), keeping the order of `items`.
+/// An item whose `f` panics (a bug) is dropped rather than taking the
+/// caller down.
+pub fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync + Send) -> Vec<R> {
+    use rayon::prelude::*;
+    items
+        .par_iter()
+        .filter_map(|item| std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(item))).ok())
+        .collect()
 }
 
 /// Reads and parses the files at `rels` on all cores, in path order.

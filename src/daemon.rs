@@ -53,6 +53,12 @@ pub enum Msg {
     /// Full checks of files the first index read quickly: the check's
     /// generation, and its results.
     Checked(u64, Vec<(String, Result<Parsed, Diagnostic>)>),
+    /// Compressed variants from the compressor thread: (path, the
+    /// resource compressed, the resource with its variants).
+    Compressed(Vec<(String, Arc<Resource>, Arc<Resource>)>),
+    /// A survey of the tree made on a background thread, with the load
+    /// generation it was started in.
+    Surveyed(u64, Survey),
     /// Stop.
     Stop,
 }
@@ -72,6 +78,42 @@ fn stamp_of(path: &Path) -> Option<Stamp> {
     Some((m.modified().ok()?, m.len()))
 }
 
+/// A page to compress: its path and the resource as rendered.
+type Pending = (String, Arc<Resource>);
+
+/// The tree as [`Publisher::reconcile`] compares it: the listing, the
+/// canonical root, and each listed file's (mtime, size).
+#[derive(Debug)]
+pub struct Survey {
+    listing: std::io::Result<scan::Listing>,
+    root: PathBuf,
+    stamps: Vec<Option<Stamp>>,
+}
+
+impl Survey {
+    fn take(config: &Config) -> Survey {
+        let listing = scan::scan(config);
+        let stamps = match &listing {
+            Ok(l) => l
+                .files
+                .iter()
+                .map(|f| stamp_of(&config.content.dir.join(f)))
+                .collect(),
+            Err(_) => Vec::new(),
+        };
+        let root = config
+            .content
+            .dir
+            .canonicalize()
+            .unwrap_or_else(|_| config.content.dir.clone());
+        Survey {
+            listing,
+            root,
+            stamps,
+        }
+    }
+}
+
 /// All mutable state, owned by the publisher thread.
 pub struct Publisher {
     config: Config,
@@ -87,9 +129,13 @@ pub struct Publisher {
     stamps: HashMap<String, Stamp>,
     /// Paths indexed by the quick read and not yet checked in full.
     unchecked: HashSet<String>,
-    /// Generation of the background full check; each full load starts a
-    /// new one, and an older check stops.
-    check_gen: Arc<AtomicU64>,
+    /// Generation of the last full load: background work (the full check,
+    /// the periodic survey) started before a newer load is moot.
+    load_gen: Arc<AtomicU64>,
+    /// Whether a periodic survey thread is running.
+    surveying: bool,
+    /// Tells the check thread a batch was applied.
+    check_ack: Option<mpsc::SyncSender<()>>,
     resources: HashMap<String, Arc<Resource>>,
     shared: Arc<ArcSwap<Snapshot>>,
     mode: Mode,
@@ -103,6 +149,8 @@ pub struct Publisher {
     /// Whether the server is up: until then compression waits, so the
     /// first load is served as soon as it is rendered.
     serving: bool,
+    /// Jobs for the compressor thread (started by [`Publisher::run`]).
+    compress_tx: Option<mpsc::Sender<Vec<Pending>>>,
     /// The config file's (mtime, size) before the first load, to notice an
     /// edit made before the watchers started.
     config_stamp: Option<Stamp>,
@@ -141,7 +189,9 @@ impl Publisher {
             content_error: None,
             stamps: HashMap::new(),
             unchecked: HashSet::new(),
-            check_gen: Arc::new(AtomicU64::new(0)),
+            load_gen: Arc::new(AtomicU64::new(0)),
+            surveying: false,
+            check_ack: None,
             resources: HashMap::new(),
             shared,
             mode: Mode::Events,
@@ -151,6 +201,7 @@ impl Publisher {
             event_tx: Some(event_tx),
             uncompressed: Vec::new(),
             serving: false,
+            compress_tx: None,
             config_stamp: None,
             _watchers: None,
         };
@@ -186,7 +237,7 @@ impl Publisher {
     fn full_load(&mut self) {
         let started = Instant::now();
         // A check of the previous load is moot now.
-        self.check_gen.fetch_add(1, Ordering::SeqCst);
+        self.load_gen.fetch_add(1, Ordering::SeqCst);
         self.root = self
             .config
             .content
@@ -267,25 +318,38 @@ impl Publisher {
         if self.unchecked.is_empty() {
             return;
         }
-        let gen = self.check_gen.load(Ordering::SeqCst);
+        let gen = self.load_gen.load(Ordering::SeqCst);
         let mut rels: Vec<String> = self.unchecked.iter().cloned().collect();
         rels.sort();
         let config = self.config.clone();
-        let current = Arc::clone(&self.check_gen);
+        let current = Arc::clone(&self.load_gen);
         let Some(tx) = self.event_tx.clone() else {
             let results = build::load_files(&self.config, &rels, Depth::Meta);
             self.apply_checked(results);
             return;
         };
         tracing::debug!(files = rels.len(), "checking quickly indexed files in full");
+        // One batch waits while the next is read: the results never pile
+        // up in the queue when the publisher is busy.
+        let (ack_tx, ack_rx) = mpsc::sync_channel::<()>(1);
+        self.check_ack = Some(ack_tx);
         let spawned = std::thread::Builder::new()
             .name("herald-check".into())
             .spawn(move || {
-                for chunk in rels.chunks(1024) {
+                let dir = &config.content.dir;
+                for (i, chunk) in rels.chunks(512).enumerate() {
                     if current.load(Ordering::SeqCst) != gen {
                         return;
                     }
-                    let results = build::load_files(&config, chunk, Depth::Meta);
+                    let results = build::par_map(chunk, |rel| {
+                        (
+                            rel.clone(),
+                            article::load_at(dir, rel, &config, Depth::Meta),
+                        )
+                    });
+                    if i > 0 && ack_rx.recv().is_err() {
+                        return;
+                    }
                     if tx.send(Msg::Checked(gen, results)).is_err() {
                         return;
                     }
@@ -472,8 +536,11 @@ impl Publisher {
         }
     }
 
-    /// Adds gzip and brotli variants to the resources rendered since the
-    /// last call, on all cores, and publishes them.
+    /// Hands the resources rendered since the last call to the compressor
+    /// thread, which sends their gzip and brotli variants back
+    /// ([`Msg::Compressed`]); without one, compresses them here. The
+    /// publisher never waits for compression, so the next change is not
+    /// held up by the last one's.
     fn compress_pending(&mut self) {
         let mut paths = std::mem::take(&mut self.uncompressed);
         paths.sort();
@@ -490,18 +557,63 @@ impl Publisher {
         if todo.is_empty() {
             return;
         }
-        let done = build::par_map(&todo, |(p, r)| (p.clone(), Arc::clone(r), r.compressed()));
+        let todo = match &self.compress_tx {
+            Some(tx) => match tx.send(todo) {
+                Ok(()) => return,
+                Err(mpsc::SendError(todo)) => todo,
+            },
+            None => todo,
+        };
+        let done = compress_all(todo);
+        self.install_compressed(done);
+    }
+
+    /// Installs compressed variants of resources not re-rendered meanwhile.
+    fn install_compressed(&mut self, done: Vec<(String, Arc<Resource>, Arc<Resource>)>) {
+        let mut any = false;
         for (path, before, after) in done {
-            // Only if the page was not re-rendered meanwhile.
             if self
                 .resources
                 .get(&path)
                 .is_some_and(|cur| Arc::ptr_eq(cur, &before))
             {
                 self.resources.insert(path, after);
+                any = true;
             }
         }
-        self.publish_health();
+        if any {
+            self.publish_health();
+        }
+    }
+
+    /// Starts the compressor thread: it takes batches of resources, merges
+    /// whatever queued up meanwhile (only the newest version of a page is
+    /// compressed), and sends the results to the publisher.
+    fn start_compressor(&mut self) {
+        let Some(events) = self.event_tx.clone() else {
+            return;
+        };
+        let (tx, rx) = mpsc::channel::<Vec<Pending>>();
+        let spawned = std::thread::Builder::new()
+            .name("herald-compress".into())
+            .spawn(move || {
+                while let Ok(first) = rx.recv() {
+                    let mut latest: HashMap<String, Arc<Resource>> = first.into_iter().collect();
+                    while let Ok(more) = rx.try_recv() {
+                        latest.extend(more);
+                    }
+                    let done = compress_all(latest.into_iter().collect());
+                    if events.send(Msg::Compressed(done)).is_err() {
+                        return;
+                    }
+                }
+            });
+        match spawned {
+            Ok(_) => self.compress_tx = Some(tx),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot start the compressor thread; compressing inline")
+            }
+        }
     }
 
     fn health(&self) -> Health {
@@ -732,8 +844,39 @@ impl Publisher {
     /// differences. The safety net for missed events, and the whole
     /// watcher in polling mode.
     pub fn reconcile(&mut self) {
+        let survey = Survey::take(&self.config);
+        self.reconcile_with(survey);
+    }
+
+    /// Surveys the tree on a background thread ([`Msg::Surveyed`]), so the
+    /// periodic scan of a large newsroom (a stat per file) never holds up
+    /// an edit; runs [`Publisher::reconcile`] here if the thread cannot start.
+    fn reconcile_in_background(&mut self) {
+        if self.surveying {
+            return;
+        }
+        let Some(tx) = self.event_tx.clone() else {
+            self.reconcile();
+            return;
+        };
+        let config = self.config.clone();
+        let gen = self.load_gen.load(Ordering::SeqCst);
+        let spawned = std::thread::Builder::new()
+            .name("herald-survey".into())
+            .spawn(move || {
+                let _ = tx.send(Msg::Surveyed(gen, Survey::take(&config)));
+            });
+        match spawned {
+            Ok(_) => self.surveying = true,
+            Err(_) => self.reconcile(),
+        }
+    }
+
+    /// [`Publisher::reconcile`] with a survey taken earlier: files changed
+    /// since it was taken differ from it too, and are simply re-read.
+    fn reconcile_with(&mut self, survey: Survey) {
         let started = Instant::now();
-        let listing = match scan::scan(&self.config) {
+        let listing = match survey.listing {
             Ok(l) => l,
             Err(e) => {
                 if self.content_error.is_none() {
@@ -747,13 +890,7 @@ impl Publisher {
                 return;
             }
         };
-        let new_root = self
-            .config
-            .content
-            .dir
-            .canonicalize()
-            .unwrap_or_else(|_| self.config.content.dir.clone());
-        if self.content_error.is_some() || new_root != self.root {
+        if self.content_error.is_some() || survey.root != self.root {
             tracing::info!(dir = %self.config.content.dir.display(), "content directory is back (or was replaced); reloading");
             self.content_error = None;
             // Watch first, so files written right after the directory came back are seen.
@@ -774,8 +911,7 @@ impl Publisher {
             }
         }
         let present: std::collections::HashSet<&String> = listing.files.iter().collect();
-        for f in &listing.files {
-            let s = stamp_of(&self.config.content.dir.join(f));
+        for (f, s) in listing.files.iter().zip(&survey.stamps) {
             if s.is_none() || self.stamps.get(f) != s.as_ref() {
                 touched.push(f.clone());
             }
@@ -890,6 +1026,17 @@ impl Publisher {
     }
 }
 
+/// Adds gzip and brotli variants, one page after another: on the
+/// compressor thread this leaves the other core to rendering.
+fn compress_all(todo: Vec<(String, Arc<Resource>)>) -> Vec<(String, Arc<Resource>, Arc<Resource>)> {
+    todo.into_iter()
+        .map(|(p, r)| {
+            let c = r.compressed();
+            (p, r, c)
+        })
+        .collect()
+}
+
 fn log_problem(d: &Diagnostic) {
     match d.severity {
         Severity::Error => {
@@ -922,6 +1069,7 @@ impl Publisher {
     /// Runs the publisher loop until [`Msg::Stop`].
     pub fn run(mut self, rx: mpsc::Receiver<Msg>) {
         self.serving = true;
+        self.start_compressor();
         self.publish_health();
         self.compress_pending();
         self.start_watching();
@@ -944,9 +1092,19 @@ impl Publisher {
             let msg = rx.recv_timeout(wake.saturating_duration_since(now));
             match msg {
                 Ok(Msg::Stop) | Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                Ok(Msg::Compressed(done)) => self.install_compressed(done),
+                Ok(Msg::Surveyed(gen, survey)) => {
+                    self.surveying = false;
+                    if gen == self.load_gen.load(Ordering::SeqCst) {
+                        self.reconcile_with(survey);
+                    }
+                }
                 Ok(Msg::Checked(gen, results)) => {
-                    if gen == self.check_gen.load(Ordering::SeqCst) {
+                    if gen == self.load_gen.load(Ordering::SeqCst) {
                         self.apply_checked(results);
+                    }
+                    if let Some(ack) = &self.check_ack {
+                        let _ = ack.try_send(());
                     }
                 }
                 Ok(Msg::ReloadConfig) => {
@@ -1004,7 +1162,7 @@ impl Publisher {
                 self.publish_due();
             }
             if now >= next_scan {
-                self.reconcile();
+                self.reconcile_in_background();
                 next_scan = Instant::now() + self.scan_interval();
             }
         }

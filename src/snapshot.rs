@@ -142,11 +142,7 @@ impl Resource {
     pub fn compressed(&self) -> Arc<Resource> {
         let body = &self.identity.body;
         let (g, b) = if body.len() >= MIN_COMPRESS {
-            std::thread::scope(|s| {
-                let g = s.spawn(|| gzip(body));
-                let b = brotli(body);
-                (g.join().unwrap_or_default(), b)
-            })
+            (gzip(body), brotli(body))
         } else {
             (Vec::new(), Vec::new())
         };

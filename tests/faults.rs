@@ -1542,3 +1542,41 @@ config_cases! {
     Missing: missing_config_at_start_exits_2_naming_the_file,
         deleted_config_at_reload_keeps_the_old_config;
 }
+
+/// The daemon's first load indexes simple front matter quickly and checks
+/// every file in full afterwards. A file that looks simple but fails the
+/// full check (no title, and no heading to take one from) is never
+/// published — neither when a feed would show it (the newest) nor when
+/// none would (the oldest) — and both errors reach /healthz.
+#[test]
+fn quickly_indexed_files_that_fail_the_full_check_are_never_published() {
+    let site = Site::with_config(&config_text("Faults", "", "[feeds]\nlimit = 2\n"));
+    for i in 0..25 {
+        site.write(
+            &format!("news/good-{i:02}.md"),
+            &article(
+                &format!("Good {i:02}"),
+                &format!("2025-02-{:02} 10:00", i + 1),
+            ),
+        );
+    }
+    let untitled = |date: &str| format!("+++\ndate = {date}\n+++\nA body without a heading.\n");
+    site.write("news/newest.md", &untitled("2025-03-30T10:00:00+08:00"));
+    site.write("news/oldest.md", &untitled("2024-01-01"));
+    let d = Daemon::start(&site.config);
+    for rel in ["news/newest.md", "news/oldest.md"] {
+        let e = wait_health_error(&d, rel);
+        assert!(e.contains("title"), "{e}");
+    }
+    eventually("25 published articles", DEADLINE, || {
+        let n = d.health()["articles"].as_u64();
+        (n == Some(25)).then_some(()).ok_or(format!("{n:?}"))
+    });
+    for feed in ["/news/rss.xml", "/rss.xml"] {
+        let titles = d.titles(feed).unwrap();
+        assert_eq!(titles, ["Good 24", "Good 23"], "{feed}");
+    }
+    assert_feeds_well_formed(&d, &["news"]);
+    // `herald build` (which checks everything before rendering) agrees.
+    assert_eq!(built_titles(&site, "news/rss.xml"), ["Good 24", "Good 23"]);
+}

@@ -179,7 +179,36 @@ impl Daemon {
                 daemon.log_text()
             ),
         }
+        daemon.wait_compressed();
         daemon
+    }
+
+    /// Waits until the compressed variants of the first load are served:
+    /// herald serves the first load as soon as it is rendered and
+    /// compresses it just after, and most tests compare the two.
+    fn wait_compressed(&self) {
+        use std::io::Write;
+        let started = Instant::now();
+        loop {
+            let head = std::net::TcpStream::connect(self.addr).and_then(|mut s| {
+                s.set_read_timeout(Some(Duration::from_secs(5)))?;
+                s.write_all(
+                    b"HEAD / HTTP/1.1\r\nHost: t\r\nAccept-Encoding: gzip\r\nConnection: close\r\n\r\n",
+                )?;
+                let mut text = String::new();
+                s.read_to_string(&mut text)?;
+                Ok(text.to_ascii_lowercase())
+            });
+            if head.is_ok_and(|h| h.contains("content-encoding: gzip")) {
+                return;
+            }
+            assert!(
+                started.elapsed() < START_TIMEOUT,
+                "herald never served gzip variants; log:\n{}",
+                self.log_text()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// `http://ADDR:PORT` + `path`.
