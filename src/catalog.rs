@@ -87,8 +87,19 @@ impl Catalog {
         categories: impl IntoIterator<Item = String>,
         articles: Vec<(Article, bool)>,
     ) -> Catalog {
+        Catalog::from_articles_keyed(categories, articles).0
+    }
+
+    /// [`Catalog::from_articles`], also returning each article's path as
+    /// the catalog holds it, in input order: callers keying their own maps
+    /// by path share the catalog's strings instead of copying them.
+    pub fn from_articles_keyed(
+        categories: impl IntoIterator<Item = String>,
+        articles: Vec<(Article, bool)>,
+    ) -> (Catalog, Vec<Arc<str>>) {
         // Shared first, so sorting moves pointers rather than articles;
         // stable, so among equal paths the later stays last and wins.
+        let mut keys = Vec::with_capacity(articles.len());
         let mut items: Vec<(Arc<str>, Arc<Article>, bool)> = articles
             .into_iter()
             .map(|(article, has_body)| {
@@ -97,7 +108,9 @@ impl Catalog {
                 } else {
                     article.slimmed()
                 };
-                (Arc::from(article.rel.as_str()), Arc::new(article), has_body)
+                let rel: Arc<str> = Arc::from(article.rel.as_str());
+                keys.push(Arc::clone(&rel));
+                (rel, Arc::new(article), has_body)
             })
             .collect();
         items.sort_by(|a, b| a.0.cmp(&b.0));
@@ -145,7 +158,7 @@ impl Catalog {
             }
             map.push((rel, article));
         }
-        Catalog {
+        let catalog = Catalog {
             articles: map.into_iter().collect(),
             categories: per_category
                 .into_iter()
@@ -155,7 +168,8 @@ impl Catalog {
             by_updated: by_updated.into_iter().collect(),
             ids,
             bodies,
-        }
+        };
+        (catalog, keys)
     }
 
     /// Number of articles held, drafts and future ones included.

@@ -126,9 +126,9 @@ pub struct Publisher {
     scan_problems: Vec<Diagnostic>,
     config_error: Option<String>,
     content_error: Option<String>,
-    stamps: HashMap<String, Stamp>,
+    stamps: HashMap<Arc<str>, Stamp>,
     /// Paths indexed by the quick read and not yet checked in full.
-    unchecked: HashSet<String>,
+    unchecked: HashSet<Arc<str>>,
     /// Generation of the last full load: background work (the full check,
     /// the periodic survey) started before a newer load is moot.
     load_gen: Arc<AtomicU64>,
@@ -261,34 +261,42 @@ impl Publisher {
         let scanned = started.elapsed();
         let mut articles = Vec::with_capacity(listing.files.len());
         let mut problems = BTreeMap::new();
-        let mut stamps = HashMap::with_capacity(listing.files.len());
-        let mut unchecked = HashSet::with_capacity(listing.files.len());
+        // Per article, in load order: its stamp and whether it was checked
+        // in full; keyed once the catalog has shared the paths.
+        let mut facts: Vec<(Option<Stamp>, bool)> = Vec::with_capacity(listing.files.len());
         let old_catalog = &self.catalog;
         build::load_each(&self.config, &listing.files, Depth::Quick, |rel, result| {
             match result {
                 Ok(parsed) => {
-                    if !parsed.checked {
-                        unchecked.insert(rel.clone());
-                    }
-                    if let Some(s) = parsed.stamp {
-                        stamps.insert(rel.clone(), s);
-                    }
                     if !parsed.warnings.is_empty() {
                         problems.insert(rel, parsed.warnings);
                     }
+                    facts.push((parsed.stamp, parsed.checked));
                     articles.push((parsed.article, parsed.complete));
                 }
                 Err(d) => {
                     log_problem(&d);
                     // Keep the last good version of a file that broke.
                     if let Some(old) = old_catalog.get(&rel) {
+                        facts.push((None, true));
                         articles.push(((**old).clone(), old_catalog.has_body(&rel)));
                     }
                     problems.insert(rel, vec![d]);
                 }
             }
         });
-        let catalog = Catalog::from_articles(listing.categories.iter().cloned(), articles);
+        let (catalog, keys) =
+            Catalog::from_articles_keyed(listing.categories.iter().cloned(), articles);
+        let mut stamps = HashMap::with_capacity(keys.len());
+        let mut unchecked = HashSet::new();
+        for (key, (stamp, checked)) in keys.into_iter().zip(facts) {
+            if !checked {
+                unchecked.insert(Arc::clone(&key));
+            }
+            if let Some(s) = stamp {
+                stamps.insert(key, s);
+            }
+        }
         self.catalog = catalog;
         self.problems = problems;
         self.scan_problems = listing.problems;
@@ -319,7 +327,7 @@ impl Publisher {
             return;
         }
         let gen = self.load_gen.load(Ordering::SeqCst);
-        let mut rels: Vec<String> = self.unchecked.iter().cloned().collect();
+        let mut rels: Vec<String> = self.unchecked.iter().map(|k| k.to_string()).collect();
         rels.sort();
         let config = self.config.clone();
         let current = Arc::clone(&self.load_gen);
@@ -357,7 +365,7 @@ impl Publisher {
             });
         if let Err(e) = spawned {
             tracing::warn!(error = %e, "cannot start the background check; checking now");
-            let rels: Vec<String> = self.unchecked.iter().cloned().collect();
+            let rels: Vec<String> = self.unchecked.iter().map(|k| k.to_string()).collect();
             let results = build::load_files(&self.config, &rels, Depth::Meta);
             self.apply_checked(results);
         }
@@ -376,13 +384,13 @@ impl Publisher {
         let mut change = Change::default();
         let mut problems_changed = false;
         for (rel, result) in results {
-            if !self.unchecked.remove(&rel) {
+            let Some(key) = self.unchecked.take(rel.as_str()) else {
                 continue;
-            }
+            };
             match result {
                 Ok(parsed) => {
                     if let Some(s) = parsed.stamp {
-                        self.stamps.insert(rel.clone(), s);
+                        self.stamps.insert(key, s);
                     }
                     if !parsed.warnings.is_empty() {
                         for w in &parsed.warnings {
@@ -435,7 +443,7 @@ impl Publisher {
             for (rel, d) in build::hydrate(&self.config, &mut self.catalog, now) {
                 // (A file that is gone is left to its deletion event.)
                 let exists = std::fs::symlink_metadata(self.config.content.dir.join(&rel)).is_ok();
-                if exists && self.unchecked.remove(&rel) {
+                if exists && self.unchecked.remove(rel.as_str()) {
                     log_problem(&d);
                     self.catalog.remove(&rel);
                     self.problems.insert(rel, vec![d]);
@@ -690,17 +698,17 @@ impl Publisher {
                 }
                 // Files that vanished from the folder meanwhile, with their
                 // recorded problems (a folder replaced by another of the same name).
-                let present: std::collections::HashSet<&String> = listing.files.iter().collect();
+                let present: HashSet<&str> = listing.files.iter().map(String::as_str).collect();
                 for old in self.catalog.paths_under(rel) {
-                    if !present.contains(&old) {
+                    if !present.contains(old.as_str()) {
                         change.merge(self.drop_file(&old));
                     }
                 }
                 let prefix = format!("{rel}/");
                 self.problems
-                    .retain(|k, _| !k.starts_with(&prefix) || present.contains(k));
+                    .retain(|k, _| !k.starts_with(&prefix) || present.contains(k.as_str()));
                 self.stamps
-                    .retain(|k, _| !k.starts_with(&prefix) || present.contains(k));
+                    .retain(|k, _| !k.starts_with(&prefix) || present.contains(&**k));
                 for f in &listing.files {
                     change.merge(self.load_file(f));
                 }
@@ -765,7 +773,7 @@ impl Publisher {
         match article::load(&self.config.content.dir, rel, &self.config) {
             Ok(parsed) => {
                 if let Some(s) = parsed.stamp {
-                    self.stamps.insert(rel.to_string(), s);
+                    self.stamps.insert(Arc::from(rel), s);
                 }
                 if parsed.warnings.is_empty() {
                     self.problems.remove(rel);
@@ -793,7 +801,7 @@ impl Publisher {
                 // event on this file re-reads it. A version only indexed
                 // quickly was never checked, so it is no good version.
                 if let Some(s) = stamp_of(&full) {
-                    self.stamps.insert(rel.to_string(), s);
+                    self.stamps.insert(Arc::from(rel), s);
                 }
                 log_problem(&d);
                 self.problems.insert(rel.to_string(), vec![d]);
@@ -910,18 +918,19 @@ impl Publisher {
                 touched.push(c);
             }
         }
-        let present: std::collections::HashSet<&String> = listing.files.iter().collect();
+        let present: HashSet<&str> = listing.files.iter().map(String::as_str).collect();
         for (f, s) in listing.files.iter().zip(&survey.stamps) {
-            if s.is_none() || self.stamps.get(f) != s.as_ref() {
+            if s.is_none() || self.stamps.get(f.as_str()) != s.as_ref() {
                 touched.push(f.clone());
             }
         }
         let gone: Vec<String> = self
             .stamps
             .keys()
-            .chain(self.problems.keys())
+            .map(|k| &**k)
+            .chain(self.problems.keys().map(String::as_str))
             .filter(|k| !present.contains(k))
-            .cloned()
+            .map(str::to_string)
             .collect();
         touched.extend(gone);
         // Files that failed to read (permission denied, half-written) are
@@ -929,7 +938,7 @@ impl Publisher {
         let failed: Vec<String> = self
             .problems
             .iter()
-            .filter(|(k, ds)| present.contains(k) && ds.iter().any(|d| d.is_error()))
+            .filter(|(k, ds)| present.contains(k.as_str()) && ds.iter().any(|d| d.is_error()))
             .map(|(k, _)| k.clone())
             .collect();
         touched.extend(failed);
@@ -937,7 +946,7 @@ impl Publisher {
             .catalog
             .articles()
             .map(|a| a.rel.clone())
-            .filter(|r| !present.contains(r))
+            .filter(|r| !present.contains(r.as_str()))
             .collect();
         touched.extend(missing);
         touched.sort();
