@@ -45,13 +45,14 @@ struct Args {
     seed: u64,
     gap: Duration,
     timeout: Duration,
+    first_poll: Duration,
     samples: Option<PathBuf>,
 }
 
 fn usage() -> ! {
     eprintln!(
         "usage: edit_latency --addr HOST:PORT --content DIR [--edits N] [--seed S] \
-         [--gap-ms MS] [--timeout-ms MS] [--samples FILE]"
+         [--gap-ms MS] [--timeout-ms MS] [--first-poll-ms MS] [--samples FILE]"
     );
     std::process::exit(2);
 }
@@ -64,6 +65,7 @@ fn args() -> Args {
         seed: 1,
         gap: Duration::from_millis(20),
         timeout: Duration::from_secs(30),
+        first_poll: Duration::ZERO,
         samples: None,
     };
     let mut it = std::env::args().skip(1);
@@ -80,6 +82,7 @@ fn args() -> Args {
             "--seed" => a.seed = num(&mut it),
             "--gap-ms" => a.gap = Duration::from_millis(num(&mut it)),
             "--timeout-ms" => a.timeout = Duration::from_millis(num(&mut it)),
+            "--first-poll-ms" => a.first_poll = Duration::from_millis(num(&mut it)),
             "--samples" => a.samples = it.next().map(PathBuf::from),
             _ => usage(),
         }
@@ -195,7 +198,11 @@ fn main() {
         let started = Instant::now();
         std::fs::rename(&tmp, &path)
             .unwrap_or_else(|e| fail(&format!("cannot rename over {}: {e}", path.display())));
-        let mut polls = 0u64;
+        // Polling from `--first-poll-ms` on (a little under the debounce,
+        // before which nothing can be served) keeps the poller's own load
+        // off the machine; an edit served earlier still shows, at that time.
+        std::thread::sleep(a.first_poll);
+        let mut polls = a.first_poll.as_millis() as u64;
         let latency = loop {
             polls += 1;
             let r = conn

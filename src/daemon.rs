@@ -480,12 +480,20 @@ impl Publisher {
     fn render_pages_inner(&mut self, pages: &[PageId], now: DateTime<FixedOffset>) {
         let wall = SystemTime::now();
         let (config, catalog, resources) = (&self.config, &self.catalog, &self.resources);
-        let results: Vec<(String, Arc<Resource>)> = build::par_map(pages, |p| {
+        let one = |p: &PageId| {
             let path = p.path();
             let rendered = render::render(config, catalog, p, now);
             let res = Resource::prepare_identity(rendered, resources.get(&path), wall);
             (path, res)
-        });
+        };
+        // An edit touches a handful of pages, rendered in a few
+        // milliseconds here; handing them to the pool costs more in
+        // wake-ups than it saves. A full load renders on every core.
+        let results: Vec<(String, Arc<Resource>)> = if pages.len() <= 16 {
+            pages.iter().map(one).collect()
+        } else {
+            build::par_map(pages, one)
+        };
         let mut changed = Vec::new();
         for (path, res) in results {
             let same = self

@@ -188,7 +188,17 @@ pub fn xml_clean(s: &str) -> Cow<'_, str> {
     fn bad(c: char) -> bool {
         (c < '\u{20}' && !matches!(c, '\t' | '\n' | '\r')) || c == '\u{FFFE}' || c == '\u{FFFF}'
     }
-    if s.chars().any(bad) {
+    // The same test on bytes, which is several times faster: control
+    // characters are single bytes, and U+FFFE/U+FFFF are EF BF BE/BF in
+    // UTF-8 (0xEF is never a continuation byte).
+    let b = s.as_bytes();
+    let suspicious = b.iter().enumerate().any(|(i, &c)| {
+        (c < 0x20 && !matches!(c, b'\t' | b'\n' | b'\r'))
+            || (c == 0xEF
+                && b.get(i + 1) == Some(&0xBF)
+                && matches!(b.get(i + 2), Some(0xBE | 0xBF)))
+    });
+    if suspicious {
         Cow::Owned(s.chars().filter(|c| !bad(*c)).collect())
     } else {
         Cow::Borrowed(s)
@@ -713,6 +723,11 @@ mod tests {
             "abc\td\ne\rfgh😀"
         );
         assert!(matches!(xml_clean("plain 新聞"), Cow::Borrowed(_)));
+        // Fullwidth punctuation and U+FFFD share the lead byte 0xEF and stay.
+        assert!(matches!(
+            xml_clean("新闻，标题\u{FFFD}。"),
+            Cow::Borrowed(_)
+        ));
     }
 
     #[test]
