@@ -298,17 +298,23 @@ for ((i = 0; i < 600; i++)); do
 done
 ((i < 600)) || die "herald never sent a gzip variant"
 
+# Each pair is measured $REPEAT times, herald and nginx alternating, and
+# the best run of each counts: this VM has stalls of up to a second that
+# would otherwise decide the ratio.
 declare -A RPS
 for kind in plain gzip 304; do
-    for server in herald nginx; do
-        if [[ $server == herald ]]; then url=$HERALD_URL etag=$HERALD_ETAG; else url=$NGINX_URL etag=$NGINX_ETAG; fi
-        case $kind in
-        plain) hdr=() ;;
-        gzip) hdr=(-H 'Accept-Encoding: gzip') ;;
-        304) hdr=(-H "If-None-Match: $etag") ;;
-        esac
-        log "wrk $server $kind (${WRK_SECS}s)"
-        RPS[$server-$kind]=$(wrk_rps "$url" "${hdr[@]}")
+    for ((r = 1; r <= REPEAT; r++)); do
+        for server in herald nginx; do
+            if [[ $server == herald ]]; then url=$HERALD_URL etag=$HERALD_ETAG; else url=$NGINX_URL etag=$NGINX_ETAG; fi
+            case $kind in
+            plain) hdr=() ;;
+            gzip) hdr=(-H 'Accept-Encoding: gzip') ;;
+            304) hdr=(-H "If-None-Match: $etag") ;;
+            esac
+            rps=$(wrk_rps "$url" "${hdr[@]}")
+            log "wrk $server $kind (${WRK_SECS}s, run $r): $rps req/s"
+            RPS[$server-$kind]=$(max "${RPS[$server-$kind]:-0}" "${rps:-0}")
+        done
     done
 done
 stop_pid "$NGINX_PID"

@@ -1,6 +1,7 @@
 //! Article parsing plus rendering: whatever bytes a file holds, herald
 //! either reports an error or produces feeds that are well-formed XML
-//! (RSS, Atom, OPML) and valid JSON — never a panic.
+//! (RSS, Atom, OPML) and valid JSON — never a panic. The daemon's quick
+//! front-matter index agrees with the full parser wherever both accept.
 #![no_main]
 
 use std::path::Path;
@@ -31,11 +32,17 @@ fuzz_target!(|data: &[u8]| {
         2 => "c.markdown",
         _ => "x y/z.txt",
     };
-    let Ok(text) = herald::article::decode(bytes) else { return };
     let config = config();
+    // The daemon's quick index never panics, and agrees with the full
+    // parser on every file both accept.
+    let quick = herald::article::quick_meta(rel, bytes, config);
+    let Ok(text) = herald::article::decode(bytes) else { return };
     let mtime = chrono::DateTime::parse_from_rfc3339("2025-01-01T00:00:00Z").ok();
     let path = Path::new("/fuzz/content").join(rel);
     let Ok(parsed) = herald::article::parse(&path, rel, &text, mtime, config) else { return };
+    if let Some(quick) = quick {
+        assert!(quick.same_index(&parsed.article), "quick index differs:\n{quick:?}\n{:?}", parsed.article);
+    }
     let mut catalog = Catalog::new();
     catalog.upsert(parsed.article);
     let now = chrono::DateTime::parse_from_rfc3339("9999-12-31T00:00:00Z").expect("valid");
