@@ -224,9 +224,27 @@ async fn serve_connection(
 /// Answers one request from a snapshot. Pure: no I/O, no clock.
 pub fn respond<B>(req: &Request<B>, snap: &Snapshot) -> Response<Full<Bytes>> {
     let resp = route(req, snap);
-    metrics::counter!("herald_http_requests_total", "status" => resp.status().as_str().to_string())
-        .increment(1);
+    count_status(resp.status());
     resp
+}
+
+/// Counts a response in `herald_http_requests_total`, with the counter of
+/// each status looked up once per thread rather than per request.
+fn count_status(status: StatusCode) {
+    thread_local! {
+        static COUNTERS: std::cell::RefCell<Vec<(u16, metrics::Counter)>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    COUNTERS.with(|c| {
+        let mut c = c.borrow_mut();
+        let code = status.as_u16();
+        if let Some((_, counter)) = c.iter().find(|(s, _)| *s == code) {
+            counter.increment(1);
+            return;
+        }
+        let counter = metrics::counter!("herald_http_requests_total", "status" => status.as_str().to_string());
+        counter.increment(1);
+        c.push((code, counter));
+    })
 }
 
 fn route<B>(req: &Request<B>, snap: &Snapshot) -> Response<Full<Bytes>> {
@@ -409,6 +427,25 @@ fn none_match(headers: &HeaderMap, etag: &str) -> Option<bool> {
     seen.then_some(false)
 }
 
+/// `Cache-Control: public, max-age=N`, kept per thread for the last `N`.
+fn cache_control(max_age: u32) -> HeaderValue {
+    thread_local! {
+        static LAST: std::cell::RefCell<Option<(u32, HeaderValue)>> = const { std::cell::RefCell::new(None) };
+    }
+    LAST.with(|last| {
+        let mut last = last.borrow_mut();
+        match &*last {
+            Some((n, v)) if *n == max_age => v.clone(),
+            _ => {
+                let v = HeaderValue::from_str(&format!("public, max-age={max_age}"))
+                    .unwrap_or(HeaderValue::from_static("public"));
+                *last = Some((max_age, v.clone()));
+                v
+            }
+        }
+    })
+}
+
 fn send_resource(
     headers: &HeaderMap,
     res: &Resource,
@@ -432,15 +469,10 @@ fn send_resource(
     let mut r = Response::new(Full::new(Bytes::new()));
     let h = r.headers_mut();
     h.insert(header::ALLOW, HeaderValue::from_static(ALLOW));
-    if let Ok(v) = HeaderValue::from_str(&variant.etag) {
-        h.insert(header::ETAG, v);
-    }
-    if let Ok(v) = HeaderValue::from_str(&res.last_modified_http) {
-        h.insert(header::LAST_MODIFIED, v);
-    }
-    if let Ok(v) = HeaderValue::from_str(&format!("public, max-age={max_age}")) {
-        h.insert(header::CACHE_CONTROL, v);
-    }
+    // Header values are made once per change (and per max_age), not per request.
+    h.insert(header::ETAG, variant.etag_header.clone());
+    h.insert(header::LAST_MODIFIED, res.last_modified_header.clone());
+    h.insert(header::CACHE_CONTROL, cache_control(max_age));
     h.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
     h.insert(
         header::ACCESS_CONTROL_ALLOW_ORIGIN,

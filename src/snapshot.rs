@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
+use hyper::header::HeaderValue;
 
 use crate::render::Rendered;
 
@@ -26,6 +27,20 @@ pub struct Variant {
     pub body: Bytes,
     /// The strong ETag of these bytes, quoted.
     pub etag: String,
+    /// `etag` as a header value, made once rather than per request.
+    pub etag_header: HeaderValue,
+}
+
+impl Variant {
+    fn new(body: Bytes, etag: String) -> Variant {
+        // An ETag is quoted hex: always a valid header value.
+        let etag_header = HeaderValue::from_str(&etag).unwrap_or(HeaderValue::from_static("\"\""));
+        Variant {
+            body,
+            etag,
+            etag_header,
+        }
+    }
 }
 
 /// A page, ready to send.
@@ -43,6 +58,8 @@ pub struct Resource {
     pub last_modified: SystemTime,
     /// `last_modified` formatted as an HTTP date.
     pub last_modified_http: String,
+    /// `last_modified_http` as a header value.
+    pub last_modified_header: HeaderValue,
 }
 
 fn etag_of(bytes: &[u8], suffix: &str) -> String {
@@ -121,14 +138,13 @@ impl Resource {
         }
         Arc::new(Resource {
             content_type: rendered.content_type,
-            identity: Variant {
-                body: Bytes::from(rendered.body),
-                etag,
-            },
+            identity: Variant::new(Bytes::from(rendered.body), etag),
             gzip: None,
             br: None,
             last_modified,
             last_modified_http: httpdate::fmt_http_date(last_modified),
+            last_modified_header: HeaderValue::from_str(&httpdate::fmt_http_date(last_modified))
+                .unwrap_or(HeaderValue::from_static("Thu, 01 Jan 1970 00:00:00 GMT")),
         })
     }
 
@@ -147,14 +163,10 @@ impl Resource {
             (Vec::new(), Vec::new())
         };
         let base = self.identity.etag.trim_matches('"');
-        let gzip = (!g.is_empty() && g.len() < body.len()).then(|| Variant {
-            etag: format!("\"{base}-gz\""),
-            body: Bytes::from(g),
-        });
-        let br = (!b.is_empty() && b.len() < body.len()).then(|| Variant {
-            etag: format!("\"{base}-br\""),
-            body: Bytes::from(b),
-        });
+        let gzip = (!g.is_empty() && g.len() < body.len())
+            .then(|| Variant::new(Bytes::from(g), format!("\"{base}-gz\"")));
+        let br = (!b.is_empty() && b.len() < body.len())
+            .then(|| Variant::new(Bytes::from(b), format!("\"{base}-br\"")));
         Arc::new(Resource {
             gzip,
             br,
