@@ -103,14 +103,19 @@ pub fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync + Send)
         .collect()
 }
 
-/// Reads and parses the files at `rels` on all cores, in path order.
+/// Reads and parses the files at `rels` on all cores (the persistent
+/// pool of [`par_map`]: no thread is started per call), in path order.
+/// For a batch whose results fit in memory at once; a whole tree streams
+/// through [`load_each`].
 pub fn load_files(
     config: &Config,
     rels: &[String],
     depth: Depth,
 ) -> Vec<(String, Result<Parsed, Diagnostic>)> {
-    let mut out = Vec::with_capacity(rels.len());
-    load_each(config, rels, depth, |rel, r| out.push((rel, r)));
+    let dir = &config.content.dir;
+    let mut out = par_map(rels, |rel| {
+        (rel.clone(), article::load_at(dir, rel, config, depth))
+    });
     out.sort_by(|a, b| a.0.cmp(&b.0));
     out
 }

@@ -332,8 +332,7 @@ impl Publisher {
         let config = self.config.clone();
         let current = Arc::clone(&self.load_gen);
         let Some(tx) = self.event_tx.clone() else {
-            let results = build::load_files(&self.config, &rels, Depth::Meta);
-            self.apply_checked(results);
+            self.check_now(&rels);
             return;
         };
         tracing::debug!(files = rels.len(), "checking quickly indexed files in full");
@@ -344,17 +343,11 @@ impl Publisher {
         let spawned = std::thread::Builder::new()
             .name("herald-check".into())
             .spawn(move || {
-                let dir = &config.content.dir;
                 for (i, chunk) in rels.chunks(512).enumerate() {
                     if current.load(Ordering::SeqCst) != gen {
                         return;
                     }
-                    let results = build::par_map(chunk, |rel| {
-                        (
-                            rel.clone(),
-                            article::load_at(dir, rel, &config, Depth::Meta),
-                        )
-                    });
+                    let results = build::load_files(&config, chunk, Depth::Meta);
                     if i > 0 && ack_rx.recv().is_err() {
                         return;
                     }
@@ -366,9 +359,14 @@ impl Publisher {
         if let Err(e) = spawned {
             tracing::warn!(error = %e, "cannot start the background check; checking now");
             let rels: Vec<String> = self.unchecked.iter().map(|k| k.to_string()).collect();
-            let results = build::load_files(&self.config, &rels, Depth::Meta);
-            self.apply_checked(results);
+            self.check_now(&rels);
         }
+    }
+
+    /// The full check of `rels` on this thread, when no background thread can do it.
+    fn check_now(&mut self, rels: &[String]) {
+        let results = build::load_files(&self.config, rels, Depth::Meta);
+        self.apply_checked(results);
     }
 
     /// Applies full checks of quickly indexed files: a file that fails

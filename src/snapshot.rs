@@ -136,15 +136,18 @@ impl Resource {
                 last_modified = prev.last_modified + Duration::from_secs(1);
             }
         }
+        let last_modified_http = httpdate::fmt_http_date(last_modified);
+        // An HTTP date is ASCII: always a valid header value.
+        let last_modified_header = HeaderValue::from_str(&last_modified_http)
+            .unwrap_or(HeaderValue::from_static("Thu, 01 Jan 1970 00:00:00 GMT"));
         Arc::new(Resource {
             content_type: rendered.content_type,
             identity: Variant::new(Bytes::from(rendered.body), etag),
             gzip: None,
             br: None,
             last_modified,
-            last_modified_http: httpdate::fmt_http_date(last_modified),
-            last_modified_header: HeaderValue::from_str(&httpdate::fmt_http_date(last_modified))
-                .unwrap_or(HeaderValue::from_static("Thu, 01 Jan 1970 00:00:00 GMT")),
+            last_modified_http,
+            last_modified_header,
         })
     }
 
