@@ -13,8 +13,9 @@
 //! request waits in the listen backlog until the server answers; without
 //! it the address is read from the `listening on http://…` log line.
 //!
-//! Prints one line of `key=value` pairs: `ms` (spawn → served), and for
-//! a server `addr`, `pid`, `vmhwm_kb` and `vmrss_kb` (peak and current
+//! Prints one line of `key=value` pairs: `ms` (spawn → served),
+//! `cpu_ms` (user + system CPU time the command used until then, from
+//! `/proc`, in 10 ms ticks), and for a server `addr`, `pid`, `vmhwm_kb` and `vmrss_kb` (peak and current
 //! resident memory, from `/proc/PID/status`). Without `--keep` the server is killed before
 //! exiting; with it, it is left running for the caller, who stops it by
 //! the PID written to `--pidfile`.
@@ -127,6 +128,25 @@ fn status_kb(pid: u32, key: &str) -> u64 {
         .unwrap_or(0)
 }
 
+/// User + system CPU time in ms of `/proc/{who}/stat`: fields 14 and 15
+/// (the process's own), or with `children` fields 16 and 17 (its waited-for
+/// children's).
+fn cpu_ms(who: &str, children: bool) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{who}/stat")).unwrap_or_default();
+    // The command name (field 2) may hold spaces; fields after it are plain.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let fields: Vec<u64> = rest
+        .split_whitespace()
+        .map(|f| f.parse().unwrap_or(0))
+        .collect();
+    // `rest` starts at field 3, so field k is fields[k - 3].
+    let first = if children { 16 } else { 14 };
+    let ticks =
+        fields.get(first - 3).copied().unwrap_or(0) + fields.get(first - 2).copied().unwrap_or(0);
+    // The kernel reports in USER_HZ, which is 100 on Linux.
+    ticks * 10
+}
+
 fn main() {
     let a = args();
     let mut cmd = Command::new(&a.command[0]);
@@ -134,6 +154,7 @@ fn main() {
     if a.exit {
         cmd.stdout(Stdio::null());
         let started = Instant::now();
+        let cpu_before = cpu_ms("self", true);
         let status = cmd
             .status()
             .unwrap_or_else(|e| fail(&format!("cannot run {}: {e}", a.command[0])));
@@ -141,7 +162,8 @@ fn main() {
         if !status.success() {
             fail(&format!("{} exited with {status}", a.command[0]));
         }
-        println!("ms={ms:.1}");
+        let cpu = cpu_ms("self", true) - cpu_before;
+        println!("ms={ms:.1} cpu_ms={cpu}");
         return;
     }
     let log_path = a.log.clone().unwrap_or_else(|| usage());
@@ -254,9 +276,10 @@ fn main() {
         }
     }
     let ms = started.elapsed().as_secs_f64() * 1000.0;
+    let cpu = cpu_ms(&pid.to_string(), false);
     let hwm = status_kb(pid, "VmHWM:");
     let rss = status_kb(pid, "VmRSS:");
-    println!("ms={ms:.1} addr={addr} pid={pid} vmhwm_kb={hwm} vmrss_kb={rss}");
+    println!("ms={ms:.1} cpu_ms={cpu} addr={addr} pid={pid} vmhwm_kb={hwm} vmrss_kb={rss}");
     if !a.keep {
         let _ = child.kill();
         let _ = child.wait();

@@ -287,18 +287,37 @@ pub fn load_at(
     depth: Depth,
 ) -> Result<Parsed, Diagnostic> {
     let path = content_dir.join(rel);
-    let (bytes, mtime, stamp) = read_file(&path, config.content.max_file_bytes)?;
-    if depth == Depth::Quick {
-        if let Some(article) = quick_meta(rel, &bytes, config) {
-            return Ok(Parsed {
-                article,
-                warnings: Vec::new(),
-                complete: false,
-                checked: false,
-                stamp,
-            });
+    let (bytes, mtime, stamp) = if depth == Depth::Quick {
+        // The bytes go to a buffer this thread keeps: a quick index entry
+        // needs no copy of them, and most files need nothing more.
+        let quick = QUICK_BUF.with_borrow_mut(|buf| {
+            let (mtime, stamp) = read_into(&path, config.content.max_file_bytes, buf)?;
+            let article = quick_meta(rel, buf, mtime, config);
+            let bytes = if article.is_some() {
+                Vec::new()
+            } else {
+                buf.clone()
+            };
+            if buf.capacity() > QUICK_BUF_KEEP {
+                *buf = Vec::new();
+            }
+            Ok::<_, Diagnostic>((article, bytes, mtime, stamp))
+        })?;
+        match quick {
+            (Some(article), _, _, stamp) => {
+                return Ok(Parsed {
+                    article,
+                    warnings: Vec::new(),
+                    complete: false,
+                    checked: false,
+                    stamp,
+                })
+            }
+            (None, bytes, mtime, stamp) => (bytes, mtime, stamp),
         }
-    }
+    } else {
+        read_file(&path, config.content.max_file_bytes)?
+    };
     // UTF-8 (the usual case) is taken without a copy; `decode` does the rest.
     let text = match String::from_utf8(bytes) {
         Ok(s) if s.contains('\0') => {
@@ -328,7 +347,27 @@ pub fn read_capped(
 type Stamp = (std::time::SystemTime, u64);
 type FileRead = (Vec<u8>, Option<DateTime<FixedOffset>>, Option<Stamp>);
 
+thread_local! {
+    /// The read buffer of [`Depth::Quick`] loads, one per loader thread.
+    static QUICK_BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// A quick-load buffer grown past this (by an unusually large file) is
+/// given back rather than kept by its thread.
+const QUICK_BUF_KEEP: usize = 256 * 1024;
+
 fn read_file(path: &Path, max: u64) -> Result<FileRead, Diagnostic> {
+    let mut bytes = Vec::new();
+    let (mtime, stamp) = read_into(path, max, &mut bytes)?;
+    Ok((bytes, mtime, stamp))
+}
+
+/// [`read_file`] into `bytes` (cleared first), reusing its allocation.
+fn read_into(
+    path: &Path,
+    max: u64,
+    bytes: &mut Vec<u8>,
+) -> Result<(Option<DateTime<FixedOffset>>, Option<Stamp>), Diagnostic> {
     use std::os::unix::fs::OpenOptionsExt;
     let cannot = |e: std::io::Error| Diagnostic::error(path, None, format!("cannot read: {e}"));
     // Non-blocking, so a FIFO or a device never blocks the open; the checks
@@ -363,7 +402,8 @@ fn read_file(path: &Path, max: u64) -> Result<FileRead, Diagnostic> {
     // regular file. A file growing meanwhile is being written, and its
     // writer's event re-reads it.
     let want = meta.len() as usize;
-    let mut bytes = vec![0u8; want];
+    bytes.clear();
+    bytes.resize(want, 0);
     let mut got = 0;
     let mut file = file;
     while got < want {
@@ -377,7 +417,7 @@ fn read_file(path: &Path, max: u64) -> Result<FileRead, Diagnostic> {
     bytes.truncate(got);
     let modified = meta.modified().ok();
     let mtime = modified.map(|t| DateTime::<chrono::Utc>::from(t).fixed_offset());
-    Ok((bytes, mtime, modified.map(|t| (t, meta.len()))))
+    Ok((mtime, modified.map(|t| (t, meta.len()))))
 }
 
 /// Decodes file bytes: UTF-8 (BOM optional), UTF-16 with BOM, else GB18030.
@@ -504,10 +544,91 @@ fn parse_with(
 /// caller then parses in full. On a file [`parse_meta`] accepts, the
 /// result equals its article; on one it rejects, the result may still be
 /// `Some` — the full check that follows removes it.
-pub fn quick_meta(rel: &str, bytes: &[u8], config: &Config) -> Option<Article> {
-    if kind_of(rel) != Some(FileKind::Markdown) {
+pub fn quick_meta(
+    rel: &str,
+    bytes: &[u8],
+    mtime: Option<DateTime<FixedOffset>>,
+    config: &Config,
+) -> Option<Article> {
+    match kind_of(rel)? {
+        FileKind::Markdown => quick_markdown(rel, bytes, config),
+        FileKind::Text => quick_text(rel, bytes, mtime, config),
+    }
+}
+
+/// The index entry of a plain-text export (SPEC §3.2): only its date
+/// decides anything, and that is the first timestamp line. A timestamp
+/// line starts with a digit, so only such lines are looked at; the rest
+/// of the file (title, subtitle, paragraphs, bylines, footers) is left to
+/// the full read. `None` for anything the full parser would refuse or
+/// decide differently: not UTF-8, NUL bytes, carriage returns, an empty
+/// file, or a first timestamp line with impossible values.
+fn quick_text(
+    rel: &str,
+    bytes: &[u8],
+    mtime: Option<DateTime<FixedOffset>>,
+    config: &Config,
+) -> Option<Article> {
+    let text = std::str::from_utf8(bytes).ok()?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    if text.contains(['\0', '\r']) {
         return None;
     }
+    let zone = &config.site.timezone;
+    let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+    // The first line is the title, whatever it holds.
+    lines.next()?;
+    let mut date = None;
+    for line in lines {
+        // `\d` of the timestamp pattern is any Unicode digit.
+        if !line.chars().next().is_some_and(char::is_numeric) {
+            continue;
+        }
+        let line = if config.text.strip_pinyin {
+            strip_pinyin(line)
+        } else {
+            std::borrow::Cow::Borrowed(line)
+        };
+        let byline = config
+            .text
+            .byline_prefixes
+            .iter()
+            .any(|p| line.starts_with(p.as_str()));
+        if byline {
+            continue;
+        }
+        match timestamp_line(&line, zone) {
+            Some(Ok(dt)) => {
+                date = Some(dt);
+                break;
+            }
+            Some(Err(_)) => return None,
+            None => {}
+        }
+    }
+    let date = check_year(date.or(mtime)?).ok()?;
+    let (category, stem) = category_and_stem(rel);
+    Some(Article {
+        rel: rel.to_string(),
+        category: category.to_string(),
+        slug: stem.to_string(),
+        title: String::new(),
+        summary: String::new(),
+        content_html: Arc::from(""),
+        date,
+        updated: date,
+        authors: Vec::new(),
+        tags: Vec::new(),
+        image: None,
+        link: String::new(),
+        id: tag_id(config, category, stem, &date),
+        draft: false,
+        lang: None,
+    })
+}
+
+/// [`quick_meta`] of a Markdown file.
+fn quick_markdown(rel: &str, bytes: &[u8], config: &Config) -> Option<Article> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let rest = bytes.strip_prefix(b"+++\n")?;
     // The closing fence: the first line that is exactly `+++`.
@@ -1794,15 +1915,15 @@ mod quick_tests {
     fn simple_front_matter_is_indexed_quickly_and_equals_the_full_read() {
         let config = config();
         let text = "+++\ntitle = \"全市 \\\"quoted\\\" news\"\ndate = 2024-01-01T08:00:13+08:00\nauthor = \"陈静\"\ntags = [\"环保\", \"health\"]\nsummary = 'one # two'\n# a comment\nslug = \"my-slug\" # trailing\ndraft = false\n+++\nBody.\n";
-        let quick =
-            quick_meta("politics/a1.md", text.as_bytes(), &config).expect("simple front matter");
+        let quick = quick_meta("politics/a1.md", text.as_bytes(), None, &config)
+            .expect("simple front matter");
         let parsed = full("politics/a1.md", text, &config).unwrap();
         assert_eq!(quick, parsed.article);
         assert_eq!(quick.slug, "my-slug");
         assert_eq!(quick.date.to_rfc3339(), "2024-01-01T08:00:13+08:00");
         // A string date, a local date, an id, and updated.
         let text = "+++\ntitle = \"x\"\ndate = \"2024-03-02 10:20\"\nupdated = 2024-03-05\nid = \"urn:x:1\"\n+++\n";
-        let quick = quick_meta("a/b.md", text.as_bytes(), &config).expect("simple");
+        let quick = quick_meta("a/b.md", text.as_bytes(), None, &config).expect("simple");
         assert_eq!(quick, full("a/b.md", text, &config).unwrap().article);
         assert_eq!(quick.id, "urn:x:1");
     }
@@ -1825,22 +1946,160 @@ mod quick_tests {
         ] {
             let text = format!("+++\n{front}+++\nbody\n");
             assert_eq!(
-                quick_meta("c/a.md", text.as_bytes(), &config),
+                quick_meta("c/a.md", text.as_bytes(), None, &config),
                 None,
                 "{front}"
             );
         }
-        // YAML, text exports, CRLF and unterminated front matter too.
+        // YAML, CRLF and unterminated front matter too.
         for (rel, text) in [
             ("c/a.md", "---\ntitle: x\ndate: 2024-01-01\n---\n"),
-            ("c/a.txt", "+++\ntitle = \"x\"\ndate = 2024-01-01\n+++\n"),
             (
                 "c/a.md",
                 "+++\r\ntitle = \"x\"\r\ndate = 2024-01-01\r\n+++\r\n",
             ),
             ("c/a.md", "+++\ntitle = \"x\"\ndate = 2024-01-01\n"),
         ] {
-            assert_eq!(quick_meta(rel, text.as_bytes(), &config), None, "{text}");
+            assert_eq!(
+                quick_meta(rel, text.as_bytes(), None, &config),
+                None,
+                "{text}"
+            );
+        }
+    }
+
+    fn full_text(
+        rel: &str,
+        text: &str,
+        mtime: Option<DateTime<FixedOffset>>,
+        config: &Config,
+    ) -> Result<Parsed, Diagnostic> {
+        parse_meta(Path::new(rel), rel, text, mtime, config)
+    }
+
+    #[test]
+    fn text_exports_are_indexed_by_their_first_timestamp_line() {
+        let mut config = config();
+        config.text.strip_pinyin = true;
+        let mtime = DateTime::parse_from_rfc3339("2020-05-06T07:08:09+00:00").ok();
+        // The date is the first timestamp line; a second one is furniture,
+        // and lines starting with digits that are not timestamps are body.
+        let text = "\u{feff}河阳轴承出口增长\n2024年上半年出口额\n\n  12 家企业参加。\n記者 刘洋\n2024-12-06 11:35:39\n2024-12-06 09:35\n本网 版權所有\n";
+        let quick =
+            quick_meta("business/a1.txt", text.as_bytes(), mtime, &config).expect("a plain export");
+        let parsed = full_text("business/a1.txt", text, mtime, &config).unwrap();
+        assert_eq!(quick, parsed.article.slimmed());
+        assert_eq!(quick.date.to_rfc3339(), "2024-12-06T11:35:39+08:00");
+        // The Chinese form, after a pinyin annotation is stripped.
+        let text = "標題\n2025年2月27日(rì) 18:07\n正文。\n";
+        let quick = quick_meta("c/b.txt", text.as_bytes(), mtime, &config).expect("simple");
+        assert_eq!(
+            quick,
+            full_text("c/b.txt", text, mtime, &config).unwrap().article
+        );
+        assert_eq!(quick.date.to_rfc3339(), "2025-02-27T18:07:00+08:00");
+        // No timestamp line: the modification time, as in the full read.
+        let text = "標題\n正文。\n";
+        let quick = quick_meta("c/c.txt", text.as_bytes(), mtime, &config).expect("simple");
+        assert_eq!(
+            quick,
+            full_text("c/c.txt", text, mtime, &config).unwrap().article
+        );
+        assert_eq!(quick.date, mtime.unwrap());
+        // A byline that starts with a digit is a byline, never the date.
+        config.text.byline_prefixes.push("2024".into());
+        let text = "標題\n2024-01-01 08:00\n2025-01-01 08:00\n";
+        let quick = quick_meta("c/d.txt", text.as_bytes(), mtime, &config).expect("simple");
+        assert_eq!(quick.date.to_rfc3339(), "2025-01-01T08:00:00+08:00");
+        assert_eq!(
+            quick,
+            full_text("c/d.txt", text, mtime, &config).unwrap().article
+        );
+    }
+
+    #[test]
+    fn text_exports_the_full_parser_refuses_are_left_to_it() {
+        let config = config();
+        let mtime = DateTime::parse_from_rfc3339("2020-05-06T07:08:09+00:00").ok();
+        for text in [
+            "",
+            "  \n\n",
+            "標題\n2024-02-30 08:00\n",
+            "標題\n２０２４-01-01 08:00\n",
+            "標題\r\n2024-01-01 08:00\r\n",
+            "標題\n\0\n",
+        ] {
+            assert_eq!(
+                quick_meta("c/a.txt", text.as_bytes(), mtime, &config),
+                None,
+                "{text:?}"
+            );
+        }
+        // GB18030 (not UTF-8) and no date at all: the full read decides.
+        assert_eq!(
+            quick_meta("c/a.txt", b"\xb1\xea\xcc\xe2\n", mtime, &config),
+            None
+        );
+        assert_eq!(
+            quick_meta("c/a.txt", "標題\n".as_bytes(), None, &config),
+            None
+        );
+    }
+
+    /// One line of a plain-text export, from the forms the parser tells apart.
+    fn text_line() -> impl Strategy<Value = String> {
+        prop::sample::select(vec![
+            "標題",
+            "",
+            "   ",
+            "2024-12-06 11:35:39",
+            "2024-12-06 09:35",
+            "2024-13-06 09:35",
+            "2024-02-29T23:59",
+            "2023-02-29 10:00",
+            "2025年2月27日 18:07",
+            "2025年2月27日(rì) 18:07",
+            "2025年2月30日 18:07",
+            "２０２４-01-01 08:00",
+            "9999-12-31 23:59:59",
+            "0000-01-01 00:00",
+            "12 家企业参加。",
+            "2024-12-06 11:35:39 更新",
+            "記者 刘洋 张伟",
+            "记者 2024-12-06 11:35",
+            "本网 2006-2025 版權所有",
+            "備案號：魯ICP備00000000號",
+            "常務(wù)會議召開",
+            "\u{feff}",
+            "(wù)",
+        ])
+        .prop_map(str::to_string)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+        /// Whenever the quick reader answers for a text export and the
+        /// full parser accepts it, they agree on every indexed field.
+        #[test]
+        fn quick_text_index_agrees_with_the_full_parser(
+            lines in prop::collection::vec(text_line(), 0..8),
+            pinyin in any::<bool>(),
+            with_mtime in any::<bool>(),
+        ) {
+            let mut config = config();
+            config.text.strip_pinyin = pinyin;
+            let mtime = with_mtime
+                .then(|| DateTime::parse_from_rfc3339("2020-05-06T07:08:09+00:00").unwrap());
+            let text = lines.join("\n");
+            match (
+                quick_meta("news/a.txt", text.as_bytes(), mtime, &config),
+                full_text("news/a.txt", &text, mtime, &config),
+            ) {
+                (Some(quick), Ok(parsed)) => prop_assert_eq!(quick, parsed.article, "{:?}", text),
+                (Some(quick), Err(e)) => prop_assert!(false, "quick {:?} but full fails: {}\n{:?}", quick, e, text),
+                _ => {}
+            }
         }
     }
 
@@ -1899,7 +2158,7 @@ mod quick_tests {
             let config = config();
             let text = format!("+++\n{}\n+++\n# Heading\n\nbody\n", lines.join("\n"));
             if let (Some(quick), Ok(parsed)) = (
-                quick_meta("news/a.md", text.as_bytes(), &config),
+                quick_meta("news/a.md", text.as_bytes(), None, &config),
                 full("news/a.md", &text, &config),
             ) {
                 prop_assert_eq!(quick, parsed.article, "{}", text);

@@ -47,37 +47,56 @@ pub struct Loaded {
     pub per_file: Vec<(String, Vec<Diagnostic>)>,
 }
 
-/// Reads and parses the files at `rels` on all cores, handing each result
-/// to `each` on the calling thread as it arrives (so a large tree is never
-/// held twice in memory), each read to `depth`.
-pub fn load_each<F>(config: &Config, rels: &[String], depth: Depth, mut each: F)
+/// Walks `content.dir` and reads every article found, on all cores, to
+/// `depth`: each directory's files are read while the walk goes on, and
+/// each result is handed to `each` on the calling thread as it arrives
+/// (in no particular order; a large tree is never held twice in memory).
+/// Returns the walk's listing.
+///
+/// Fails, without calling `each`, when `content.dir` is not a readable
+/// directory.
+pub fn load_tree<F>(config: &Config, depth: Depth, mut each: F) -> std::io::Result<scan::Listing>
 where
     F: FnMut(String, Result<Parsed, Diagnostic>),
 {
-    use std::sync::atomic::{AtomicUsize, Ordering};
     const BATCH: usize = 64;
     let threads = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(2)
         .clamp(1, 16);
-    let next = AtomicUsize::new(0);
     let dir = &config.content.dir;
+    // Work flows walk → readers in batches of paths; results flow back in
+    // batches, through a bounded queue.
+    let (work_tx, work_rx) = std::sync::mpsc::channel::<Vec<String>>();
+    let work_rx = std::sync::Mutex::new(work_rx);
     let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<(String, Result<Parsed, Diagnostic>)>>(64);
     std::thread::scope(|s| {
-        for _ in 0..threads.min(rels.len().div_ceil(BATCH)).max(1) {
-            let tx = tx.clone();
-            let next = &next;
-            s.spawn(move || loop {
-                // Batches handed out in turn keep every core busy to the end.
-                let start = next.fetch_add(BATCH, Ordering::Relaxed);
-                if start >= rels.len() {
-                    break;
+        let walker = s.spawn(move || {
+            scan::scan_with(config, &mut |files| {
+                for chunk in files.chunks(BATCH) {
+                    // The readers only stop early when the caller is gone.
+                    let _ = work_tx.send(chunk.to_vec());
                 }
-                let batch = rels[start..(start + BATCH).min(rels.len())]
-                    .iter()
-                    .map(|rel| (rel.clone(), article::load_at(dir, rel, config, depth)))
+            })
+        });
+        for _ in 0..threads {
+            let tx = tx.clone();
+            let work_rx = &work_rx;
+            s.spawn(move || loop {
+                // Ends when the walk is done and its work taken.
+                let batch = match work_rx.lock() {
+                    Ok(rx) => rx.recv(),
+                    Err(_) => break,
+                };
+                let Ok(batch) = batch else { break };
+                let results = batch
+                    .into_iter()
+                    .map(|rel| {
+                        let r = article::load_at(dir, &rel, config, depth);
+                        (rel, r)
+                    })
                     .collect();
-                if tx.send(batch).is_err() {
+                if tx.send(results).is_err() {
                     break;
                 }
             });
@@ -88,7 +107,10 @@ where
                 each(rel, r);
             }
         }
-    });
+        walker
+            .join()
+            .unwrap_or_else(|_| Err(std::io::Error::other("the directory walk failed")))
+    })
 }
 
 /// Maps `f` over `items` on all cores (rayon's pool, whose threads
@@ -106,7 +128,7 @@ pub fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync + Send)
 /// Reads and parses the files at `rels` on all cores (the persistent
 /// pool of [`par_map`]: no thread is started per call), in path order.
 /// For a batch whose results fit in memory at once; a whole tree streams
-/// through [`load_each`].
+/// through [`load_tree`].
 pub fn load_files(
     config: &Config,
     rels: &[String],
@@ -140,31 +162,26 @@ pub fn load_content(config: &Config) -> Result<Loaded, BuildError> {
 ///
 /// Fails when `content.dir` cannot be read.
 pub fn load_content_meta(config: &Config) -> Result<Loaded, BuildError> {
-    let listing = scan::scan(config).map_err(|source| BuildError::ContentDir {
+    let mut loaded = Loaded::default();
+    let mut articles = Vec::new();
+    let listing = load_tree(config, Depth::Meta, |rel, result| match result {
+        Ok(parsed) => {
+            loaded.diagnostics.extend(parsed.warnings.iter().cloned());
+            if !parsed.warnings.is_empty() {
+                loaded.per_file.push((rel, parsed.warnings));
+            }
+            articles.push((parsed.article, parsed.complete));
+        }
+        Err(d) => {
+            loaded.per_file.push((rel, vec![d.clone()]));
+            loaded.diagnostics.push(d);
+        }
+    })
+    .map_err(|source| BuildError::ContentDir {
         path: config.content.dir.clone(),
         source,
     })?;
-    let mut loaded = Loaded::default();
     loaded.diagnostics.extend(listing.problems);
-    let mut articles = Vec::with_capacity(listing.files.len());
-    load_each(
-        config,
-        &listing.files,
-        Depth::Meta,
-        |rel, result| match result {
-            Ok(parsed) => {
-                loaded.diagnostics.extend(parsed.warnings.iter().cloned());
-                if !parsed.warnings.is_empty() {
-                    loaded.per_file.push((rel, parsed.warnings));
-                }
-                articles.push((parsed.article, parsed.complete));
-            }
-            Err(d) => {
-                loaded.per_file.push((rel, vec![d.clone()]));
-                loaded.diagnostics.push(d);
-            }
-        },
-    );
     loaded.catalog = Catalog::from_articles(listing.categories, articles);
     loaded.per_file.sort_by(|a, b| a.0.cmp(&b.0));
     loaded

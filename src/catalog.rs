@@ -11,7 +11,9 @@
 //! Reading files is `article`'s job; rendering is `render`'s.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::sync::Arc;
 
 use chrono::{DateTime, FixedOffset};
@@ -66,11 +68,11 @@ pub struct Catalog {
     by_updated: BTreeSet<Key>,
     /// Paths by the hash of their article's id, sorted: compact, and exact
     /// because lookups compare the articles' ids themselves.
-    ids: HashMap<u64, Vec<Arc<str>>>,
+    ids: FxHashMap<u64, Vec<Arc<str>>>,
     /// Paths whose article holds its rendered body. Articles outside every
     /// feed window can be held without it (see [`Catalog::slim`]), so a
     /// large newsroom costs memory for its metadata only.
-    bodies: HashSet<Arc<str>>,
+    bodies: FxHashSet<Arc<str>>,
 }
 
 impl Catalog {
@@ -97,11 +99,11 @@ impl Catalog {
         categories: impl IntoIterator<Item = String>,
         articles: Vec<(Article, bool)>,
     ) -> (Catalog, Vec<Arc<str>>) {
+        use rayon::prelude::*;
         // Shared first, so sorting moves pointers rather than articles;
         // stable, so among equal paths the later stays last and wins.
-        let mut keys = Vec::with_capacity(articles.len());
         let mut items: Vec<(Arc<str>, Arc<Article>, bool)> = articles
-            .into_iter()
+            .into_par_iter()
             .map(|(article, has_body)| {
                 let article = if has_body || article.is_slim() {
                     article
@@ -109,11 +111,11 @@ impl Catalog {
                     article.slimmed()
                 };
                 let rel: Arc<str> = Arc::from(article.rel.as_str());
-                keys.push(Arc::clone(&rel));
                 (rel, Arc::new(article), has_body)
             })
             .collect();
-        items.sort_by(|a, b| a.0.cmp(&b.0));
+        let keys: Vec<Arc<str>> = items.iter().map(|i| Arc::clone(&i.0)).collect();
+        items.par_sort_by(|a, b| a.0.cmp(&b.0));
         items.dedup_by(|later, earlier| {
             if later.0 == earlier.0 {
                 std::mem::swap(later, earlier);
@@ -129,8 +131,9 @@ impl Catalog {
             .collect();
         let mut site = Vec::with_capacity(items.len());
         let mut by_updated = Vec::with_capacity(items.len());
-        let mut ids: HashMap<u64, Vec<Arc<str>>> = HashMap::with_capacity(items.len());
-        let mut bodies = HashSet::new();
+        let mut ids: FxHashMap<u64, Vec<Arc<str>>> =
+            FxHashMap::with_capacity_and_hasher(items.len(), Default::default());
+        let mut bodies = FxHashSet::default();
         let mut map = Vec::with_capacity(items.len());
         for (rel, article, has_body) in items {
             if !article.draft {
@@ -158,14 +161,34 @@ impl Catalog {
             }
             map.push((rel, article));
         }
+        // The indexes are sorted (into B-trees) on all cores at once.
+        let sorted = |mut keys: Vec<Key>| -> BTreeSet<Key> {
+            keys.par_sort();
+            keys.into_iter().collect()
+        };
+        let ((articles, categories), (site, by_updated)) = rayon::join(
+            || {
+                rayon::join(
+                    || map.into_iter().collect(),
+                    || {
+                        per_category
+                            .into_iter()
+                            .collect::<Vec<_>>()
+                            .into_par_iter()
+                            .map(|(c, keys)| (c, sorted(keys)))
+                            .collect::<Vec<_>>()
+                            .into_iter()
+                            .collect()
+                    },
+                )
+            },
+            || rayon::join(|| sorted(site), || sorted(by_updated)),
+        );
         let catalog = Catalog {
-            articles: map.into_iter().collect(),
-            categories: per_category
-                .into_iter()
-                .map(|(c, keys)| (c, keys.into_iter().collect()))
-                .collect(),
-            site: site.into_iter().collect(),
-            by_updated: by_updated.into_iter().collect(),
+            articles,
+            categories,
+            site,
+            by_updated,
             ids,
             bodies,
         };

@@ -11,6 +11,8 @@
 //! reconcile scan (mtime, size) catches whatever events missed.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -126,9 +128,9 @@ pub struct Publisher {
     scan_problems: Vec<Diagnostic>,
     config_error: Option<String>,
     content_error: Option<String>,
-    stamps: HashMap<Arc<str>, Stamp>,
+    stamps: FxHashMap<Arc<str>, Stamp>,
     /// Paths indexed by the quick read and not yet checked in full.
-    unchecked: HashSet<Arc<str>>,
+    unchecked: FxHashSet<Arc<str>>,
     /// Generation of the last full load: background work (the full check,
     /// the periodic survey) started before a newer load is moot.
     load_gen: Arc<AtomicU64>,
@@ -187,8 +189,8 @@ impl Publisher {
             scan_problems: Vec::new(),
             config_error: None,
             content_error: None,
-            stamps: HashMap::new(),
-            unchecked: HashSet::new(),
+            stamps: FxHashMap::default(),
+            unchecked: FxHashSet::default(),
             load_gen: Arc::new(AtomicU64::new(0)),
             surveying: false,
             check_ack: None,
@@ -244,28 +246,15 @@ impl Publisher {
             .dir
             .canonicalize()
             .unwrap_or_else(|_| self.config.content.dir.clone());
-        let listing = match scan::scan(&self.config) {
-            Ok(l) => l,
-            Err(e) => {
-                let msg = format!(
-                    "{}: error: cannot read content directory: {e}",
-                    self.config.content.dir.display()
-                );
-                tracing::error!(dir = %self.config.content.dir.display(), error = %e, "content directory unreadable; keeping the last good feeds");
-                self.content_error = Some(msg);
-                self.publish_health();
-                return;
-            }
-        };
-        self.content_error = None;
-        let scanned = started.elapsed();
-        let mut articles = Vec::with_capacity(listing.files.len());
+        let mut articles = Vec::new();
         let mut problems = BTreeMap::new();
         // Per article, in load order: its stamp and whether it was checked
         // in full; keyed once the catalog has shared the paths.
-        let mut facts: Vec<(Option<Stamp>, bool)> = Vec::with_capacity(listing.files.len());
+        let mut facts: Vec<(Option<Stamp>, bool)> = Vec::new();
         let old_catalog = &self.catalog;
-        build::load_each(&self.config, &listing.files, Depth::Quick, |rel, result| {
+        // The walk and the reads overlap: each directory is read as soon
+        // as it is listed.
+        let loaded = build::load_tree(&self.config, Depth::Quick, |rel, result| {
             match result {
                 Ok(parsed) => {
                     if !parsed.warnings.is_empty() {
@@ -285,10 +274,24 @@ impl Publisher {
                 }
             }
         });
+        let listing = match loaded {
+            Ok(l) => l,
+            Err(e) => {
+                let msg = format!(
+                    "{}: error: cannot read content directory: {e}",
+                    self.config.content.dir.display()
+                );
+                tracing::error!(dir = %self.config.content.dir.display(), error = %e, "content directory unreadable; keeping the last good feeds");
+                self.content_error = Some(msg);
+                self.publish_health();
+                return;
+            }
+        };
+        self.content_error = None;
         let (catalog, keys) =
             Catalog::from_articles_keyed(listing.categories.iter().cloned(), articles);
-        let mut stamps = HashMap::with_capacity(keys.len());
-        let mut unchecked = HashSet::new();
+        let mut stamps = FxHashMap::with_capacity_and_hasher(keys.len(), Default::default());
+        let mut unchecked = FxHashSet::default();
         for (key, (stamp, checked)) in keys.into_iter().zip(facts) {
             if !checked {
                 unchecked.insert(Arc::clone(&key));
@@ -311,13 +314,15 @@ impl Publisher {
         tracing::info!(
             files = listing.files.len(),
             to_check = self.unchecked.len(),
-            scan_ms = scanned.as_millis() as u64,
-            read_ms = (read - scanned).as_millis() as u64,
+            read_ms = read.as_millis() as u64,
             render_ms = (started.elapsed() - read).as_millis() as u64,
             "content loaded"
         );
         self.finish_regeneration(started, now, true);
-        self.start_check();
+        // The first load's check starts with serving (`run`).
+        if self.serving {
+            self.start_check();
+        }
     }
 
     /// Reads every quickly indexed file in full on a background thread,
@@ -327,15 +332,17 @@ impl Publisher {
             return;
         }
         let gen = self.load_gen.load(Ordering::SeqCst);
-        let mut rels: Vec<String> = self.unchecked.iter().map(|k| k.to_string()).collect();
-        rels.sort();
+        // Shared paths: the copies and the sort are the thread's work.
+        let keys: Vec<Arc<str>> = self.unchecked.iter().cloned().collect();
         let config = self.config.clone();
         let current = Arc::clone(&self.load_gen);
         let Some(tx) = self.event_tx.clone() else {
+            let mut rels: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
+            rels.sort();
             self.check_now(&rels);
             return;
         };
-        tracing::debug!(files = rels.len(), "checking quickly indexed files in full");
+        tracing::debug!(files = keys.len(), "checking quickly indexed files in full");
         // One batch waits while the next is read: the results never pile
         // up in the queue when the publisher is busy.
         let (ack_tx, ack_rx) = mpsc::sync_channel::<()>(1);
@@ -343,11 +350,14 @@ impl Publisher {
         let spawned = std::thread::Builder::new()
             .name("herald-check".into())
             .spawn(move || {
-                for (i, chunk) in rels.chunks(512).enumerate() {
+                let mut keys = keys;
+                keys.sort();
+                for (i, chunk) in keys.chunks(512).enumerate() {
                     if current.load(Ordering::SeqCst) != gen {
                         return;
                     }
-                    let results = build::load_files(&config, chunk, Depth::Meta);
+                    let chunk: Vec<String> = chunk.iter().map(|k| k.to_string()).collect();
+                    let results = build::load_files(&config, &chunk, Depth::Meta);
                     if i > 0 && ack_rx.recv().is_err() {
                         return;
                     }
@@ -1087,6 +1097,9 @@ impl Publisher {
         self.start_compressor();
         self.publish_health();
         self.compress_pending();
+        // Before the watchers' reconcile: a reload it causes supersedes
+        // this check with its own.
+        self.start_check();
         self.start_watching();
         let mut pending: Vec<String> = Vec::new();
         let mut rescan = false;

@@ -25,6 +25,16 @@ pub struct Listing {
 ///
 /// Fails when `content.dir` itself cannot be read.
 pub fn scan(config: &Config) -> std::io::Result<Listing> {
+    scan_with(config, &mut |_| {})
+}
+
+/// [`scan`], handing each directory's articles to `found` as soon as the
+/// directory is listed, so they can be read while the walk goes on. The
+/// listing returned holds them all, sorted, as [`scan`]'s does.
+///
+/// Fails, before calling `found`, when `content.dir` is not a readable
+/// directory.
+pub fn scan_with(config: &Config, found: &mut dyn FnMut(&[String])) -> std::io::Result<Listing> {
     let root = config.content.dir.canonicalize()?;
     if !root.is_dir() {
         return Err(std::io::Error::new(
@@ -34,7 +44,7 @@ pub fn scan(config: &Config) -> std::io::Result<Listing> {
     }
     let mut listing = Listing::default();
     let mut seen = HashSet::new();
-    walk(config, &root, &root, "", &mut seen, &mut listing);
+    walk(config, &root, &root, "", &mut seen, &mut listing, found);
     listing.categories.sort();
     listing.files.sort();
     Ok(listing)
@@ -73,7 +83,15 @@ pub fn scan_folder(config: &Config, rel: &str) -> Listing {
         }
         up = a.parent();
     }
-    walk(config, &root, &canon, rel, &mut seen, &mut listing);
+    walk(
+        config,
+        &root,
+        &canon,
+        rel,
+        &mut seen,
+        &mut listing,
+        &mut |_| {},
+    );
     listing.files.sort();
     listing
 }
@@ -97,6 +115,7 @@ fn walk(
     start_rel: &str,
     seen: &mut HashSet<(u64, u64)>,
     listing: &mut Listing,
+    found: &mut dyn FnMut(&[String]),
 ) {
     let limit = start.to_path_buf();
     let mut stack: Vec<(PathBuf, String)> = vec![(start.to_path_buf(), start_rel.to_string())];
@@ -137,6 +156,7 @@ fn walk(
         }
         names.sort_by(|a, b| a.0.cmp(&b.0));
         let mut subdirs = Vec::new();
+        let listed = listing.files.len();
         for (name, entry) in names {
             let child_rel = if rel.is_empty() {
                 name.clone()
@@ -200,6 +220,9 @@ fn walk(
                     });
                 }
             }
+        }
+        if listing.files.len() > listed {
+            found(&listing.files[listed..]);
         }
         // Reversed, so the stack pops them in name order.
         stack.extend(subdirs.into_iter().rev());
