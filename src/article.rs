@@ -34,7 +34,20 @@ pub const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
 
 /// Percent-encodes one path segment (a category or slug).
 pub fn encode_segment(s: &str) -> String {
-    utf8_percent_encode(s, SEGMENT).to_string()
+    let mut out = String::with_capacity(s.len());
+    push_segment(&mut out, s);
+    out
+}
+
+/// Appends `s` percent-encoded as one path segment to `out`.
+pub fn push_segment(out: &mut String, s: &str) {
+    let plain = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~');
+    if s.bytes().all(plain) {
+        // The usual slug: nothing to encode.
+        out.push_str(s);
+    } else {
+        out.extend(utf8_percent_encode(s, SEGMENT));
+    }
 }
 
 /// How serious a [`Diagnostic`] is.
@@ -208,12 +221,14 @@ pub enum FileKind {
 
 /// The article kind of a path, or `None` for files herald does not read.
 pub fn kind_of(rel: &str) -> Option<FileKind> {
-    let name = rel.rsplit('/').next().unwrap_or(rel);
-    let ext = name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase())?;
-    match ext.as_str() {
-        "md" | "markdown" => Some(FileKind::Markdown),
-        "txt" => Some(FileKind::Text),
-        _ => None,
+    let name = memchr::memrchr(b'/', rel.as_bytes()).map_or(rel, |i| &rel[i + 1..]);
+    let ext = &name[memchr::memrchr(b'.', name.as_bytes())? + 1..];
+    if ext.eq_ignore_ascii_case("md") || ext.eq_ignore_ascii_case("markdown") {
+        Some(FileKind::Markdown)
+    } else if ext.eq_ignore_ascii_case("txt") {
+        Some(FileKind::Text)
+    } else {
+        None
     }
 }
 
@@ -232,17 +247,21 @@ pub fn is_ignored(rel: &str, config: &Config) -> bool {
             return true;
         }
     }
+    if config.content.ignore.is_empty() {
+        return false;
+    }
     let name = rel.rsplit('/').next().unwrap_or(rel);
     config.content.ignore.is_match(rel) || config.content.ignore.is_match(name)
 }
 
 /// Splits a relative path into (category, slug-from-stem).
 pub fn category_and_stem(rel: &str) -> (&str, &str) {
-    let (category, name) = match (rel.split_once('/'), rel.rsplit_once('/')) {
-        (Some((first, _)), Some((_, last))) => (first, last),
+    let b = rel.as_bytes();
+    let (category, name) = match (memchr::memchr(b'/', b), memchr::memrchr(b'/', b)) {
+        (Some(first), Some(last)) => (&rel[..first], &rel[last + 1..]),
         _ => ("", rel),
     };
-    let stem = name.rsplit_once('.').map(|(s, _)| s).unwrap_or(name);
+    let stem = memchr::memrchr(b'.', name.as_bytes()).map_or(name, |i| &name[..i]);
     (category, stem)
 }
 
@@ -286,12 +305,26 @@ pub fn load_at(
     config: &Config,
     depth: Depth,
 ) -> Result<Parsed, Diagnostic> {
+    load_in(None, content_dir, rel, config, depth)
+}
+
+/// [`load_at`], with the file opened by its name in `folder`, an open
+/// handle on its folder, when given: the kernel then looks up one name
+/// rather than walking the whole path (the first load opens every file).
+pub fn load_in(
+    folder: Option<std::os::fd::BorrowedFd<'_>>,
+    content_dir: &Path,
+    rel: &str,
+    config: &Config,
+    depth: Depth,
+) -> Result<Parsed, Diagnostic> {
     let path = content_dir.join(rel);
+    let at = folder.map(|f| (f, rel.rsplit_once('/').map_or(rel, |(_, name)| name)));
     let (bytes, mtime, stamp) = if depth == Depth::Quick {
         // The bytes go to a buffer this thread keeps: a quick index entry
         // needs no copy of them, and most files need nothing more.
         let quick = QUICK_BUF.with_borrow_mut(|buf| {
-            let (mtime, stamp) = read_into(&path, config.content.max_file_bytes, buf)?;
+            let (mtime, stamp) = read_into(&path, at, config.content.max_file_bytes, buf)?;
             let article = quick_meta(rel, buf, mtime, config);
             let bytes = if article.is_some() {
                 Vec::new()
@@ -316,7 +349,9 @@ pub fn load_at(
             (None, bytes, mtime, stamp) => (bytes, mtime, stamp),
         }
     } else {
-        read_file(&path, config.content.max_file_bytes)?
+        let mut bytes = Vec::new();
+        let (mtime, stamp) = read_into(&path, at, config.content.max_file_bytes, &mut bytes)?;
+        (bytes, mtime, stamp)
     };
     // UTF-8 (the usual case) is taken without a copy; `decode` does the rest.
     let text = match String::from_utf8(bytes) {
@@ -358,25 +393,39 @@ const QUICK_BUF_KEEP: usize = 256 * 1024;
 
 fn read_file(path: &Path, max: u64) -> Result<FileRead, Diagnostic> {
     let mut bytes = Vec::new();
-    let (mtime, stamp) = read_into(path, max, &mut bytes)?;
+    let (mtime, stamp) = read_into(path, None, max, &mut bytes)?;
     Ok((bytes, mtime, stamp))
 }
 
-/// [`read_file`] into `bytes` (cleared first), reusing its allocation.
+/// [`read_file`] into `bytes` (cleared first), reusing its allocation;
+/// with `at`, the file is opened by name in that open folder, which is
+/// the folder of `path`.
 fn read_into(
     path: &Path,
+    at: Option<(std::os::fd::BorrowedFd<'_>, &str)>,
     max: u64,
     bytes: &mut Vec<u8>,
 ) -> Result<(Option<DateTime<FixedOffset>>, Option<Stamp>), Diagnostic> {
+    use rustix::fs::{Mode, OFlags};
     use std::os::unix::fs::OpenOptionsExt;
     let cannot = |e: std::io::Error| Diagnostic::error(path, None, format!("cannot read: {e}"));
     // Non-blocking, so a FIFO or a device never blocks the open; the checks
     // below run on the handle, so a path swapped meanwhile cannot slip by.
-    let file = match std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
-        .open(path)
-    {
+    let opened = match at {
+        Some((folder, name)) => rustix::fs::openat(
+            folder,
+            name,
+            OFlags::RDONLY | OFlags::NONBLOCK | OFlags::NOCTTY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .map(std::fs::File::from)
+        .map_err(std::io::Error::from),
+        None => std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+            .open(path),
+    };
+    let file = match opened {
         Ok(f) => f,
         // A socket cannot be opened at all.
         Err(e) if e.raw_os_error() == Some(libc::ENXIO) => {
@@ -401,20 +450,12 @@ fn read_into(
     // Read the size fstat gave, through the cap: one read call for a
     // regular file. A file growing meanwhile is being written, and its
     // writer's event re-reads it.
-    let want = meta.len() as usize;
+    let want = meta.len();
     bytes.clear();
-    bytes.resize(want, 0);
-    let mut got = 0;
-    let mut file = file;
-    while got < want {
-        match file.read(&mut bytes[got..]) {
-            Ok(0) => break,
-            Ok(n) => got += n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(cannot(e)),
-        }
-    }
-    bytes.truncate(got);
+    bytes.reserve(want as usize);
+    // Into spare capacity, never zeroed first; the limit ends the read
+    // without a further call.
+    (&file).take(want).read_to_end(bytes).map_err(cannot)?;
     let modified = meta.modified().ok();
     let mtime = modified.map(|t| DateTime::<chrono::Utc>::from(t).fixed_offset());
     Ok((mtime, modified.map(|t| (t, meta.len()))))
@@ -569,13 +610,13 @@ fn quick_text(
     mtime: Option<DateTime<FixedOffset>>,
     config: &Config,
 ) -> Option<Article> {
-    let text = std::str::from_utf8(bytes).ok()?;
+    let text = simdutf8::basic::from_utf8(bytes).ok()?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    if text.contains(['\0', '\r']) {
+    if memchr::memchr2(b'\0', b'\r', text.as_bytes()).is_some() {
         return None;
     }
     let zone = &config.site.timezone;
-    let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+    let mut lines = split_lines(text).map(str::trim).filter(|l| !l.is_empty());
     // The first line is the title, whatever it holds.
     lines.next()?;
     let mut date = None;
@@ -627,37 +668,53 @@ fn quick_text(
     })
 }
 
+/// The lines of a text without carriage returns (as [`str::lines`] gives
+/// them), found with a vectorised search.
+fn split_lines(text: &str) -> impl Iterator<Item = &str> {
+    let ends = memchr::memchr_iter(b'\n', text.as_bytes()).chain(
+        // The last line, when the text does not end with a newline.
+        (!text.is_empty() && !text.ends_with('\n')).then_some(text.len()),
+    );
+    let mut start = 0;
+    ends.map(move |end| {
+        let line = &text[start..end];
+        start = end + 1;
+        line
+    })
+}
+
 /// [`quick_meta`] of a Markdown file.
 fn quick_markdown(rel: &str, bytes: &[u8], config: &Config) -> Option<Article> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let rest = bytes.strip_prefix(b"+++\n")?;
     // The closing fence: the first line that is exactly `+++`.
-    let mut end = None;
-    let mut at = 0;
-    while at <= rest.len() {
-        let line_end = rest[at..]
-            .iter()
-            .position(|&b| b == b'\n')
-            .map_or(rest.len(), |i| at + i);
-        if &rest[at..line_end] == b"+++" {
-            end = Some(at);
-            break;
-        }
-        at = line_end + 1;
-    }
-    let front = &rest[..end?];
-    if front.contains(&b'\r') || front.windows(3).any(|w| w == b"\"\"\"" || w == b"'''") {
+    let fence_at = |at: usize| {
+        rest[at..].starts_with(b"+++") && matches!(rest.get(at + 3), None | Some(b'\n'))
+    };
+    let end = if fence_at(0) {
+        0
+    } else {
+        memchr::memchr_iter(b'\n', rest)
+            .map(|i| i + 1)
+            .find(|&at| fence_at(at))?
+    };
+    let front = &rest[..end];
+    let multiline = memchr::memchr2_iter(b'"', b'\'', front)
+        .any(|i| front[i..].starts_with(b"\"\"\"") || front[i..].starts_with(b"'''"));
+    if multiline || memchr::memchr(b'\r', front).is_some() {
         return None;
     }
-    let front = std::str::from_utf8(front).ok()?;
+    let front = simdutf8::basic::from_utf8(front).ok()?;
     let (mut date, mut updated, mut id, mut slug, mut draft) = (None, None, None, None, None);
     let mut seen: Vec<&str> = Vec::with_capacity(8);
-    for line in front.lines() {
+    // Carriage returns were refused above: lines end at `\n` alone.
+    for line in split_lines(front) {
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        let (key, value) = line.split_once('=')?;
+        let eq = memchr::memchr(b'=', line.as_bytes())?;
+        let (key, value) = (&line[..eq], &line[eq + 1..]);
         let key = key.trim_end();
         if key.is_empty()
             || !key
@@ -1326,23 +1383,38 @@ pub fn permalink(
 
 /// The default id: `tag:{authority},{YYYY-MM-DD}:{category}/{slug}` (RFC 4151).
 pub fn tag_id(config: &Config, category: &str, slug: &str, date: &DateTime<FixedOffset>) -> String {
-    let day = format!("{:04}-{:02}-{:02}", date.year(), date.month(), date.day());
-    if category.is_empty() {
-        format!(
-            "tag:{},{}:{}",
-            config.site.id_authority,
-            day,
-            encode_segment(slug)
-        )
+    use std::fmt::Write;
+    let authority = &config.site.id_authority;
+    let mut id = String::with_capacity(20 + authority.len() + category.len() + slug.len());
+    id.push_str("tag:");
+    id.push_str(authority);
+    // Every file of a first load gets here: one buffer, digits by hand.
+    let year = date.year();
+    if (0..=9999).contains(&year) {
+        let digit = |n: u32| char::from(b'0' + (n % 10) as u8);
+        let y = year as u32;
+        id.push(',');
+        id.extend([digit(y / 1000), digit(y / 100), digit(y / 10), digit(y)]);
+        id.push('-');
+        id.extend([digit(date.month() / 10), digit(date.month())]);
+        id.push('-');
+        id.extend([digit(date.day() / 10), digit(date.day())]);
+        id.push(':');
     } else {
-        format!(
-            "tag:{},{}:{}/{}",
-            config.site.id_authority,
-            day,
-            encode_segment(category),
-            encode_segment(slug)
-        )
+        let _ = write!(
+            id,
+            ",{:04}-{:02}-{:02}:",
+            date.year(),
+            date.month(),
+            date.day()
+        );
     }
+    if !category.is_empty() {
+        push_segment(&mut id, category);
+        id.push('/');
+    }
+    push_segment(&mut id, slug);
+    id
 }
 
 /// Collapses runs of whitespace into single spaces and trims.
@@ -2078,6 +2150,16 @@ mod quick_tests {
 
     proptest! {
         #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+        /// The quick readers' line splitter cuts texts without carriage
+        /// returns exactly where [`str::lines`] does.
+        #[test]
+        fn split_lines_agrees_with_str_lines(text in "[a\n=é ]{0,40}") {
+            prop_assert_eq!(
+                split_lines(&text).collect::<Vec<_>>(),
+                text.lines().collect::<Vec<_>>()
+            );
+        }
 
         /// Whenever the quick reader answers for a text export and the
         /// full parser accepts it, they agree on every indexed field.

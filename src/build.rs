@@ -82,22 +82,46 @@ where
         for _ in 0..threads {
             let tx = tx.clone();
             let work_rx = &work_rx;
-            s.spawn(move || loop {
-                // Ends when the walk is done and its work taken.
-                let batch = match work_rx.lock() {
-                    Ok(rx) => rx.recv(),
-                    Err(_) => break,
-                };
-                let Ok(batch) = batch else { break };
-                let results = batch
-                    .into_iter()
-                    .map(|rel| {
-                        let r = article::load_at(dir, &rel, config, depth);
-                        (rel, r)
-                    })
-                    .collect();
-                if tx.send(results).is_err() {
-                    break;
+            s.spawn(move || {
+                // The folder of the last file read, kept open: its files are
+                // opened by name (each batch lies in one folder).
+                let mut folder: Option<(String, Option<std::os::fd::OwnedFd>)> = None;
+                loop {
+                    // Ends when the walk is done and its work taken.
+                    let batch = match work_rx.lock() {
+                        Ok(rx) => rx.recv(),
+                        Err(_) => break,
+                    };
+                    let Ok(batch) = batch else { break };
+                    let results = batch
+                        .into_iter()
+                        .map(|rel| {
+                            let parent = rel.rsplit_once('/').map_or("", |(p, _)| p);
+                            if folder.as_ref().is_none_or(|(p, _)| p != parent) {
+                                let fd = rustix::fs::open(
+                                    dir.join(parent),
+                                    rustix::fs::OFlags::RDONLY
+                                        | rustix::fs::OFlags::DIRECTORY
+                                        | rustix::fs::OFlags::CLOEXEC,
+                                    rustix::fs::Mode::empty(),
+                                )
+                                .ok();
+                                folder = Some((parent.to_string(), fd));
+                            }
+                            let fd = folder.as_ref().and_then(|(_, fd)| fd.as_ref());
+                            let r = article::load_in(
+                                fd.map(std::os::fd::AsFd::as_fd),
+                                dir,
+                                &rel,
+                                config,
+                                depth,
+                            );
+                            (rel, r)
+                        })
+                        .collect();
+                    if tx.send(results).is_err() {
+                        break;
+                    }
                 }
             });
         }

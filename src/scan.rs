@@ -161,15 +161,20 @@ fn walk(
             let child_rel = if rel.is_empty() {
                 name.clone()
             } else {
-                format!("{rel}/{name}")
+                let mut r = String::with_capacity(rel.len() + 1 + name.len());
+                r.push_str(&rel);
+                r.push('/');
+                r.push_str(&name);
+                r
             };
             if article::is_ignored(&child_rel, config) {
                 continue;
             }
-            let path = entry.path();
+            // Made only when needed: a regular file's full path is not.
+            let path = || entry.path();
             let Ok(ft) = entry.file_type() else { continue };
             let (is_dir, is_file) = if ft.is_symlink() {
-                match path.canonicalize() {
+                match path().canonicalize() {
                     Ok(target)
                         if target.starts_with(&limit)
                             || (target.starts_with(root) && limit == root) =>
@@ -190,7 +195,7 @@ fn walk(
                     }
                     Ok(_) => {
                         listing.problems.push(Diagnostic {
-                            path: path.clone(),
+                            path: path(),
                             position: None,
                             severity: Severity::Warning,
                             message: "symbolic link leads outside content.dir; skipped".into(),
@@ -207,13 +212,13 @@ fn walk(
                 if rel.is_empty() {
                     listing.categories.push(name.clone());
                 }
-                subdirs.push((path, child_rel));
+                subdirs.push((path(), child_rel));
             } else if article::kind_of(&child_rel).is_some() {
                 if is_file {
                     listing.files.push(child_rel);
                 } else {
                     listing.problems.push(Diagnostic {
-                        path: path.clone(),
+                        path: path(),
                         position: None,
                         severity: Severity::Error,
                         message: "not a regular file (FIFO, socket or device); skipped".into(),
