@@ -75,6 +75,133 @@ pub struct Catalog {
     bodies: FxHashSet<Arc<str>>,
 }
 
+/// A catalog built one article at a time, in any order, as a first load
+/// reads them: each [`CatalogBuilder::push`] does the article's share of
+/// the work while the files are still being read, and
+/// [`CatalogBuilder::finish`] sorts the indexes on all cores at once.
+#[derive(Debug, Default)]
+pub struct CatalogBuilder {
+    map: Vec<(Arc<str>, Arc<Article>)>,
+    per_category: FxHashMap<String, Vec<Key>>,
+    site: Vec<Key>,
+    by_updated: Vec<Key>,
+    ids: FxHashMap<u64, Vec<Arc<str>>>,
+    bodies: FxHashSet<Arc<str>>,
+}
+
+impl CatalogBuilder {
+    /// A builder with room for `n` articles.
+    pub fn with_capacity(n: usize) -> Self {
+        CatalogBuilder {
+            map: Vec::with_capacity(n),
+            site: Vec::with_capacity(n),
+            by_updated: Vec::with_capacity(n),
+            ids: FxHashMap::with_capacity_and_hasher(n, Default::default()),
+            ..Default::default()
+        }
+    }
+
+    /// Adds an article (with whether it holds its body), returning its
+    /// path as the catalog will hold it, for callers keying their own maps
+    /// by path. Paths must be unique: a second article at one path would
+    /// be indexed twice.
+    pub fn push(&mut self, article: Article, has_body: bool) -> Arc<str> {
+        let article = if has_body || article.is_slim() {
+            article
+        } else {
+            article.slimmed()
+        };
+        let rel: Arc<str> = Arc::from(article.rel.as_str());
+        if !article.draft {
+            let key = (Reverse(article.date), Arc::clone(&rel));
+            if !article.category.is_empty() {
+                match self.per_category.get_mut(article.category.as_str()) {
+                    Some(keys) => keys.push(key.clone()),
+                    None => {
+                        self.per_category
+                            .insert(article.category.clone(), vec![key.clone()]);
+                    }
+                }
+            }
+            self.site.push(key);
+            self.by_updated
+                .push((Reverse(article.updated), Arc::clone(&rel)));
+        } else if !article.category.is_empty()
+            && !self.per_category.contains_key(article.category.as_str())
+        {
+            self.per_category
+                .insert(article.category.clone(), Vec::new());
+        }
+        self.ids
+            .entry(id_hash(&article.id))
+            .or_default()
+            .push(Arc::clone(&rel));
+        if has_body {
+            self.bodies.insert(Arc::clone(&rel));
+        }
+        self.map.push((Arc::clone(&rel), Arc::new(article)));
+        rel
+    }
+
+    /// The catalog, with `categories` (folder names) listed even when
+    /// empty.
+    pub fn finish(self, categories: impl IntoIterator<Item = String>) -> Catalog {
+        use rayon::prelude::*;
+        let CatalogBuilder {
+            mut map,
+            mut per_category,
+            site,
+            by_updated,
+            mut ids,
+            bodies,
+        } = self;
+        for c in categories {
+            if !c.is_empty() {
+                per_category.entry(c).or_default();
+            }
+        }
+        let sorted = |mut keys: Vec<Key>| -> BTreeSet<Key> {
+            keys.par_sort_unstable();
+            keys.into_iter().collect()
+        };
+        let ((articles, categories), ((site, by_updated), ())) = rayon::join(
+            || {
+                rayon::join(
+                    || {
+                        map.par_sort_unstable_by(|a, b| a.0.cmp(&b.0));
+                        map.into_iter().collect()
+                    },
+                    || {
+                        per_category
+                            .into_iter()
+                            .collect::<Vec<_>>()
+                            .into_par_iter()
+                            .map(|(c, keys)| (c, sorted(keys)))
+                            .collect::<Vec<_>>()
+                            .into_iter()
+                            .collect()
+                    },
+                )
+            },
+            || {
+                rayon::join(
+                    || rayon::join(|| sorted(site), || sorted(by_updated)),
+                    // Each id's paths in path order.
+                    || ids.values_mut().for_each(|paths| paths.sort_unstable()),
+                )
+            },
+        );
+        Catalog {
+            articles,
+            categories,
+            site,
+            by_updated,
+            ids,
+            bodies,
+        }
+    }
+}
+
 impl Catalog {
     /// An empty catalog.
     pub fn new() -> Self {
@@ -89,110 +216,24 @@ impl Catalog {
         categories: impl IntoIterator<Item = String>,
         articles: Vec<(Article, bool)>,
     ) -> Catalog {
-        Catalog::from_articles_keyed(categories, articles).0
-    }
-
-    /// [`Catalog::from_articles`], also returning each article's path as
-    /// the catalog holds it, in input order: callers keying their own maps
-    /// by path share the catalog's strings instead of copying them.
-    pub fn from_articles_keyed(
-        categories: impl IntoIterator<Item = String>,
-        articles: Vec<(Article, bool)>,
-    ) -> (Catalog, Vec<Arc<str>>) {
-        use rayon::prelude::*;
-        // Shared first, so sorting moves pointers rather than articles;
-        // stable, so among equal paths the later stays last and wins.
-        let mut items: Vec<(Arc<str>, Arc<Article>, bool)> = articles
-            .into_par_iter()
-            .map(|(article, has_body)| {
-                let article = if has_body || article.is_slim() {
-                    article
-                } else {
-                    article.slimmed()
-                };
-                let rel: Arc<str> = Arc::from(article.rel.as_str());
-                (rel, Arc::new(article), has_body)
-            })
-            .collect();
-        let keys: Vec<Arc<str>> = items.iter().map(|i| Arc::clone(&i.0)).collect();
-        items.par_sort_by(|a, b| a.0.cmp(&b.0));
-        items.dedup_by(|later, earlier| {
-            if later.0 == earlier.0 {
-                std::mem::swap(later, earlier);
-                true
-            } else {
-                false
-            }
-        });
-        let mut per_category: BTreeMap<String, Vec<Key>> = categories
-            .into_iter()
-            .filter(|c| !c.is_empty())
-            .map(|c| (c, Vec::new()))
-            .collect();
-        let mut site = Vec::with_capacity(items.len());
-        let mut by_updated = Vec::with_capacity(items.len());
-        let mut ids: FxHashMap<u64, Vec<Arc<str>>> =
-            FxHashMap::with_capacity_and_hasher(items.len(), Default::default());
-        let mut bodies = FxHashSet::default();
-        let mut map = Vec::with_capacity(items.len());
-        for (rel, article, has_body) in items {
-            if !article.draft {
-                let key = (Reverse(article.date), Arc::clone(&rel));
-                if !article.category.is_empty() {
-                    match per_category.get_mut(&article.category) {
-                        Some(keys) => keys.push(key.clone()),
-                        None => {
-                            per_category.insert(article.category.clone(), vec![key.clone()]);
-                        }
-                    }
-                }
-                site.push(key);
-                by_updated.push((Reverse(article.updated), Arc::clone(&rel)));
-            } else if !article.category.is_empty() && !per_category.contains_key(&article.category)
-            {
-                per_category.insert(article.category.clone(), Vec::new());
-            }
-            // Paths arrive sorted, so each id's list stays sorted.
-            ids.entry(id_hash(&article.id))
-                .or_default()
-                .push(Arc::clone(&rel));
-            if has_body {
-                bodies.insert(Arc::clone(&rel));
-            }
-            map.push((rel, article));
+        // Of each path, the last in input order; indexes are sorted, not
+        // the 330-byte articles.
+        let mut last: FxHashMap<&str, usize> =
+            FxHashMap::with_capacity_and_hasher(articles.len(), Default::default());
+        for (i, (a, _)) in articles.iter().enumerate() {
+            last.insert(a.rel.as_str(), i);
         }
-        // The indexes are sorted (into B-trees) on all cores at once.
-        let sorted = |mut keys: Vec<Key>| -> BTreeSet<Key> {
-            keys.par_sort();
-            keys.into_iter().collect()
-        };
-        let ((articles, categories), (site, by_updated)) = rayon::join(
-            || {
-                rayon::join(
-                    || map.into_iter().collect(),
-                    || {
-                        per_category
-                            .into_iter()
-                            .collect::<Vec<_>>()
-                            .into_par_iter()
-                            .map(|(c, keys)| (c, sorted(keys)))
-                            .collect::<Vec<_>>()
-                            .into_iter()
-                            .collect()
-                    },
-                )
-            },
-            || rayon::join(|| sorted(site), || sorted(by_updated)),
-        );
-        let catalog = Catalog {
-            articles,
-            categories,
-            site,
-            by_updated,
-            ids,
-            bodies,
-        };
-        (catalog, keys)
+        let mut keep: Vec<bool> = vec![false; articles.len()];
+        for i in last.into_values() {
+            keep[i] = true;
+        }
+        let mut builder = CatalogBuilder::with_capacity(articles.len());
+        for ((article, has_body), keep) in articles.into_iter().zip(keep) {
+            if keep {
+                builder.push(article, has_body);
+            }
+        }
+        builder.finish(categories)
     }
 
     /// Number of articles held, drafts and future ones included.
@@ -694,7 +735,7 @@ mod tests {
                 one_by_one.upsert_meta(a);
             }
         }
-        let bulk = Catalog::from_articles(categories, items);
+        let bulk = Catalog::from_articles(categories.clone(), items.clone());
         assert_eq!(bulk.articles, one_by_one.articles);
         assert_eq!(bulk.categories, one_by_one.categories);
         assert_eq!(bulk.site, one_by_one.site);
@@ -702,6 +743,31 @@ mod tests {
         assert_eq!(bulk.ids, one_by_one.ids);
         assert_eq!(bulk.bodies, one_by_one.bodies);
         assert_eq!(bulk.duplicate_ids(), one_by_one.duplicate_ids());
+
+        // The first load's builder: unique paths in scrambled order (as
+        // the readers deliver them) give the same catalog.
+        let mut last: BTreeMap<String, (Article, bool)> = BTreeMap::new();
+        for (a, body) in items {
+            last.insert(a.rel.clone(), (a, body));
+        }
+        let mut unique: Vec<(Article, bool)> = last.into_values().collect();
+        let n = unique.len();
+        for i in 0..n {
+            unique.swap(i, (i * 7919 + 13) % n);
+        }
+        let mut builder = CatalogBuilder::default();
+        for (a, body) in unique {
+            let rel = a.rel.clone();
+            assert_eq!(&*builder.push(a, body), rel.as_str());
+        }
+        let built = builder.finish(categories);
+        assert_eq!(built.articles, one_by_one.articles);
+        assert_eq!(built.categories, one_by_one.categories);
+        assert_eq!(built.site, one_by_one.site);
+        assert_eq!(built.by_updated, one_by_one.by_updated);
+        assert_eq!(built.ids, one_by_one.ids);
+        assert_eq!(built.bodies, one_by_one.bodies);
+        assert_eq!(built.duplicate_ids(), one_by_one.duplicate_ids());
     }
 
     #[test]

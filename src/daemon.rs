@@ -26,7 +26,7 @@ use tokio::net::TcpListener;
 
 use crate::article::{self, Depth, Diagnostic, Parsed, Severity};
 use crate::build;
-use crate::catalog::{Catalog, Change};
+use crate::catalog::{Catalog, CatalogBuilder, Change};
 use crate::config::Config;
 use crate::render::{self, PageId};
 use crate::scan;
@@ -246,11 +246,12 @@ impl Publisher {
             .dir
             .canonicalize()
             .unwrap_or_else(|_| self.config.content.dir.clone());
-        let mut articles = Vec::new();
+        // The catalog is built as the files arrive; the daemon's own maps
+        // share its path strings.
+        let mut builder = CatalogBuilder::default();
+        let mut stamps = FxHashMap::default();
+        let mut unchecked = FxHashSet::default();
         let mut problems = BTreeMap::new();
-        // Per article, in load order: its stamp and whether it was checked
-        // in full; keyed once the catalog has shared the paths.
-        let mut facts: Vec<(Option<Stamp>, bool)> = Vec::new();
         let old_catalog = &self.catalog;
         // The walk and the reads overlap: each directory is read as soon
         // as it is listed.
@@ -260,15 +261,19 @@ impl Publisher {
                     if !parsed.warnings.is_empty() {
                         problems.insert(rel, parsed.warnings);
                     }
-                    facts.push((parsed.stamp, parsed.checked));
-                    articles.push((parsed.article, parsed.complete));
+                    let key = builder.push(parsed.article, parsed.complete);
+                    if !parsed.checked {
+                        unchecked.insert(Arc::clone(&key));
+                    }
+                    if let Some(s) = parsed.stamp {
+                        stamps.insert(key, s);
+                    }
                 }
                 Err(d) => {
                     log_problem(&d);
                     // Keep the last good version of a file that broke.
                     if let Some(old) = old_catalog.get(&rel) {
-                        facts.push((None, true));
-                        articles.push(((**old).clone(), old_catalog.has_body(&rel)));
+                        builder.push((**old).clone(), old_catalog.has_body(&rel));
                     }
                     problems.insert(rel, vec![d]);
                 }
@@ -288,24 +293,13 @@ impl Publisher {
             }
         };
         self.content_error = None;
-        let (catalog, keys) =
-            Catalog::from_articles_keyed(listing.categories.iter().cloned(), articles);
-        let mut stamps = FxHashMap::with_capacity_and_hasher(keys.len(), Default::default());
-        let mut unchecked = FxHashSet::default();
-        for (key, (stamp, checked)) in keys.into_iter().zip(facts) {
-            if !checked {
-                unchecked.insert(Arc::clone(&key));
-            }
-            if let Some(s) = stamp {
-                stamps.insert(key, s);
-            }
-        }
-        self.catalog = catalog;
+        let read = started.elapsed();
+        self.catalog = builder.finish(listing.categories.iter().cloned());
         self.problems = problems;
         self.scan_problems = listing.problems;
         self.stamps = stamps;
         self.unchecked = unchecked;
-        let read = started.elapsed();
+        let indexed = started.elapsed();
         let now = now_fixed();
         let pages = render::all_pages(&self.config, &self.catalog);
         let keep: HashSet<String> = pages.iter().map(PageId::path).collect();
@@ -315,7 +309,8 @@ impl Publisher {
             files = listing.files.len(),
             to_check = self.unchecked.len(),
             read_ms = read.as_millis() as u64,
-            render_ms = (started.elapsed() - read).as_millis() as u64,
+            index_ms = (indexed - read).as_millis() as u64,
+            render_ms = (started.elapsed() - indexed).as_millis() as u64,
             "content loaded"
         );
         self.finish_regeneration(started, now, true);
