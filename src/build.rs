@@ -252,6 +252,7 @@ pub fn hydrate(
         .windows(now, window_size(config))
         .into_iter()
         .filter(|r| !catalog.has_body(r))
+        .map(|r| r.to_string())
         .collect();
     missing.sort();
     let mut failed = Vec::new();

@@ -11,7 +11,7 @@
 //! Reading files is `article`'s job; rendering is `render`'s.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::sync::Arc;
@@ -328,14 +328,14 @@ impl Catalog {
 
     /// Every path that some feed shows at `now`: the newest `limit`
     /// published articles of each category and of the site.
-    pub fn windows(&self, now: DateTime<FixedOffset>, limit: usize) -> HashSet<String> {
-        let mut out: HashSet<String> = HashSet::new();
+    pub fn windows(&self, now: DateTime<FixedOffset>, limit: usize) -> FxHashSet<Arc<str>> {
+        let mut out = FxHashSet::default();
         for set in std::iter::once(&self.site).chain(self.categories.values()) {
             out.extend(
                 set.iter()
                     .filter(|(Reverse(date), _)| *date <= now)
                     .take(limit)
-                    .map(|(_, rel)| rel.to_string()),
+                    .map(|(_, rel)| Arc::clone(rel)),
             );
         }
         out
@@ -781,7 +781,7 @@ mod tests {
         }
         c.upsert(art("b/x.md", "2024-06-01T00:00:00Z"));
         let w = c.windows(now(), 2);
-        let mut w: Vec<_> = w.into_iter().collect();
+        let mut w: Vec<String> = w.into_iter().map(|r| r.to_string()).collect();
         w.sort();
         // a's newest two, the site's newest two (the same), and b's only one.
         assert_eq!(w, ["a/3.md", "a/4.md", "b/x.md"]);

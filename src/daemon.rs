@@ -460,7 +460,7 @@ impl Publisher {
                 .catalog
                 .windows(now, size)
                 .iter()
-                .all(|r| self.catalog.has_body(r) || unavailable.contains(r.as_str()));
+                .all(|r| self.catalog.has_body(r) || unavailable.contains(&**r));
             if done && !dropped {
                 break;
             }
@@ -489,10 +489,10 @@ impl Publisher {
             let res = Resource::prepare_identity(rendered, resources.get(&path), wall);
             (path, res)
         };
-        // An edit touches a handful of pages, rendered in a few
-        // milliseconds here; handing them to the pool costs more in
-        // wake-ups than it saves. A full load renders on every core.
-        let results: Vec<(String, Arc<Resource>)> = if pages.len() <= 16 {
+        // Every page on every core, an edit's nine too: on rayon's
+        // persistent pool that took an edit's rendering from 4.8-5.3 ms to
+        // 4.1-4.4 ms (fastest of 40 edits, 1,000 articles, two cores).
+        let results: Vec<(String, Arc<Resource>)> = if pages.len() <= 1 {
             pages.iter().map(one).collect()
         } else {
             build::par_map(pages, one)
