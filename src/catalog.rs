@@ -591,7 +591,7 @@ mod tests {
             slug: stem.into(),
             title: format!("title of {rel}"),
             summary: String::new(),
-            content_html: Arc::from(""),
+            content_html: crate::article::no_body(),
             date,
             updated: date,
             authors: vec![],

@@ -422,6 +422,8 @@ impl Publisher {
             }
         }
         if self.unchecked.is_empty() {
+            // Its table, sized for the whole first load, is given back.
+            self.unchecked = FxHashSet::default();
             tracing::info!("every file checked in full");
         }
         if !change.is_empty() {
