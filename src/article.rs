@@ -454,14 +454,14 @@ fn read_into(
             ),
         ));
     }
-    // Read the size fstat gave, through the cap: one read call for a
-    // regular file. A file growing meanwhile is being written, and its
-    // writer's event re-reads it.
+    // Read the size fstat gave, through the cap. A file growing meanwhile
+    // is being written, and its writer's event re-reads it.
     let want = meta.len();
     bytes.clear();
     bytes.reserve(want as usize);
     // Into spare capacity, never zeroed first; the limit ends the read
-    // without a further call.
+    // without a further call. Files up to 8 KiB take one read call; std
+    // reads larger ones in growing steps.
     (&file).take(want).read_to_end(bytes).map_err(cannot)?;
     let modified = meta.modified().ok();
     let mtime = modified.map(|t| DateTime::<chrono::Utc>::from(t).fixed_offset());

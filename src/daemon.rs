@@ -347,12 +347,30 @@ impl Publisher {
             .spawn(move || {
                 let mut keys = keys;
                 keys.sort();
+                // Threads of its own, so an edit's pages (rendered on the
+                // shared pool) never queue behind a 512-file batch; and at
+                // a lower priority (nice 10), so edits and requests come
+                // first while it runs. On Linux, niceness is per thread.
+                let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .thread_name(|i| format!("herald-check-{i}"))
+                    .start_handler(|_| {
+                        let me = rustix::thread::gettid();
+                        let _ = rustix::process::setpriority_process(Some(me), 10);
+                    })
+                    .build()
+                    .ok();
                 for (i, chunk) in keys.chunks(512).enumerate() {
                     if current.load(Ordering::SeqCst) != gen {
                         return;
                     }
                     let chunk: Vec<String> = chunk.iter().map(|k| k.to_string()).collect();
-                    let results = build::load_files(&config, &chunk, Depth::Meta);
+                    let load = || build::load_files(&config, &chunk, Depth::Meta);
+                    let results = match &pool {
+                        Some(pool) => pool.install(load),
+                        None => load(),
+                    };
                     if i > 0 && ack_rx.recv().is_err() {
                         return;
                     }
