@@ -164,21 +164,41 @@ impl Article {
     /// The article reduced to what ordering and id checks need (path,
     /// category, slug, dates, id, draft). Re-reading the file restores the rest.
     pub fn slimmed(&self) -> Article {
+        Article::index_entry(
+            self.rel.clone(),
+            self.category.clone(),
+            self.slug.clone(),
+            (self.date, self.updated),
+            self.id.clone(),
+            self.draft,
+        )
+    }
+
+    /// An article holding only what [`Article::slimmed`] keeps: path,
+    /// category, slug, (date, updated), id and draft.
+    pub fn index_entry(
+        rel: String,
+        category: String,
+        slug: String,
+        (date, updated): (DateTime<FixedOffset>, DateTime<FixedOffset>),
+        id: String,
+        draft: bool,
+    ) -> Article {
         Article {
-            rel: self.rel.clone(),
-            category: self.category.clone(),
-            slug: self.slug.clone(),
+            rel,
+            category,
+            slug,
             title: String::new(),
             summary: String::new(),
             content_html: no_body(),
-            date: self.date,
-            updated: self.updated,
+            date,
+            updated,
             authors: Vec::new(),
             tags: Vec::new(),
             image: None,
             link: String::new(),
-            id: self.id.clone(),
-            draft: self.draft,
+            id,
+            draft,
             lang: None,
         }
     }
@@ -656,23 +676,14 @@ fn quick_text(
     }
     let date = check_year(date.or(mtime)?).ok()?;
     let (category, stem) = category_and_stem(rel);
-    Some(Article {
-        rel: rel.to_string(),
-        category: category.to_string(),
-        slug: stem.to_string(),
-        title: String::new(),
-        summary: String::new(),
-        content_html: no_body(),
-        date,
-        updated: date,
-        authors: Vec::new(),
-        tags: Vec::new(),
-        image: None,
-        link: String::new(),
-        id: tag_id(config, category, stem, &date),
-        draft: false,
-        lang: None,
-    })
+    Some(Article::index_entry(
+        rel.to_string(),
+        category.to_string(),
+        stem.to_string(),
+        (date, date),
+        tag_id(config, category, stem, &date),
+        false,
+    ))
 }
 
 /// The lines of a text without carriage returns (as [`str::lines`] gives
@@ -777,23 +788,14 @@ fn quick_markdown(rel: &str, bytes: &[u8], config: &Config) -> Option<Article> {
         Some(id) => id.to_string(),
         None => tag_id(config, category, &slug, &date),
     };
-    Some(Article {
-        rel: rel.to_string(),
-        category: category.to_string(),
+    Some(Article::index_entry(
+        rel.to_string(),
+        category.to_string(),
         slug,
-        title: String::new(),
-        summary: String::new(),
-        content_html: no_body(),
-        date,
-        updated,
-        authors: Vec::new(),
-        tags: Vec::new(),
-        image: None,
-        link: String::new(),
+        (date, updated),
         id,
-        draft: draft.unwrap_or(false),
-        lang: None,
-    })
+        draft.unwrap_or(false),
+    ))
 }
 
 /// A value up to an end-of-line comment.

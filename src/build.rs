@@ -51,7 +51,8 @@ pub struct Loaded {
 /// `depth`: each directory's files are read while the walk goes on, and
 /// each result is handed to `each` on the calling thread as it arrives
 /// (in no particular order; a large tree is never held twice in memory).
-/// Returns the walk's listing.
+/// Returns the walk's listing: categories and problems (its `files` are
+/// empty; each went to `each`).
 ///
 /// Fails, without calling `each`, when `content.dir` is not a readable
 /// directory.
@@ -73,9 +74,14 @@ where
     std::thread::scope(|s| {
         let walker = s.spawn(move || {
             scan::scan_with(config, &mut |files| {
-                for chunk in files.chunks(BATCH) {
+                let mut files = files.into_iter();
+                loop {
+                    let batch: Vec<String> = files.by_ref().take(BATCH).collect();
+                    if batch.is_empty() {
+                        break;
+                    }
                     // The readers only stop early when the caller is gone.
-                    let _ = work_tx.send(chunk.to_vec());
+                    let _ = work_tx.send(batch);
                 }
             })
         });

@@ -736,13 +736,7 @@ mod tests {
             }
         }
         let bulk = Catalog::from_articles(categories.clone(), items.clone());
-        assert_eq!(bulk.articles, one_by_one.articles);
-        assert_eq!(bulk.categories, one_by_one.categories);
-        assert_eq!(bulk.site, one_by_one.site);
-        assert_eq!(bulk.by_updated, one_by_one.by_updated);
-        assert_eq!(bulk.ids, one_by_one.ids);
-        assert_eq!(bulk.bodies, one_by_one.bodies);
-        assert_eq!(bulk.duplicate_ids(), one_by_one.duplicate_ids());
+        assert_same_catalog(&bulk, &one_by_one);
 
         // The first load's builder: unique paths in scrambled order (as
         // the readers deliver them) give the same catalog.
@@ -761,13 +755,18 @@ mod tests {
             assert_eq!(&*builder.push(a, body), rel.as_str());
         }
         let built = builder.finish(categories);
-        assert_eq!(built.articles, one_by_one.articles);
-        assert_eq!(built.categories, one_by_one.categories);
-        assert_eq!(built.site, one_by_one.site);
-        assert_eq!(built.by_updated, one_by_one.by_updated);
-        assert_eq!(built.ids, one_by_one.ids);
-        assert_eq!(built.bodies, one_by_one.bodies);
-        assert_eq!(built.duplicate_ids(), one_by_one.duplicate_ids());
+        assert_same_catalog(&built, &one_by_one);
+    }
+
+    /// Every index of `a` equals `b`'s.
+    fn assert_same_catalog(a: &Catalog, b: &Catalog) {
+        assert_eq!(a.articles, b.articles);
+        assert_eq!(a.categories, b.categories);
+        assert_eq!(a.site, b.site);
+        assert_eq!(a.by_updated, b.by_updated);
+        assert_eq!(a.ids, b.ids);
+        assert_eq!(a.bodies, b.bodies);
+        assert_eq!(a.duplicate_ids(), b.duplicate_ids());
     }
 
     #[test]

@@ -252,10 +252,12 @@ impl Publisher {
         let mut stamps = FxHashMap::default();
         let mut unchecked = FxHashSet::default();
         let mut problems = BTreeMap::new();
+        let mut files = 0usize;
         let old_catalog = &self.catalog;
         // The walk and the reads overlap: each directory is read as soon
         // as it is listed.
         let loaded = build::load_tree(&self.config, Depth::Quick, |rel, result| {
+            files += 1;
             match result {
                 Ok(parsed) => {
                     if !parsed.warnings.is_empty() {
@@ -306,7 +308,7 @@ impl Publisher {
         self.resources.retain(|k, _| keep.contains(k));
         self.render_pages(&pages, now);
         tracing::info!(
-            files = listing.files.len(),
+            files,
             to_check = self.unchecked.len(),
             read_ms = read.as_millis() as u64,
             index_ms = (indexed - read).as_millis() as u64,
@@ -332,9 +334,7 @@ impl Publisher {
         let config = self.config.clone();
         let current = Arc::clone(&self.load_gen);
         let Some(tx) = self.event_tx.clone() else {
-            let mut rels: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
-            rels.sort();
-            self.check_now(&rels);
+            self.check_now();
             return;
         };
         tracing::debug!(files = keys.len(), "checking quickly indexed files in full");
@@ -381,14 +381,16 @@ impl Publisher {
             });
         if let Err(e) = spawned {
             tracing::warn!(error = %e, "cannot start the background check; checking now");
-            let rels: Vec<String> = self.unchecked.iter().map(|k| k.to_string()).collect();
-            self.check_now(&rels);
+            self.check_now();
         }
     }
 
-    /// The full check of `rels` on this thread, when no background thread can do it.
-    fn check_now(&mut self, rels: &[String]) {
-        let results = build::load_files(&self.config, rels, Depth::Meta);
+    /// The full check of every unchecked file on this thread, when no
+    /// background thread can do it.
+    fn check_now(&mut self) {
+        let rels: Vec<String> = self.unchecked.iter().map(|k| k.to_string()).collect();
+        // `load_files` returns them in path order.
+        let results = build::load_files(&self.config, &rels, Depth::Meta);
         self.apply_checked(results);
     }
 

@@ -25,16 +25,24 @@ pub struct Listing {
 ///
 /// Fails when `content.dir` itself cannot be read.
 pub fn scan(config: &Config) -> std::io::Result<Listing> {
-    scan_with(config, &mut |_| {})
+    scan_tree(config, None)
 }
 
-/// [`scan`], handing each directory's articles to `found` as soon as the
-/// directory is listed, so they can be read while the walk goes on. The
-/// listing returned holds them all, sorted, as [`scan`]'s does.
+/// [`scan`], handing each directory's articles to `found` (in walk order)
+/// as soon as the directory is listed, so they can be read while the walk
+/// goes on. The listing returned holds the categories and problems; its
+/// `files` are empty, every one having gone to `found`.
 ///
 /// Fails, before calling `found`, when `content.dir` is not a readable
 /// directory.
-pub fn scan_with(config: &Config, found: &mut dyn FnMut(&[String])) -> std::io::Result<Listing> {
+pub fn scan_with(config: &Config, found: &mut dyn FnMut(Vec<String>)) -> std::io::Result<Listing> {
+    scan_tree(config, Some(found))
+}
+
+fn scan_tree(
+    config: &Config,
+    found: Option<&mut dyn FnMut(Vec<String>)>,
+) -> std::io::Result<Listing> {
     let root = config.content.dir.canonicalize()?;
     if !root.is_dir() {
         return Err(std::io::Error::new(
@@ -83,15 +91,7 @@ pub fn scan_folder(config: &Config, rel: &str) -> Listing {
         }
         up = a.parent();
     }
-    walk(
-        config,
-        &root,
-        &canon,
-        rel,
-        &mut seen,
-        &mut listing,
-        &mut |_| {},
-    );
+    walk(config, &root, &canon, rel, &mut seen, &mut listing, None);
     listing.files.sort();
     listing
 }
@@ -115,7 +115,8 @@ fn walk(
     start_rel: &str,
     seen: &mut HashSet<(u64, u64)>,
     listing: &mut Listing,
-    found: &mut dyn FnMut(&[String]),
+    // When given, each directory's files are handed over rather than kept.
+    mut found: Option<&mut dyn FnMut(Vec<String>)>,
 ) {
     let limit = start.to_path_buf();
     let mut stack: Vec<(PathBuf, String)> = vec![(start.to_path_buf(), start_rel.to_string())];
@@ -226,8 +227,10 @@ fn walk(
                 }
             }
         }
-        if listing.files.len() > listed {
-            found(&listing.files[listed..]);
+        if let Some(found) = found.as_mut() {
+            if listing.files.len() > listed {
+                found(listing.files.split_off(listed));
+            }
         }
         // Reversed, so the stack pops them in name order.
         stack.extend(subdirs.into_iter().rev());
