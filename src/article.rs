@@ -351,8 +351,13 @@ pub fn load_in(
         // The bytes go to a buffer this thread keeps: a quick index entry
         // needs no copy of them, and most files need nothing more.
         let quick = QUICK_BUF.with_borrow_mut(|buf| {
-            let (mtime, stamp) = read_into(&path, at, config.content.max_file_bytes, buf)?;
-            let article = quick_meta(rel, buf, mtime, config);
+            let (mtime, stamp, article) = read_quick(
+                &path,
+                at,
+                config.content.max_file_bytes,
+                buf,
+                |bytes, mtime| quick_meta(rel, bytes, mtime, config),
+            )?;
             let bytes = if article.is_some() {
                 Vec::new()
             } else {
@@ -424,18 +429,62 @@ fn read_file(path: &Path, max: u64) -> Result<FileRead, Diagnostic> {
     Ok((bytes, mtime, stamp))
 }
 
-/// [`read_file`] into `bytes` (cleared first), reusing its allocation;
-/// with `at`, the file is opened by name in that open folder, which is
-/// the folder of `path`.
-fn read_into(
+/// A quick read: the file's modification time and stamp (when it was
+/// checked with `fstat`), and its index entry when the quick reader found one.
+type QuickRead = (
+    Option<DateTime<FixedOffset>>,
+    Option<Stamp>,
+    Option<Article>,
+);
+
+/// The first read of a quick load asks for this much (or
+/// `content.max_file_bytes` + 1, when smaller): a news article fits.
+const QUICK_READ: usize = 64 * 1024;
+
+/// The read of a [`Depth::Quick`] load: the file's bytes into `bytes`,
+/// and `quick(bytes, mtime)`'s index entry when it finds one.
+///
+/// One `read` call takes a file that fits in [`QUICK_READ`] bytes: when
+/// `quick` finds the entry in what it returned (a read returns less than
+/// asked only at the end of a regular file), nothing more is asked of the
+/// kernel — no `fstat`, so no stamp, no modification time and no size
+/// check; the full check later does those. Otherwise the file is checked
+/// and read to its end as [`read_into`] does, and `quick` tried again with
+/// the modification time.
+fn read_quick(
     path: &Path,
     at: Option<(std::os::fd::BorrowedFd<'_>, &str)>,
     max: u64,
     bytes: &mut Vec<u8>,
-) -> Result<(Option<DateTime<FixedOffset>>, Option<Stamp>), Diagnostic> {
+    quick: impl Fn(&[u8], Option<DateTime<FixedOffset>>) -> Option<Article>,
+) -> Result<QuickRead, Diagnostic> {
+    let file = open_for_read(path, at)?;
+    bytes.clear();
+    let ask = QUICK_READ.min(usize::try_from(max).unwrap_or(usize::MAX).saturating_add(1));
+    bytes.reserve(ask);
+    // Into spare capacity, never zeroed first. A FIFO or a folder fails
+    // here (non-blocking) or later, in the checks of `finish_read`.
+    if let Ok(n) = rustix::io::read(&file, rustix::buffer::spare_capacity(bytes)) {
+        if n < ask {
+            if let Some(article) = quick(bytes, None) {
+                return Ok((None, None, Some(article)));
+            }
+        }
+    } else {
+        bytes.clear();
+    }
+    let (mtime, stamp) = finish_read(path, &file, max, bytes)?;
+    Ok((mtime, stamp, quick(bytes, mtime)))
+}
+
+/// Opens `path` (by its name in `at`, when given) for reading,
+/// non-blocking, so a FIFO or a device never blocks the open.
+fn open_for_read(
+    path: &Path,
+    at: Option<(std::os::fd::BorrowedFd<'_>, &str)>,
+) -> Result<std::fs::File, Diagnostic> {
     use rustix::fs::{Mode, OFlags};
     use std::os::unix::fs::OpenOptionsExt;
-    let cannot = |e: std::io::Error| Diagnostic::error(path, None, format!("cannot read: {e}"));
     // Non-blocking, so a FIFO or a device never blocks the open; the checks
     // below run on the handle, so a path swapped meanwhile cannot slip by.
     let opened = match at {
@@ -452,14 +501,40 @@ fn read_into(
             .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
             .open(path),
     };
-    let file = match opened {
-        Ok(f) => f,
+    match opened {
+        Ok(f) => Ok(f),
         // A socket cannot be opened at all.
         Err(e) if e.raw_os_error() == Some(libc::ENXIO) => {
-            return Err(Diagnostic::error(path, None, "not a regular file"))
+            Err(Diagnostic::error(path, None, "not a regular file"))
         }
-        Err(e) => return Err(cannot(e)),
-    };
+        Err(e) => Err(Diagnostic::error(path, None, format!("cannot read: {e}"))),
+    }
+}
+
+/// [`read_file`] into `bytes` (cleared first), reusing its allocation;
+/// with `at`, the file is opened by name in that open folder, which is
+/// the folder of `path`.
+fn read_into(
+    path: &Path,
+    at: Option<(std::os::fd::BorrowedFd<'_>, &str)>,
+    max: u64,
+    bytes: &mut Vec<u8>,
+) -> Result<(Option<DateTime<FixedOffset>>, Option<Stamp>), Diagnostic> {
+    let file = open_for_read(path, at)?;
+    bytes.clear();
+    finish_read(path, &file, max, bytes)
+}
+
+/// Checks the open `file` (a regular file within the cap) and reads it
+/// to its end after the `bytes` already read from it, returning its
+/// modification time and stamp.
+fn finish_read(
+    path: &Path,
+    file: &std::fs::File,
+    max: u64,
+    bytes: &mut Vec<u8>,
+) -> Result<(Option<DateTime<FixedOffset>>, Option<Stamp>), Diagnostic> {
+    let cannot = |e: std::io::Error| Diagnostic::error(path, None, format!("cannot read: {e}"));
     let meta = file.metadata().map_err(cannot)?;
     if !meta.is_file() {
         return Err(Diagnostic::error(path, None, "not a regular file"));
@@ -476,13 +551,12 @@ fn read_into(
     }
     // Read the size fstat gave, through the cap. A file growing meanwhile
     // is being written, and its writer's event re-reads it.
-    let want = meta.len();
-    bytes.clear();
+    let want = meta.len().saturating_sub(bytes.len() as u64);
     bytes.reserve(want as usize);
     // Into spare capacity, never zeroed first; the limit ends the read
     // without a further call. Files up to 8 KiB take one read call; std
     // reads larger ones in growing steps.
-    (&file).take(want).read_to_end(bytes).map_err(cannot)?;
+    file.take(want).read_to_end(bytes).map_err(cannot)?;
     let modified = meta.modified().ok();
     let mtime = modified.map(|t| DateTime::<chrono::Utc>::from(t).fixed_offset());
     Ok((mtime, modified.map(|t| (t, meta.len()))))
@@ -1990,6 +2064,76 @@ mod quick_tests {
 
     fn full(rel: &str, text: &str, config: &Config) -> Result<Parsed, Diagnostic> {
         parse_meta(Path::new(rel), rel, text, None, config)
+    }
+
+    /// A quick load of `rel` written with `text` in a fresh content folder.
+    fn quick_load(rel: &str, text: &[u8], config: &Config) -> Result<Parsed, Diagnostic> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, text).unwrap();
+        load_at(dir.path(), rel, config, Depth::Quick)
+    }
+
+    #[test]
+    fn quick_load_of_a_small_simple_file_leaves_stat_and_stamp_to_the_check() {
+        let config = config();
+        let text = "+++\ntitle = \"t\"\ndate = 2024-01-01T08:00:00+08:00\n+++\nBody.\n";
+        let p = quick_load("news/a.md", text.as_bytes(), &config).unwrap();
+        assert!(!p.checked && p.stamp.is_none());
+        assert_eq!(
+            p.article,
+            full("news/a.md", text, &config).unwrap().article.slimmed()
+        );
+    }
+
+    #[test]
+    fn quick_load_of_a_file_longer_than_one_read_is_stamped_and_indexed() {
+        let config = config();
+        let body = "正文。".repeat(QUICK_READ / 4);
+        let text = format!("+++\ntitle = \"t\"\ndate = 2024-01-01T08:00:00+08:00\n+++\n{body}\n");
+        assert!(text.len() > QUICK_READ);
+        let p = quick_load("news/a.md", text.as_bytes(), &config).unwrap();
+        assert!(!p.checked);
+        assert_eq!(p.stamp.map(|s| s.1), Some(text.len() as u64));
+        assert_eq!(p.article.date.to_rfc3339(), "2024-01-01T08:00:00+08:00");
+    }
+
+    #[test]
+    fn quick_load_keeps_the_size_cap() {
+        let mut config = config();
+        config.content.max_file_bytes = 64;
+        let text =
+            "+++\ntitle = \"t\"\ndate = 2024-01-01T08:00:00+08:00\n+++\nA body past the cap.\n";
+        assert!(text.len() > 64);
+        let e = quick_load("news/a.md", text.as_bytes(), &config).unwrap_err();
+        assert!(e.message.contains("over content.max_file_bytes"), "{e}");
+    }
+
+    #[test]
+    fn quick_load_of_an_export_without_a_timestamp_is_dated_by_its_mtime() {
+        let config = config();
+        let p = quick_load("news/a.txt", "标题\n\n第一段正文。\n".as_bytes(), &config).unwrap();
+        let (mtime, _) = p.stamp.expect("read with fstat, for the date");
+        let mtime = DateTime::<chrono::Utc>::from(mtime).timestamp();
+        assert_eq!(p.article.date.timestamp(), mtime);
+    }
+
+    #[test]
+    fn quick_load_refuses_a_fifo_without_blocking() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("news")).unwrap();
+        let fifo = dir.path().join("news/a.md");
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            &fifo,
+            rustix::fs::FileType::Fifo,
+            rustix::fs::Mode::from_raw_mode(0o644),
+            0,
+        )
+        .unwrap();
+        let e = load_at(dir.path(), "news/a.md", &config(), Depth::Quick).unwrap_err();
+        assert!(e.message.contains("not a regular file"), "{e}");
     }
 
     #[test]

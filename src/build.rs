@@ -245,15 +245,19 @@ pub fn duplicate_warnings(config: &Config, catalog: &Catalog) -> Vec<Diagnostic>
         .collect()
 }
 
+/// What [`hydrate`] read.
+#[derive(Debug, Default)]
+pub struct Hydrated {
+    /// The paths that could not be read now (changed or broken since the
+    /// first read); they stay in the catalog without a body.
+    pub failed: Vec<(String, Diagnostic)>,
+    /// The (modification time, size) of each file read.
+    pub stamps: Vec<(String, (std::time::SystemTime, u64))>,
+}
+
 /// Renders the bodies of every article a feed shows at `now` that the
-/// catalog holds without one, re-reading those files. Returns the paths
-/// that could not be read now (changed or broken since the first read);
-/// they stay in the catalog without a body.
-pub fn hydrate(
-    config: &Config,
-    catalog: &mut Catalog,
-    now: DateTime<FixedOffset>,
-) -> Vec<(String, Diagnostic)> {
+/// catalog holds without one, re-reading those files.
+pub fn hydrate(config: &Config, catalog: &mut Catalog, now: DateTime<FixedOffset>) -> Hydrated {
     let mut missing: Vec<String> = catalog
         .windows(now, window_size(config))
         .into_iter()
@@ -261,16 +265,19 @@ pub fn hydrate(
         .map(|r| r.to_string())
         .collect();
     missing.sort();
-    let mut failed = Vec::new();
+    let mut done = Hydrated::default();
     for (rel, result) in load_files(config, &missing, Depth::Full) {
         match result {
             Ok(parsed) => {
+                if let Some(s) = parsed.stamp {
+                    done.stamps.push((rel, s));
+                }
                 catalog.upsert(parsed.article);
             }
-            Err(d) => failed.push((rel, d)),
+            Err(d) => done.failed.push((rel, d)),
         }
     }
-    failed
+    done
 }
 
 /// Renders every page at time `now`.
@@ -279,7 +286,7 @@ pub fn render_all(
     catalog: &mut Catalog,
     now: DateTime<FixedOffset>,
 ) -> Vec<(PageId, Rendered)> {
-    for (_, d) in hydrate(config, catalog, now) {
+    for (_, d) in hydrate(config, catalog, now).failed {
         tracing::warn!(path = %d.path.display(), problem = %d, "article body unavailable");
     }
     let catalog = &*catalog;

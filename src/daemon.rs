@@ -465,7 +465,17 @@ impl Publisher {
         // is only a guard.
         for _ in 0..64 {
             let mut dropped = false;
-            for (rel, d) in build::hydrate(&self.config, &mut self.catalog, now) {
+            let hydrated = build::hydrate(&self.config, &mut self.catalog, now);
+            // A body read in full is a version reconcile can compare
+            // against (a quick first read leaves no stamp).
+            for (rel, s) in hydrated.stamps {
+                let key = match self.unchecked.get(rel.as_str()) {
+                    Some(k) => Arc::clone(k),
+                    None => Arc::from(rel),
+                };
+                self.stamps.insert(key, s);
+            }
+            for (rel, d) in hydrated.failed {
                 // (A file that is gone is left to its deletion event.)
                 let exists = std::fs::symlink_metadata(self.config.content.dir.join(&rel)).is_ok();
                 if exists && self.unchecked.remove(rel.as_str()) {
@@ -953,7 +963,13 @@ impl Publisher {
         }
         let present: HashSet<&str> = listing.files.iter().map(String::as_str).collect();
         for (f, s) in listing.files.iter().zip(&survey.stamps) {
-            if s.is_none() || self.stamps.get(f.as_str()) != s.as_ref() {
+            let known = self.stamps.get(f.as_str());
+            // A quick first read leaves no stamp: the background check
+            // reads that file in full (and stamps it) anyway.
+            if known.is_none() && self.unchecked.contains(f.as_str()) {
+                continue;
+            }
+            if s.is_none() || known != s.as_ref() {
                 touched.push(f.clone());
             }
         }
