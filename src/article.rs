@@ -10,7 +10,7 @@
 //! job; turning them into feed XML is `render`'s.
 
 use std::fmt;
-use std::io::Read;
+use std::io::{Read, Seek};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, LazyLock};
 
@@ -233,7 +233,8 @@ pub struct Parsed {
     /// Whether every check ran; `false` only for a [`quick_meta`] article
     /// from [`load_at`] with [`Depth::Quick`].
     pub checked: bool,
-    /// The file's (modification time, size) when [`load`] read it.
+    /// The file's (modification time, size) when [`load`] read it; `None`
+    /// for a quick read that indexed the file from one `read` without `fstat`.
     pub stamp: Option<(std::time::SystemTime, u64)>,
 }
 
@@ -463,17 +464,19 @@ fn read_quick(
     let ask = QUICK_READ.min(usize::try_from(max).unwrap_or(usize::MAX).saturating_add(1));
     bytes.reserve(ask);
     // Into spare capacity, never zeroed first. A FIFO or a folder fails
-    // here (non-blocking) or later, in the checks of `finish_read`.
+    // here (non-blocking) or in the checks of `finish_read`.
     if let Ok(n) = rustix::io::read(&file, rustix::buffer::spare_capacity(bytes)) {
         if n < ask {
             if let Some(article) = quick(bytes, None) {
                 return Ok((None, None, Some(article)));
             }
         }
-    } else {
-        bytes.clear();
     }
-    let (mtime, stamp) = finish_read(path, &file, max, bytes)?;
+    // The stamp must not be newer than the bytes (a write in between would
+    // then look already read): fstat first, then the file again from its
+    // start. Only files the single read could not index pay for this.
+    bytes.clear();
+    let (mtime, stamp) = finish_read(path, &file, max, bytes, true)?;
     Ok((mtime, stamp, quick(bytes, mtime)))
 }
 
@@ -485,8 +488,9 @@ fn open_for_read(
 ) -> Result<std::fs::File, Diagnostic> {
     use rustix::fs::{Mode, OFlags};
     use std::os::unix::fs::OpenOptionsExt;
-    // Non-blocking, so a FIFO or a device never blocks the open; the checks
-    // below run on the handle, so a path swapped meanwhile cannot slip by.
+    // Non-blocking, so a FIFO or a device never blocks the open. The checks
+    // of `finish_read` run on the handle, so a path swapped meanwhile cannot
+    // slip by them; a quick read that skips them is checked in full later.
     let opened = match at {
         Some((folder, name)) => rustix::fs::openat(
             folder,
@@ -522,17 +526,18 @@ fn read_into(
 ) -> Result<(Option<DateTime<FixedOffset>>, Option<Stamp>), Diagnostic> {
     let file = open_for_read(path, at)?;
     bytes.clear();
-    finish_read(path, &file, max, bytes)
+    finish_read(path, &file, max, bytes, false)
 }
 
 /// Checks the open `file` (a regular file within the cap) and reads it
-/// to its end after the `bytes` already read from it, returning its
-/// modification time and stamp.
+/// into `bytes` (from its start, with `rewind`), returning its
+/// modification time and stamp, taken before the read.
 fn finish_read(
     path: &Path,
-    file: &std::fs::File,
+    mut file: &std::fs::File,
     max: u64,
     bytes: &mut Vec<u8>,
+    rewind: bool,
 ) -> Result<(Option<DateTime<FixedOffset>>, Option<Stamp>), Diagnostic> {
     let cannot = |e: std::io::Error| Diagnostic::error(path, None, format!("cannot read: {e}"));
     let meta = file.metadata().map_err(cannot)?;
@@ -551,7 +556,10 @@ fn finish_read(
     }
     // Read the size fstat gave, through the cap. A file growing meanwhile
     // is being written, and its writer's event re-reads it.
-    let want = meta.len().saturating_sub(bytes.len() as u64);
+    if rewind {
+        file.seek(std::io::SeekFrom::Start(0)).map_err(cannot)?;
+    }
+    let want = meta.len();
     bytes.reserve(want as usize);
     // Into spare capacity, never zeroed first; the limit ends the read
     // without a further call. Files up to 8 KiB take one read call; std

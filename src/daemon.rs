@@ -129,6 +129,9 @@ pub struct Publisher {
     config_error: Option<String>,
     content_error: Option<String>,
     stamps: FxHashMap<Arc<str>, Stamp>,
+    /// When the last full load began: a file it indexed without a stamp
+    /// (see `unchecked`) and modified since then has changed since it was read.
+    loaded_at: SystemTime,
     /// Paths indexed by the quick read and not yet checked in full.
     unchecked: FxHashSet<Arc<str>>,
     /// Generation of the last full load: background work (the full check,
@@ -190,6 +193,7 @@ impl Publisher {
             config_error: None,
             content_error: None,
             stamps: FxHashMap::default(),
+            loaded_at: SystemTime::now(),
             unchecked: FxHashSet::default(),
             load_gen: Arc::new(AtomicU64::new(0)),
             surveying: false,
@@ -238,6 +242,7 @@ impl Publisher {
     /// reads every quickly indexed file in full (`start_check`).
     fn full_load(&mut self) {
         let started = Instant::now();
+        self.loaded_at = SystemTime::now();
         // A check of the previous load is moot now.
         self.load_gen.fetch_add(1, Ordering::SeqCst);
         self.root = self
@@ -962,11 +967,22 @@ impl Publisher {
             }
         }
         let present: HashSet<&str> = listing.files.iter().map(String::as_str).collect();
+        // File times are coarse (a clock tick; seconds on some file
+        // systems): a file written just before the load began may look
+        // written during it, and is re-read.
+        let since = self
+            .loaded_at
+            .checked_sub(Duration::from_secs(2))
+            .unwrap_or(SystemTime::UNIX_EPOCH);
         for (f, s) in listing.files.iter().zip(&survey.stamps) {
             let known = self.stamps.get(f.as_str());
-            // A quick first read leaves no stamp: the background check
-            // reads that file in full (and stamps it) anyway.
-            if known.is_none() && self.unchecked.contains(f.as_str()) {
+            // A quick first read leaves no stamp. Unless the file was
+            // modified since the load began, the background check, which
+            // reads it in full anyway, is left to stamp it.
+            if known.is_none()
+                && self.unchecked.contains(f.as_str())
+                && s.is_some_and(|(mtime, _)| mtime < since)
+            {
                 continue;
             }
             if s.is_none() || known != s.as_ref() {

@@ -1523,3 +1523,68 @@ fn articles_outside_every_feed_window_are_indexed_without_their_body_and_restore
     );
     assert!(loaded.catalog.has_body("city/a00.md"));
 }
+
+// ---------------------------------------------------------------------------
+// The publisher's first reconcile after a quick first load
+
+/// The publisher as the daemon builds it before serving (first load done,
+/// nothing watched, no background check yet), and its published snapshot.
+fn publisher(
+    cfg: Config,
+) -> (
+    herald::daemon::Publisher,
+    Arc<arc_swap::ArcSwap<herald::snapshot::Snapshot>>,
+) {
+    let shared = Arc::new(arc_swap::ArcSwap::from_pointee(
+        herald::snapshot::Snapshot::default(),
+    ));
+    let (rebind_tx, _) = tokio::sync::mpsc::unbounded_channel();
+    let (tx, _rx) = std::sync::mpsc::channel();
+    let path = cfg.path.clone();
+    let p = herald::daemon::Publisher::new(cfg, path, Arc::clone(&shared), rebind_tx, tx);
+    (p, shared)
+}
+
+fn served(shared: &arc_swap::ArcSwap<herald::snapshot::Snapshot>, path: &str) -> String {
+    let snap = shared.load();
+    let res = snap
+        .resources
+        .get(path)
+        .unwrap_or_else(|| panic!("{path} not served"));
+    String::from_utf8(res.identity.body.to_vec()).unwrap()
+}
+
+#[test]
+fn an_article_changed_while_the_first_load_read_is_applied_by_the_first_reconcile() {
+    let (_tmp, content) = content_dir();
+    let story = |title: &str, date: &str| {
+        format!("+++\ntitle = \"{title}\"\ndate = {date}\n+++\nBody of {title}.\n")
+    };
+    // Thirty stories: the oldest is outside every feed window, so the
+    // first load only indexes it quickly (no body, no stamp).
+    for i in 0..30 {
+        write(
+            &content,
+            &format!("city/a{i:02}.md"),
+            story(
+                &format!("Story {i}"),
+                &format!("2024-01-{:02}T08:00:00Z", i + 1),
+            ),
+        );
+    }
+    let cfg = config(&content, "", "[feeds]\nlimit = 5\n");
+    let (mut p, shared) = publisher(cfg);
+    assert!(served(&shared, "/city/rss.xml").contains("<title>Story 29</title>"));
+    assert!(!served(&shared, "/city/rss.xml").contains("Story 0"));
+    // Edited before any watcher runs: now the newest story of the site.
+    write(
+        &content,
+        "city/a00.md",
+        story("Story 0, updated", "2025-06-01T08:00:00Z"),
+    );
+    p.reconcile();
+    let rss = served(&shared, "/city/rss.xml");
+    assert!(rss.contains("<title>Story 0, updated</title>"), "{rss}");
+    assert!(rss.contains("Body of Story 0, updated."), "{rss}");
+    assert!(served(&shared, "/rss.xml").contains("<title>Story 0, updated</title>"));
+}
