@@ -2128,6 +2128,37 @@ mod quick_tests {
     }
 
     #[test]
+    fn quick_load_cap_holds_at_its_edge_and_with_a_grown_buffer() {
+        let mut config = config();
+        let head = "+++\ntitle = \"t\"\ndate = 2024-01-01T08:00:00+08:00\n+++\n";
+        // First a long file on this thread: its buffer keeps the capacity,
+        // more than the capped file asks for.
+        let long = format!("{head}{}\n", "x".repeat(100_000));
+        assert!(quick_load("news/long.md", long.as_bytes(), &config).is_ok());
+        config.content.max_file_bytes = 200;
+        let fits = format!("{head}{}", "y".repeat(200 - head.len()));
+        assert_eq!(fits.len(), 200);
+        assert!(quick_load("news/a.md", fits.as_bytes(), &config).is_ok());
+        let over = format!("{fits}z");
+        let e = quick_load("news/a.md", over.as_bytes(), &config).unwrap_err();
+        assert!(e.message.contains("over content.max_file_bytes"), "{e}");
+    }
+
+    #[test]
+    fn quick_load_of_a_gb18030_export_falls_back_to_the_full_read() {
+        let config = config();
+        let text = "港口新闻\n2024-05-06 07:08\n第一段正文。\n";
+        let (bytes, _, bad) = encoding_rs::GB18030.encode(text);
+        assert!(!bad && std::str::from_utf8(&bytes).is_err());
+        let p = quick_load("news/a.txt", &bytes, &config).unwrap();
+        assert_eq!(p.article.date.to_rfc3339(), "2024-05-06T07:08:00+08:00");
+        // Checked in full (as an index entry: the body is read when shown).
+        assert!(p.stamp.is_some() && p.checked && p.article.is_slim());
+        let whole = full_text("news/a.txt", text, None, &config).unwrap();
+        assert_eq!(p.article, whole.article.slimmed());
+    }
+
+    #[test]
     fn quick_load_refuses_a_fifo_without_blocking() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir(dir.path().join("news")).unwrap();
