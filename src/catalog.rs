@@ -25,10 +25,14 @@ use crate::article::Article;
 /// large catalog holds each path once.
 type Key = (Reverse<DateTime<FixedOffset>>, Arc<str>);
 
+/// The paths holding one id hash: almost always one, held inline (no
+/// allocation per article).
+type IdPaths = smallvec::SmallVec<[Arc<str>; 1]>;
+
 fn id_hash(id: &str) -> u64 {
-    use std::hash::{Hash, Hasher};
-    let mut h = std::hash::DefaultHasher::new();
-    id.hash(&mut h);
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = rustc_hash::FxBuildHasher.build_hasher();
+    h.write(id.as_bytes());
     h.finish()
 }
 
@@ -68,7 +72,7 @@ pub struct Catalog {
     by_updated: BTreeSet<Key>,
     /// Paths by the hash of their article's id, sorted: compact, and exact
     /// because lookups compare the articles' ids themselves.
-    ids: FxHashMap<u64, Vec<Arc<str>>>,
+    ids: FxHashMap<u64, IdPaths>,
     /// Paths whose article holds its rendered body. Articles outside every
     /// feed window can be held without it (see [`Catalog::slim`]), so a
     /// large newsroom costs memory for its metadata only.
@@ -85,7 +89,7 @@ pub struct CatalogBuilder {
     per_category: FxHashMap<String, Vec<Key>>,
     site: Vec<Key>,
     by_updated: Vec<Key>,
-    ids: FxHashMap<u64, Vec<Arc<str>>>,
+    ids: FxHashMap<u64, IdPaths>,
     bodies: FxHashSet<Arc<str>>,
 }
 
