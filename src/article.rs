@@ -2241,6 +2241,19 @@ mod quick_tests {
         parse_meta(Path::new(rel), rel, text, mtime, config)
     }
 
+    /// The quick index entry of an export, asserted equal to the full
+    /// parser's (slim) one.
+    fn quick_equals_full(
+        rel: &str,
+        text: &str,
+        mtime: Option<DateTime<FixedOffset>>,
+        config: &Config,
+    ) -> Article {
+        let quick = quick_meta(rel, text.as_bytes(), mtime, config).expect("a simple export");
+        assert_eq!(quick, full_text(rel, text, mtime, config).unwrap().article);
+        quick
+    }
+
     #[test]
     fn text_exports_are_indexed_by_their_first_timestamp_line() {
         let mut config = config();
@@ -2249,36 +2262,21 @@ mod quick_tests {
         // The date is the first timestamp line; a second one is furniture,
         // and lines starting with digits that are not timestamps are body.
         let text = "\u{feff}河阳轴承出口增长\n2024年上半年出口额\n\n  12 家企业参加。\n記者 刘洋\n2024-12-06 11:35:39\n2024-12-06 09:35\n本网 版權所有\n";
-        let quick =
-            quick_meta("business/a1.txt", text.as_bytes(), mtime, &config).expect("a plain export");
-        let parsed = full_text("business/a1.txt", text, mtime, &config).unwrap();
-        assert_eq!(quick, parsed.article.slimmed());
+        let quick = quick_equals_full("business/a1.txt", text, mtime, &config);
         assert_eq!(quick.date.to_rfc3339(), "2024-12-06T11:35:39+08:00");
         // The Chinese form, after a pinyin annotation is stripped.
         let text = "標題\n2025年2月27日(rì) 18:07\n正文。\n";
-        let quick = quick_meta("c/b.txt", text.as_bytes(), mtime, &config).expect("simple");
-        assert_eq!(
-            quick,
-            full_text("c/b.txt", text, mtime, &config).unwrap().article
-        );
+        let quick = quick_equals_full("c/b.txt", text, mtime, &config);
         assert_eq!(quick.date.to_rfc3339(), "2025-02-27T18:07:00+08:00");
         // No timestamp line: the modification time, as in the full read.
         let text = "標題\n正文。\n";
-        let quick = quick_meta("c/c.txt", text.as_bytes(), mtime, &config).expect("simple");
-        assert_eq!(
-            quick,
-            full_text("c/c.txt", text, mtime, &config).unwrap().article
-        );
+        let quick = quick_equals_full("c/c.txt", text, mtime, &config);
         assert_eq!(quick.date, mtime.unwrap());
         // A byline that starts with a digit is a byline, never the date.
         config.text.byline_prefixes.push("2024".into());
         let text = "標題\n2024-01-01 08:00\n2025-01-01 08:00\n";
-        let quick = quick_meta("c/d.txt", text.as_bytes(), mtime, &config).expect("simple");
+        let quick = quick_equals_full("c/d.txt", text, mtime, &config);
         assert_eq!(quick.date.to_rfc3339(), "2025-01-01T08:00:00+08:00");
-        assert_eq!(
-            quick,
-            full_text("c/d.txt", text, mtime, &config).unwrap().article
-        );
     }
 
     #[test]
