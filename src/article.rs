@@ -346,7 +346,13 @@ pub fn load_in(
     config: &Config,
     depth: Depth,
 ) -> Result<Parsed, Diagnostic> {
-    let path = content_dir.join(rel);
+    // Joined only for a message or an open by path: a quick load needs
+    // neither (one allocation and a copy fewer per file).
+    let path = FilePath::Parts {
+        dir: content_dir,
+        rel,
+        joined: std::cell::OnceCell::new(),
+    };
     let at = folder.map(|f| (f, rel.rsplit_once('/').map_or(rel, |(_, name)| name)));
     let (bytes, mtime, stamp) = if depth == Depth::Quick {
         // The bytes go to a buffer this thread keeps: a quick index entry
@@ -387,18 +393,19 @@ pub fn load_in(
         (bytes, mtime, stamp)
     };
     // UTF-8 (the usual case) is taken without a copy; `decode` does the rest.
+    let path = path.get();
     let text = match String::from_utf8(bytes) {
         Ok(s) if s.contains('\0') => {
             return Err(Diagnostic::error(
-                &path,
+                path,
                 None,
                 "binary file (contains NUL bytes)",
             ))
         }
         Ok(s) => s,
-        Err(e) => decode(e.as_bytes()).map_err(|m| Diagnostic::error(&path, None, m))?,
+        Err(e) => decode(e.as_bytes()).map_err(|m| Diagnostic::error(path, None, m))?,
     };
-    let mut parsed = parse_with(&path, rel, &text, mtime, config, depth == Depth::Full)?;
+    let mut parsed = parse_with(path, rel, &text, mtime, config, depth == Depth::Full)?;
     parsed.stamp = stamp;
     Ok(parsed)
 }
@@ -413,6 +420,27 @@ pub fn read_capped(
 }
 
 type Stamp = (std::time::SystemTime, u64);
+
+/// A file's path as messages name it and an open by path needs it: given
+/// whole, or as the content directory and a relative path joined on first
+/// use.
+enum FilePath<'a> {
+    Full(&'a Path),
+    Parts {
+        dir: &'a Path,
+        rel: &'a str,
+        joined: std::cell::OnceCell<PathBuf>,
+    },
+}
+
+impl FilePath<'_> {
+    fn get(&self) -> &Path {
+        match self {
+            FilePath::Full(p) => p,
+            FilePath::Parts { dir, rel, joined } => joined.get_or_init(|| dir.join(rel)),
+        }
+    }
+}
 type FileRead = (Vec<u8>, Option<DateTime<FixedOffset>>, Option<Stamp>);
 
 thread_local! {
@@ -426,7 +454,7 @@ const QUICK_BUF_KEEP: usize = 256 * 1024;
 
 fn read_file(path: &Path, max: u64) -> Result<FileRead, Diagnostic> {
     let mut bytes = Vec::new();
-    let (mtime, stamp) = read_into(path, None, max, &mut bytes)?;
+    let (mtime, stamp) = read_into(&FilePath::Full(path), None, max, &mut bytes)?;
     Ok((bytes, mtime, stamp))
 }
 
@@ -453,7 +481,7 @@ const QUICK_READ: usize = 64 * 1024;
 /// and read to its end as [`read_into`] does, and `quick` tried again with
 /// the modification time.
 fn read_quick(
-    path: &Path,
+    path: &FilePath<'_>,
     at: Option<(std::os::fd::BorrowedFd<'_>, &str)>,
     max: u64,
     bytes: &mut Vec<u8>,
@@ -483,7 +511,7 @@ fn read_quick(
 /// Opens `path` (by its name in `at`, when given) for reading,
 /// non-blocking, so a FIFO or a device never blocks the open.
 fn open_for_read(
-    path: &Path,
+    path: &FilePath<'_>,
     at: Option<(std::os::fd::BorrowedFd<'_>, &str)>,
 ) -> Result<std::fs::File, Diagnostic> {
     use rustix::fs::{Mode, OFlags};
@@ -503,15 +531,19 @@ fn open_for_read(
         None => std::fs::OpenOptions::new()
             .read(true)
             .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
-            .open(path),
+            .open(path.get()),
     };
     match opened {
         Ok(f) => Ok(f),
         // A socket cannot be opened at all.
         Err(e) if e.raw_os_error() == Some(libc::ENXIO) => {
-            Err(Diagnostic::error(path, None, "not a regular file"))
+            Err(Diagnostic::error(path.get(), None, "not a regular file"))
         }
-        Err(e) => Err(Diagnostic::error(path, None, format!("cannot read: {e}"))),
+        Err(e) => Err(Diagnostic::error(
+            path.get(),
+            None,
+            format!("cannot read: {e}"),
+        )),
     }
 }
 
@@ -519,7 +551,7 @@ fn open_for_read(
 /// with `at`, the file is opened by name in that open folder, which is
 /// the folder of `path`.
 fn read_into(
-    path: &Path,
+    path: &FilePath<'_>,
     at: Option<(std::os::fd::BorrowedFd<'_>, &str)>,
     max: u64,
     bytes: &mut Vec<u8>,
@@ -533,20 +565,21 @@ fn read_into(
 /// into `bytes` (from its start, with `rewind`), returning its
 /// modification time and stamp, taken before the read.
 fn finish_read(
-    path: &Path,
+    path: &FilePath<'_>,
     mut file: &std::fs::File,
     max: u64,
     bytes: &mut Vec<u8>,
     rewind: bool,
 ) -> Result<(Option<DateTime<FixedOffset>>, Option<Stamp>), Diagnostic> {
-    let cannot = |e: std::io::Error| Diagnostic::error(path, None, format!("cannot read: {e}"));
+    let cannot =
+        |e: std::io::Error| Diagnostic::error(path.get(), None, format!("cannot read: {e}"));
     let meta = file.metadata().map_err(cannot)?;
     if !meta.is_file() {
-        return Err(Diagnostic::error(path, None, "not a regular file"));
+        return Err(Diagnostic::error(path.get(), None, "not a regular file"));
     }
     if meta.len() > max {
         return Err(Diagnostic::error(
-            path,
+            path.get(),
             None,
             format!(
                 "file is {} bytes, over content.max_file_bytes ({max})",
@@ -806,7 +839,8 @@ fn quick_markdown(rel: &str, bytes: &[u8], config: &Config) -> Option<Article> {
     }
     let front = simdutf8::basic::from_utf8(front).ok()?;
     let (mut date, mut updated, mut id, mut slug, mut draft) = (None, None, None, None, None);
-    let mut seen: Vec<&str> = Vec::with_capacity(8);
+    // On the stack: front matter rarely has more than 16 keys.
+    let mut seen: smallvec::SmallVec<[&str; 16]> = smallvec::SmallVec::new();
     // Carriage returns were refused above: lines end at `\n` alone.
     for line in split_lines(front) {
         let line = line.trim();
@@ -1474,23 +1508,52 @@ pub fn permalink(
 
 /// The default id: `tag:{authority},{YYYY-MM-DD}:{category}/{slug}` (RFC 4151).
 pub fn tag_id(config: &Config, category: &str, slug: &str, date: &DateTime<FixedOffset>) -> String {
+    thread_local! {
+        /// Where ids are put together: each id is then one allocation of
+        /// its exact size, however much percent-encoding grew it.
+        static ID_BUF: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+    }
+    ID_BUF.with_borrow_mut(|id| {
+        id.clear();
+        build_tag_id(id, &config.site.id_authority, category, slug, date);
+        id.as_str().into()
+    })
+}
+
+fn build_tag_id(
+    id: &mut String,
+    authority: &str,
+    category: &str,
+    slug: &str,
+    date: &DateTime<FixedOffset>,
+) {
     use std::fmt::Write;
-    let authority = &config.site.id_authority;
-    let mut id = String::with_capacity(20 + authority.len() + category.len() + slug.len());
     id.push_str("tag:");
     id.push_str(authority);
     // Every file of a first load gets here: one buffer, digits by hand.
-    let year = date.year();
+    // The local date, worked out once (each accessor of a zoned time
+    // would add the offset again).
+    let day = date.date_naive();
+    let year = day.year();
     if (0..=9999).contains(&year) {
-        let digit = |n: u32| char::from(b'0' + (n % 10) as u8);
         let y = year as u32;
-        id.push(',');
-        id.extend([digit(y / 1000), digit(y / 100), digit(y / 10), digit(y)]);
-        id.push('-');
-        id.extend([digit(date.month() / 10), digit(date.month())]);
-        id.push('-');
-        id.extend([digit(date.day() / 10), digit(date.day())]);
-        id.push(':');
+        let (m, d) = (day.month(), day.day());
+        let digits = [
+            b',',
+            b'0' + (y / 1000 % 10) as u8,
+            b'0' + (y / 100 % 10) as u8,
+            b'0' + (y / 10 % 10) as u8,
+            b'0' + (y % 10) as u8,
+            b'-',
+            b'0' + (m / 10) as u8,
+            b'0' + (m % 10) as u8,
+            b'-',
+            b'0' + (d / 10) as u8,
+            b'0' + (d % 10) as u8,
+            b':',
+        ];
+        // ASCII digits and punctuation only.
+        id.push_str(std::str::from_utf8(&digits).unwrap_or_default());
     } else {
         let _ = write!(
             id,
@@ -1501,11 +1564,10 @@ pub fn tag_id(config: &Config, category: &str, slug: &str, date: &DateTime<Fixed
         );
     }
     if !category.is_empty() {
-        push_segment(&mut id, category);
+        push_segment(id, category);
         id.push('/');
     }
-    push_segment(&mut id, slug);
-    id
+    push_segment(id, slug);
 }
 
 /// Collapses runs of whitespace into single spaces and trims.
@@ -2039,6 +2101,25 @@ mod tests {
             a.id,
             "tag:news.example.cn,2025-01-01:%E7%A4%BE%E4%BC%9A/%E6%96%B0%E9%97%BB%201"
         );
+    }
+
+    #[test]
+    fn id_date_is_the_day_where_the_article_was_dated() {
+        // 01:30 in Beijing is the evening before in UTC; a year past 9999
+        // is not reachable from a date, but one before 1000 is.
+        for (date, day) in [
+            ("2025-03-05T01:30:00+08:00", "2025-03-05"),
+            ("2025-03-04T23:30:00-05:00", "2025-03-04"),
+            ("0999-12-31T23:00:00+00:00", "0999-12-31"),
+        ] {
+            let a = md(
+                "politics/night.md",
+                &format!("+++\ntitle = \"T\"\ndate = \"{date}\"\n+++\n"),
+            )
+            .unwrap()
+            .article;
+            assert_eq!(a.id, format!("tag:news.example.cn,{day}:politics/night"));
+        }
     }
 
     #[test]
