@@ -251,8 +251,20 @@ pub struct Hydrated {
     /// The paths that could not be read now (changed or broken since the
     /// first read); they stay in the catalog without a body.
     pub failed: Vec<(String, Diagnostic)>,
-    /// The (modification time, size) of each file read.
-    pub stamps: Vec<(String, (std::time::SystemTime, u64))>,
+    /// Each file read in full, with its (modification time, size) and
+    /// its warnings: a full check of it.
+    pub read: Vec<HydratedFile>,
+}
+
+/// A file [`hydrate`] read in full.
+#[derive(Debug)]
+pub struct HydratedFile {
+    /// Path relative to `content.dir`.
+    pub rel: String,
+    /// (modification time, size) as read.
+    pub stamp: Option<(std::time::SystemTime, u64)>,
+    /// What the full read found to warn about.
+    pub warnings: Vec<Diagnostic>,
 }
 
 /// Renders the bodies of every article a feed shows at `now` that the
@@ -269,9 +281,11 @@ pub fn hydrate(config: &Config, catalog: &mut Catalog, now: DateTime<FixedOffset
     for (rel, result) in load_files(config, &missing, Depth::Full) {
         match result {
             Ok(parsed) => {
-                if let Some(s) = parsed.stamp {
-                    done.stamps.push((rel, s));
-                }
+                done.read.push(HydratedFile {
+                    rel,
+                    stamp: parsed.stamp,
+                    warnings: parsed.warnings,
+                });
                 catalog.upsert(parsed.article);
             }
             Err(d) => done.failed.push((rel, d)),

@@ -331,6 +331,9 @@ impl Publisher {
     /// which sends the results back in batches ([`Msg::Checked`]).
     fn start_check(&mut self) {
         if self.unchecked.is_empty() {
+            // Every file was read in full already (a small site's all
+            // show in some feed).
+            tracing::info!("every file checked in full");
             return;
         }
         let gen = self.load_gen.load(Ordering::SeqCst);
@@ -471,14 +474,25 @@ impl Publisher {
         for _ in 0..64 {
             let mut dropped = false;
             let hydrated = build::hydrate(&self.config, &mut self.catalog, now);
-            // A body read in full is a version reconcile can compare
-            // against (a quick first read leaves no stamp).
-            for (rel, s) in hydrated.stamps {
-                let key = match self.unchecked.get(rel.as_str()) {
-                    Some(k) => Arc::clone(k),
-                    None => Arc::from(rel),
+            // A body read in full is a full check of the file: a good
+            // version to keep if a later save breaks it, and one reconcile
+            // can compare against (a quick first read leaves no stamp).
+            for file in hydrated.read {
+                let key = match self.unchecked.take(file.rel.as_str()) {
+                    Some(k) => k,
+                    None => Arc::from(file.rel.as_str()),
                 };
-                self.stamps.insert(key, s);
+                if let Some(s) = file.stamp {
+                    self.stamps.insert(key, s);
+                }
+                if file.warnings.is_empty() {
+                    self.problems.remove(&file.rel);
+                } else {
+                    for w in &file.warnings {
+                        log_problem(w);
+                    }
+                    self.problems.insert(file.rel, file.warnings);
+                }
             }
             for (rel, d) in hydrated.failed {
                 // (A file that is gone is left to its deletion event.)

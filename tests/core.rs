@@ -1588,3 +1588,45 @@ fn an_article_changed_while_the_first_load_read_is_applied_by_the_first_reconcil
     assert!(rss.contains("Body of Story 0, updated."), "{rss}");
     assert!(served(&shared, "/rss.xml").contains("<title>Story 0, updated</title>"));
 }
+
+#[test]
+fn a_broken_save_of_a_served_article_before_the_background_check_keeps_it() {
+    let (_tmp, content) = content_dir();
+    let story = |i: usize| {
+        format!(
+            "+++\ntitle = \"Story {i}\"\ndate = 2024-01-{:02}T08:00:00Z\n+++\nBody of story {i}.\n",
+            i + 1
+        )
+    };
+    for i in 0..10 {
+        write(&content, &format!("city/a{i:02}.md"), story(i));
+    }
+    let cfg = config(&content, "", "[feeds]\nlimit = 5\n");
+    // Built as the daemon builds it before serving: every file indexed
+    // quickly, the feeds' articles read in full, the background check of
+    // the rest not yet run.
+    let (mut p, shared) = publisher(cfg);
+    assert!(served(&shared, "/city/rss.xml").contains("Body of story 9."));
+    // A save that breaks the newest story, applied before the check.
+    write(
+        &content,
+        "city/a09.md",
+        "+++\ntitle = \"Story 9\ndate = 2024-01-10T08:00:00Z\n+++\nHalf a save.\n",
+    );
+    p.apply_paths(&["city/a09.md".to_string()]);
+    let snap = shared.load();
+    let rss = served(&shared, "/city/rss.xml");
+    assert!(
+        rss.contains("Body of story 9."),
+        "the last good version left: {rss}"
+    );
+    assert!(!rss.contains("Half a save."), "{rss}");
+    assert!(
+        snap.health
+            .errors
+            .iter()
+            .any(|e| e.contains("city/a09.md:2")),
+        "{:?}",
+        snap.health.errors
+    );
+}
