@@ -130,7 +130,7 @@ pub fn run_herald<S: AsRef<OsStr>>(args: &[S], timeout: Duration, user: Option<(
     }
 }
 
-/// `herald check --config <config>`, killed after 10 s.
+/// `herald check --config <config>`, killed after 30 s.
 pub fn check(config: &Path) -> Run {
     check_as(config, None)
 }
@@ -143,12 +143,12 @@ pub fn check_as(config: &Path, user: Option<(u32, u32)>) -> Run {
             OsStr::new("--config"),
             config.as_os_str(),
         ],
-        Duration::from_secs(10),
+        Duration::from_secs(30),
         user,
     );
     assert!(
         !run.timed_out,
-        "herald check did not finish within 10 s:\n{}",
+        "herald check did not finish within 30 s:\n{}",
         run.printed()
     );
     run

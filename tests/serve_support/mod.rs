@@ -657,7 +657,7 @@ where
 /// written before the watcher started is only found by the slow
 /// reconcile scan) until one shows up in `/culture/rss.xml`.
 pub async fn wait_until_watching(d: &Daemon, c: &reqwest::Client) {
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let deadline = Instant::now() + Duration::from_secs(20);
     for n in 0.. {
         assert!(
             Instant::now() < deadline,
