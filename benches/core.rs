@@ -259,7 +259,7 @@ fn synthetic(i: usize, date: DateTime<FixedOffset>, title: String, body: &Arc<st
     let category = CATEGORIES[i % CATEGORIES.len()];
     let slug = format!("a{i:07}");
     Article {
-        rel: format!("{category}/{slug}.md"),
+        rel: format!("{category}/{slug}.md").into(),
         category: category.to_string(),
         link: format!(
             "https://news.example.cn/{}/{slug}.html",

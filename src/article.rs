@@ -121,8 +121,9 @@ impl fmt::Display for Diagnostic {
 /// A parsed article, ready for the catalog and the renderers.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Article {
-    /// Path relative to `content.dir`, `/`-separated: the catalog key and the tie-breaker.
-    pub rel: String,
+    /// Path relative to `content.dir`, `/`-separated: the catalog key and
+    /// the tie-breaker; shared with the catalog's maps.
+    pub rel: Arc<str>,
     /// First directory level; empty for files directly in `content.dir`.
     pub category: String,
     /// URL slug.
@@ -177,7 +178,7 @@ impl Article {
     /// An article holding only what [`Article::slimmed`] keeps: path,
     /// category, slug, (date, updated), id and draft.
     pub fn index_entry(
-        rel: String,
+        rel: Arc<str>,
         category: String,
         slug: String,
         (date, updated): (DateTime<FixedOffset>, DateTime<FixedOffset>),
@@ -792,7 +793,7 @@ fn quick_text(
     let date = check_year(date.or(mtime)?).ok()?;
     let (category, stem) = category_and_stem(rel);
     Some(Article::index_entry(
-        rel.to_string(),
+        Arc::from(rel),
         category.to_string(),
         stem.to_string(),
         (date, date),
@@ -905,7 +906,7 @@ fn quick_markdown(rel: &str, bytes: &[u8], config: &Config) -> Option<Article> {
         None => tag_id(config, category, &slug, &date),
     };
     Some(Article::index_entry(
-        rel.to_string(),
+        Arc::from(rel),
         category.to_string(),
         slug,
         (date, updated),
@@ -1381,7 +1382,7 @@ fn parse_markdown(
 
     Ok(Parsed {
         article: Article {
-            rel: rel.to_string(),
+            rel: Arc::from(rel),
             category: category.to_string(),
             slug,
             title: collapse_ws(&title),
@@ -1790,7 +1791,7 @@ fn parse_text(
     let id = tag_id(config, category, &slug, &date);
     Ok(Parsed {
         article: Article {
-            rel: rel.to_string(),
+            rel: Arc::from(rel),
             category: category.to_string(),
             slug,
             title,

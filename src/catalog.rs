@@ -115,7 +115,7 @@ impl CatalogBuilder {
         } else {
             article.slimmed()
         };
-        let rel: Arc<str> = Arc::from(article.rel.as_str());
+        let rel = Arc::clone(&article.rel);
         if !article.draft {
             let key = (Reverse(article.date), Arc::clone(&rel));
             if !article.category.is_empty() {
@@ -225,7 +225,7 @@ impl Catalog {
         let mut last: FxHashMap<&str, usize> =
             FxHashMap::with_capacity_and_hasher(articles.len(), Default::default());
         for (i, (a, _)) in articles.iter().enumerate() {
-            last.insert(a.rel.as_str(), i);
+            last.insert(&*a.rel, i);
         }
         let mut keep: Vec<bool> = vec![false; articles.len()];
         for i in last.into_values() {
@@ -301,7 +301,7 @@ impl Catalog {
         } else {
             article.slimmed()
         });
-        self.bodies.remove(rel.as_str());
+        self.bodies.remove(&*rel);
         change
     }
 
@@ -354,7 +354,7 @@ impl Catalog {
             change.categories.insert(article.category.clone());
         }
         change.site = true;
-        let rel: Arc<str> = Arc::from(article.rel.as_str());
+        let rel = Arc::clone(&article.rel);
         if !article.draft {
             let key = (Reverse(article.date), Arc::clone(&rel));
             if let Some(set) = self.categories.get_mut(&article.category) {
@@ -613,7 +613,7 @@ mod tests {
     }
 
     fn rels(items: &[Arc<Article>]) -> Vec<&str> {
-        items.iter().map(|a| a.rel.as_str()).collect()
+        items.iter().map(|a| &*a.rel).collect()
     }
 
     #[test]
@@ -681,7 +681,7 @@ mod tests {
         c.upsert(art("a/x.md", "2025-01-01T00:00:00Z"));
         let ch = c.remove_under("a/x");
         assert!(ch.categories.contains("a"));
-        let mut left: Vec<_> = c.articles().map(|a| a.rel.clone()).collect();
+        let mut left: Vec<_> = c.articles().map(|a| a.rel.to_string()).collect();
         left.sort();
         assert_eq!(left, ["a/x.md", "a/x0.md"]);
         let ch = c.remove_category("a");
@@ -744,7 +744,7 @@ mod tests {
 
         // The first load's builder: unique paths in scrambled order (as
         // the readers deliver them) give the same catalog.
-        let mut last: BTreeMap<String, (Article, bool)> = BTreeMap::new();
+        let mut last: BTreeMap<Arc<str>, (Article, bool)> = BTreeMap::new();
         for (a, body) in items {
             last.insert(a.rel.clone(), (a, body));
         }
@@ -756,7 +756,7 @@ mod tests {
         let mut builder = CatalogBuilder::default();
         for (a, body) in unique {
             let rel = a.rel.clone();
-            assert_eq!(&*builder.push(a, body), rel.as_str());
+            assert_eq!(&*builder.push(a, body), &*rel);
         }
         let built = builder.finish(categories);
         assert_same_catalog(&built, &one_by_one);
@@ -799,7 +799,7 @@ mod tests {
         assert!(c.has_body("a/0.md"));
         c.upsert_meta(art("a/9.md", "2025-02-01T00:00:00Z"));
         assert!(!c.has_body("a/9.md"));
-        assert_eq!(c.feed_items(Some("a"), now(), 1)[0].rel, "a/9.md");
+        assert_eq!(c.feed_items(Some("a"), now(), 1)[0].rel, "a/9.md".into());
     }
 
     #[test]

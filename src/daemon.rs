@@ -1024,8 +1024,8 @@ impl Publisher {
         let missing: Vec<String> = self
             .catalog
             .articles()
-            .map(|a| a.rel.clone())
-            .filter(|r| !present.contains(r.as_str()))
+            .filter(|a| !present.contains(&*a.rel))
+            .map(|a| a.rel.to_string())
             .collect();
         touched.extend(missing);
         touched.sort();

@@ -223,8 +223,8 @@ fn toml_and_yaml_front_matter_give_the_same_article() {
         "<p>The <em>season</em> opens tonight.</p>\n"
     );
     // Everything but the path is the same.
-    assert_eq!(a.rel, "culture/opera-toml.md");
-    assert_eq!(b.rel, "culture/opera-yaml.md");
+    assert_eq!(&*a.rel, "culture/opera-toml.md");
+    assert_eq!(&*b.rel, "culture/opera-yaml.md");
     assert_eq!(
         Article {
             rel: b.rel.clone(),
@@ -1102,7 +1102,7 @@ fn arb_article(lang: BoxedStrategy<String>) -> impl Strategy<Value = Article> {
                 let category = format!("c{}", category.replace('/', "_"));
                 let slug = format!("s{}", slug.replace('/', "_"));
                 Article {
-                    rel: format!("{category}/{slug}.md"),
+                    rel: format!("{category}/{slug}.md").into(),
                     category,
                     slug,
                     title,
