@@ -260,7 +260,7 @@ fn synthetic(i: usize, date: DateTime<FixedOffset>, title: String, body: &Arc<st
     let slug = format!("a{i:07}");
     Article {
         rel: format!("{category}/{slug}.md").into(),
-        category: category.to_string(),
+        category: category.into(),
         link: format!(
             "https://news.example.cn/{}/{slug}.html",
             article::encode_segment(category)

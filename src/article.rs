@@ -125,7 +125,8 @@ pub struct Article {
     /// the tie-breaker; shared with the catalog's maps.
     pub rel: Arc<str>,
     /// First directory level; empty for files directly in `content.dir`.
-    pub category: String,
+    /// Shared by the articles a loader thread reads from one category.
+    pub category: Arc<str>,
     /// URL slug.
     pub slug: String,
     /// Title (plain text).
@@ -179,7 +180,7 @@ impl Article {
     /// category, slug, (date, updated), id and draft.
     pub fn index_entry(
         rel: Arc<str>,
-        category: String,
+        category: Arc<str>,
         slug: String,
         (date, updated): (DateTime<FixedOffset>, DateTime<FixedOffset>),
         id: String,
@@ -281,6 +282,19 @@ pub fn is_ignored(rel: &str, config: &Config) -> bool {
     }
     let name = rel.rsplit('/').next().unwrap_or(rel);
     config.content.ignore.is_match(rel) || config.content.ignore.is_match(name)
+}
+
+/// A category's name as articles hold it: one allocation per run of
+/// files from the same category on a thread (a folder's files are read
+/// together), not one per article.
+fn category_name(category: &str) -> Arc<str> {
+    thread_local! {
+        static LAST: std::cell::RefCell<Option<Arc<str>>> = const { std::cell::RefCell::new(None) };
+    }
+    LAST.with_borrow_mut(|last| match last {
+        Some(c) if **c == *category => Arc::clone(c),
+        _ => Arc::clone(last.insert(Arc::from(category))),
+    })
 }
 
 /// Splits a relative path into (category, slug-from-stem).
@@ -794,7 +808,7 @@ fn quick_text(
     let (category, stem) = category_and_stem(rel);
     Some(Article::index_entry(
         Arc::from(rel),
-        category.to_string(),
+        category_name(category),
         stem.to_string(),
         (date, date),
         tag_id(config, category, stem, &date),
@@ -907,7 +921,7 @@ fn quick_markdown(rel: &str, bytes: &[u8], config: &Config) -> Option<Article> {
     };
     Some(Article::index_entry(
         Arc::from(rel),
-        category.to_string(),
+        category_name(category),
         slug,
         (date, updated),
         id,
@@ -1383,7 +1397,7 @@ fn parse_markdown(
     Ok(Parsed {
         article: Article {
             rel: Arc::from(rel),
-            category: category.to_string(),
+            category: category_name(category),
             slug,
             title: collapse_ws(&title),
             summary,
@@ -1792,7 +1806,7 @@ fn parse_text(
     Ok(Parsed {
         article: Article {
             rel: Arc::from(rel),
-            category: category.to_string(),
+            category: category_name(category),
             slug,
             title,
             summary,
@@ -1867,7 +1881,7 @@ mod tests {
         );
         assert!(!a.content_html.contains("版權所有"));
         assert!(!a.content_html.contains("ICP"));
-        assert_eq!(a.category, "politics");
+        assert_eq!(&*a.category, "politics");
         assert_eq!(a.link, "https://news.example.cn/politics/renewal.html");
         assert_eq!(a.id, "tag:news.example.cn,2025-03-05:politics/renewal");
     }
@@ -1904,7 +1918,7 @@ mod tests {
             .article;
         assert_eq!(a.summary, "這是第一段…");
         assert_eq!(a.date, mtime);
-        assert_eq!(a.category, "");
+        assert_eq!(&*a.category, "");
         assert_eq!(a.link, "https://news.example.cn/a.html");
         assert_eq!(a.id, "tag:news.example.cn,2025-01-02:a");
     }

@@ -119,11 +119,11 @@ impl CatalogBuilder {
         if !article.draft {
             let key = (Reverse(article.date), Arc::clone(&rel));
             if !article.category.is_empty() {
-                match self.per_category.get_mut(article.category.as_str()) {
+                match self.per_category.get_mut(&*article.category) {
                     Some(keys) => keys.push(key.clone()),
                     None => {
                         self.per_category
-                            .insert(article.category.clone(), vec![key.clone()]);
+                            .insert(article.category.to_string(), vec![key.clone()]);
                     }
                 }
             }
@@ -131,10 +131,10 @@ impl CatalogBuilder {
             self.by_updated
                 .push((Reverse(article.updated), Arc::clone(&rel)));
         } else if !article.category.is_empty()
-            && !self.per_category.contains_key(article.category.as_str())
+            && !self.per_category.contains_key(&*article.category)
         {
             self.per_category
-                .insert(article.category.clone(), Vec::new());
+                .insert(article.category.to_string(), Vec::new());
         }
         self.ids
             .entry(id_hash(&article.id))
@@ -351,13 +351,13 @@ impl Catalog {
         let mut change = self.remove(&article.rel.clone());
         if !article.category.is_empty() {
             change.merge(self.add_category(&article.category));
-            change.categories.insert(article.category.clone());
+            change.categories.insert(article.category.to_string());
         }
         change.site = true;
         let rel = Arc::clone(&article.rel);
         if !article.draft {
             let key = (Reverse(article.date), Arc::clone(&rel));
-            if let Some(set) = self.categories.get_mut(&article.category) {
+            if let Some(set) = self.categories.get_mut(&*article.category) {
                 set.insert(key.clone());
             }
             self.site.insert(key);
@@ -400,7 +400,7 @@ impl Catalog {
             }
             if let Some(a) = self.articles.get(&**other) {
                 if !a.category.is_empty() {
-                    change.categories.insert(a.category.clone());
+                    change.categories.insert(a.category.to_string());
                 }
             }
         }
@@ -417,7 +417,7 @@ impl Catalog {
         self.by_updated
             .remove(&(Reverse(old.updated), Arc::clone(&shared)));
         let key = (Reverse(old.date), shared);
-        if let Some(set) = self.categories.get_mut(&old.category) {
+        if let Some(set) = self.categories.get_mut(&*old.category) {
             set.remove(&key);
         }
         self.site.remove(&key);
@@ -429,7 +429,7 @@ impl Catalog {
             }
         }
         if !old.category.is_empty() {
-            change.categories.insert(old.category.clone());
+            change.categories.insert(old.category.to_string());
         }
         change.site = true;
         change
@@ -535,7 +535,7 @@ impl Catalog {
                 change.site = true;
                 if let Some(a) = self.articles.get(&**rel) {
                     if !a.category.is_empty() {
-                        change.categories.insert(a.category.clone());
+                        change.categories.insert(a.category.to_string());
                     }
                 }
             }

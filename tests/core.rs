@@ -79,7 +79,7 @@ fn seed_layout_export_parses_to_title_summary_authors_date_and_paragraphs() {
         assert!(!a.content_html.contains(furniture), "{furniture} in body");
         assert!(!a.summary.contains(furniture), "{furniture} in summary");
     }
-    assert_eq!(a.category, "business");
+    assert_eq!(&*a.category, "business");
     assert_eq!(a.slug, "port-logistics");
     assert_eq!(
         a.link,
@@ -1103,7 +1103,7 @@ fn arb_article(lang: BoxedStrategy<String>) -> impl Strategy<Value = Article> {
                 let slug = format!("s{}", slug.replace('/', "_"));
                 Article {
                     rel: format!("{category}/{slug}.md").into(),
-                    category,
+                    category: category.into(),
                     slug,
                     title,
                     summary,
@@ -1150,7 +1150,7 @@ fn check_well_formed(articles: &[Article]) -> Result<(), TestCaseError> {
             None => titles.clone(),
             Some(c) => order
                 .iter()
-                .filter(|a| a.category == c)
+                .filter(|a| &*a.category == c)
                 .map(|a| a.title.as_str())
                 .collect(),
         };
