@@ -68,6 +68,11 @@ pub enum Msg {
 /// How often the reconcile scan runs in event mode.
 const RECONCILE_EVERY: Duration = Duration::from_secs(60);
 
+/// How soon after a folder appears a reconcile scan looks again: the
+/// watcher adds the folder's watch only after reporting it, so a file
+/// written in between, after the folder was listed, has no event.
+const NEW_FOLDER_RESCAN: Duration = Duration::from_secs(1);
+
 fn now_fixed() -> DateTime<FixedOffset> {
     Utc::now().fixed_offset()
 }
@@ -139,6 +144,9 @@ pub struct Publisher {
     load_gen: Arc<AtomicU64>,
     /// Whether a periodic survey thread is running.
     surveying: bool,
+    /// A folder was walked for an event: files written into it before its
+    /// watch was in place are looked for by a reconcile soon after.
+    folder_walked: bool,
     /// Tells the check thread a batch was applied.
     check_ack: Option<mpsc::SyncSender<()>>,
     resources: HashMap<String, Arc<Resource>>,
@@ -197,6 +205,7 @@ impl Publisher {
             unchecked: FxHashSet::default(),
             load_gen: Arc::new(AtomicU64::new(0)),
             surveying: false,
+            folder_walked: false,
             check_ack: None,
             resources: HashMap::new(),
             shared,
@@ -751,6 +760,7 @@ impl Publisher {
                 if !inside {
                     return change;
                 }
+                self.folder_walked = true;
                 let listing = scan::scan_folder(&self.config, rel);
                 for c in &listing.categories {
                     change.merge(self.catalog.add_category(c));
@@ -1169,9 +1179,15 @@ impl Publisher {
         let mut reload = false;
         let mut deadline: Option<Instant> = None;
         let mut next_scan = Instant::now() + self.scan_interval();
+        // A reconcile due soon after a folder appeared (`NEW_FOLDER_RESCAN`).
+        let mut folder_rescan: Option<Instant> = None;
         loop {
             let now = Instant::now();
             let mut wake = next_scan;
+            // (While a survey runs, its result wakes the loop.)
+            if let Some(r) = folder_rescan.filter(|_| !self.surveying) {
+                wake = wake.min(r);
+            }
             if let Some(d) = deadline {
                 wake = wake.min(d);
             }
@@ -1244,6 +1260,15 @@ impl Publisher {
                     let batch = std::mem::take(&mut pending);
                     self.apply_paths(&batch);
                 }
+            }
+            if std::mem::take(&mut self.folder_walked) {
+                folder_rescan = Some(Instant::now() + NEW_FOLDER_RESCAN);
+            }
+            // Started once no survey is running, so its listing is taken
+            // after the folder's files were written.
+            if folder_rescan.is_some_and(|r| now >= r) && !self.surveying {
+                folder_rescan = None;
+                self.reconcile_in_background();
             }
             if self
                 .catalog
