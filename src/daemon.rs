@@ -144,6 +144,8 @@ pub struct Publisher {
     load_gen: Arc<AtomicU64>,
     /// Whether a periodic survey thread is running.
     surveying: bool,
+    /// Whether "every file checked in full" was said for this load.
+    all_checked: bool,
     /// A folder was walked for an event: files written into it before its
     /// watch was in place are looked for by a reconcile soon after.
     folder_walked: bool,
@@ -205,6 +207,7 @@ impl Publisher {
             unchecked: FxHashSet::default(),
             load_gen: Arc::new(AtomicU64::new(0)),
             surveying: false,
+            all_checked: false,
             folder_walked: false,
             check_ack: None,
             resources: HashMap::new(),
@@ -252,6 +255,7 @@ impl Publisher {
     fn full_load(&mut self) {
         let started = Instant::now();
         self.loaded_at = SystemTime::now();
+        self.all_checked = false;
         // A check of the previous load is moot now.
         self.load_gen.fetch_add(1, Ordering::SeqCst);
         self.root = self
@@ -342,7 +346,7 @@ impl Publisher {
         if self.unchecked.is_empty() {
             // Every file was read in full already (a small site's all
             // show in some feed).
-            tracing::info!("every file checked in full");
+            self.note_if_all_checked();
             return;
         }
         let gen = self.load_gen.load(Ordering::SeqCst);
@@ -411,6 +415,18 @@ impl Publisher {
         self.apply_checked(results);
     }
 
+    /// Says once per load, when it first holds, that no file is left
+    /// indexed only quickly (by the background check, by reading the feeds'
+    /// articles, or by events), and gives the set's table back.
+    fn note_if_all_checked(&mut self) {
+        if self.unchecked.is_empty() && !self.all_checked {
+            self.all_checked = true;
+            // Its table, sized for the whole first load, is given back.
+            self.unchecked = FxHashSet::default();
+            tracing::info!("every file checked in full");
+        }
+    }
+
     /// Applies full checks of quickly indexed files: a file that fails
     /// leaves the feeds, one whose index entry differs is re-indexed.
     /// Files re-read since (by an event) are skipped: that read was full.
@@ -458,11 +474,7 @@ impl Publisher {
                 }
             }
         }
-        if self.unchecked.is_empty() {
-            // Its table, sized for the whole first load, is given back.
-            self.unchecked = FxHashSet::default();
-            tracing::info!("every file checked in full");
-        }
+        self.note_if_all_checked();
         if !change.is_empty() {
             self.regenerate(change, started);
         } else if problems_changed {
@@ -525,6 +537,7 @@ impl Publisher {
                 break;
             }
         }
+        self.note_if_all_checked();
         self.render_pages_inner(pages, now);
         // Bodies of articles no feed shows any more are dropped: memory
         // stays proportional to the feed windows, not to the newsroom.
@@ -761,6 +774,9 @@ impl Publisher {
                     return change;
                 }
                 self.folder_walked = true;
+                // A folder now: whatever was recorded under its path as a file goes.
+                self.problems.remove(rel);
+                self.stamps.remove(rel);
                 let listing = scan::scan_folder(&self.config, rel);
                 for c in &listing.categories {
                     change.merge(self.catalog.add_category(c));
@@ -907,6 +923,8 @@ impl Publisher {
     }
 
     fn regenerate(&mut self, change: Change, started: Instant) {
+        // An event may have read the last quickly indexed file in full.
+        self.note_if_all_checked();
         let now = now_fixed();
         // Articles that came due since the last render count as changes too.
         let mut change = change;
@@ -1046,9 +1064,13 @@ impl Publisher {
             tracing::info!(paths = touched.len(), "reconcile scan found changes");
         }
         let mut change = Change::default();
+        // Folders a scan walks had no event, so no watch race to cover:
+        // they arm no new scan (which would walk them again, and so on).
+        let walked = self.folder_walked;
         for rel in &touched {
             change.merge(self.apply_path(rel));
         }
+        self.folder_walked = walked;
         self.regenerate(change, started);
     }
 
@@ -1181,8 +1203,16 @@ impl Publisher {
         let mut next_scan = Instant::now() + self.scan_interval();
         // A reconcile due soon after a folder appeared (`NEW_FOLDER_RESCAN`).
         let mut folder_rescan: Option<Instant> = None;
+        // A folder walked again while a scan is armed: one more scan after it.
+        let mut walked_again = false;
         loop {
             let now = Instant::now();
+            if std::mem::take(&mut self.folder_walked) {
+                match folder_rescan {
+                    None => folder_rescan = Some(now + NEW_FOLDER_RESCAN),
+                    Some(_) => walked_again = true,
+                }
+            }
             let mut wake = next_scan;
             // (While a survey runs, its result wakes the loop.)
             if let Some(r) = folder_rescan.filter(|_| !self.surveying) {
@@ -1262,12 +1292,16 @@ impl Publisher {
                 }
             }
             if std::mem::take(&mut self.folder_walked) {
-                folder_rescan = Some(Instant::now() + NEW_FOLDER_RESCAN);
+                match folder_rescan {
+                    None => folder_rescan = Some(Instant::now() + NEW_FOLDER_RESCAN),
+                    Some(_) => walked_again = true,
+                }
             }
             // Started once no survey is running, so its listing is taken
             // after the folder's files were written.
             if folder_rescan.is_some_and(|r| now >= r) && !self.surveying {
-                folder_rescan = None;
+                folder_rescan =
+                    std::mem::take(&mut walked_again).then(|| Instant::now() + NEW_FOLDER_RESCAN);
                 self.reconcile_in_background();
             }
             if self
