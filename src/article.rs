@@ -265,23 +265,35 @@ pub fn kind_of(rel: &str) -> Option<FileKind> {
 /// Whether a path relative to `content.dir` is ignored: hidden files and
 /// folders, editor temporaries, and `content.ignore` patterns.
 pub fn is_ignored(rel: &str, config: &Config) -> bool {
-    for part in rel.split('/') {
-        if part.starts_with('.')
-            || part.ends_with('~')
-            || part.ends_with(".swp")
-            || part.ends_with(".swx")
-            || part.ends_with(".tmp")
-            || (part.starts_with('#') && part.ends_with('#'))
-            || part == "4913"
-        {
-            return true;
-        }
-    }
-    if config.content.ignore.is_empty() {
-        return false;
+    if rel.split('/').any(is_hidden_or_temp) {
+        return true;
     }
     let name = rel.rsplit('/').next().unwrap_or(rel);
-    config.content.ignore.is_match(rel) || config.content.ignore.is_match(name)
+    matches_ignore(rel, name, config)
+}
+
+/// [`is_ignored`] for `name` in a folder (`rel` is the folder's path plus
+/// `name`) that is itself known not to be ignored, as in a walk: only the
+/// last component needs looking at.
+pub fn is_ignored_in_walk(rel: &str, name: &str, config: &Config) -> bool {
+    is_hidden_or_temp(name) || matches_ignore(rel, name, config)
+}
+
+/// A hidden name, or an editor's backup, swap or temp file.
+fn is_hidden_or_temp(part: &str) -> bool {
+    part.starts_with('.')
+        || part.ends_with('~')
+        || part.ends_with(".swp")
+        || part.ends_with(".swx")
+        || part.ends_with(".tmp")
+        || (part.starts_with('#') && part.ends_with('#'))
+        || part == "4913"
+}
+
+/// Whether a `content.ignore` pattern matches the path or the name.
+fn matches_ignore(rel: &str, name: &str, config: &Config) -> bool {
+    !config.content.ignore.is_empty()
+        && (config.content.ignore.is_match(rel) || config.content.ignore.is_match(name))
 }
 
 /// A category's name as articles hold it: one allocation per run of
@@ -2166,6 +2178,32 @@ mod tests {
             assert!(is_ignored(p, &c), "{p}");
         }
         assert!(!is_ignored("a/b.md", &c));
+    }
+
+    #[test]
+    fn a_walk_ignores_what_the_whole_path_check_ignores() {
+        // In a walk every folder above the name has passed the check, so
+        // looking at the name (and the globs on the whole path) suffices.
+        let c = config("[content]\nignore = [\"*.bak\", \"private/**\", \"a/drafts\"]\n");
+        for p in [
+            "a/b.md",
+            "a/.x.md",
+            "a/b.md~",
+            "a/.b.md.swp",
+            "a/4913",
+            "a/#b.md#",
+            "a/x.bak",
+            "private",
+            "private/a.md",
+            "private/deep/a.md",
+            "a/drafts",
+            "a/drafts.md",
+            "top.md",
+            ".hidden",
+        ] {
+            let name = p.rsplit('/').next().unwrap();
+            assert_eq!(is_ignored_in_walk(p, name, &c), is_ignored(p, &c), "{p}");
+        }
     }
 }
 

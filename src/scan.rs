@@ -155,7 +155,8 @@ fn walk(
                 }),
             }
         }
-        names.sort_by(|a, b| a.0.cmp(&b.0));
+        // Names in a folder are unique: an unstable sort orders them the same.
+        names.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         let mut subdirs = Vec::new();
         let listed = listing.files.len();
         for (name, entry) in names {
@@ -168,7 +169,8 @@ fn walk(
                 r.push_str(&name);
                 r
             };
-            if article::is_ignored(&child_rel, config) {
+            // The folder itself was not ignored, or it would not be walked.
+            if article::is_ignored_in_walk(&child_rel, &name, config) {
                 continue;
             }
             // Made only when needed: a regular file's full path is not.
