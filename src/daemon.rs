@@ -506,14 +506,7 @@ impl Publisher {
                 if let Some(s) = file.stamp {
                     self.stamps.insert(key, s);
                 }
-                if file.warnings.is_empty() {
-                    self.problems.remove(&file.rel);
-                } else {
-                    for w in &file.warnings {
-                        log_problem(w);
-                    }
-                    self.problems.insert(file.rel, file.warnings);
-                }
+                self.record_warnings(&file.rel, file.warnings);
             }
             for (rel, d) in hydrated.failed {
                 // (A file that is gone is left to its deletion event.)
@@ -842,6 +835,19 @@ impl Publisher {
         change
     }
 
+    /// Records what a successful full read of `rel` warned about: the
+    /// warnings (logged) replace its problems, or none clears them.
+    fn record_warnings(&mut self, rel: &str, warnings: Vec<Diagnostic>) {
+        if warnings.is_empty() {
+            self.problems.remove(rel);
+        } else {
+            for w in &warnings {
+                log_problem(w);
+            }
+            self.problems.insert(rel.to_string(), warnings);
+        }
+    }
+
     fn drop_category_pages(&mut self, category: &str) {
         let prefix = format!("/{category}/");
         self.resources.retain(|k, _| !k.starts_with(&prefix));
@@ -863,14 +869,7 @@ impl Publisher {
                 if let Some(s) = parsed.stamp {
                     self.stamps.insert(Arc::from(rel), s);
                 }
-                if parsed.warnings.is_empty() {
-                    self.problems.remove(rel);
-                } else {
-                    for w in &parsed.warnings {
-                        log_problem(w);
-                    }
-                    self.problems.insert(rel.to_string(), parsed.warnings);
-                }
+                self.record_warnings(rel, parsed.warnings);
                 if self
                     .catalog
                     .get(rel)
@@ -1207,6 +1206,8 @@ impl Publisher {
         let mut walked_again = false;
         loop {
             let now = Instant::now();
+            // Walks of the last turn (or before the loop) arm the scan
+            // before the wake-up time is worked out.
             if std::mem::take(&mut self.folder_walked) {
                 match folder_rescan {
                     None => folder_rescan = Some(now + NEW_FOLDER_RESCAN),
@@ -1289,12 +1290,6 @@ impl Publisher {
                 } else if !pending.is_empty() {
                     let batch = std::mem::take(&mut pending);
                     self.apply_paths(&batch);
-                }
-            }
-            if std::mem::take(&mut self.folder_walked) {
-                match folder_rescan {
-                    None => folder_rescan = Some(Instant::now() + NEW_FOLDER_RESCAN),
-                    Some(_) => walked_again = true,
                 }
             }
             // Started once no survey is running, so its listing is taken
