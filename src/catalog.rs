@@ -347,7 +347,28 @@ impl Catalog {
 
     /// Inserts or replaces the article at `article.rel`. Its category is
     /// registered if new.
-    pub fn upsert(&mut self, article: Article) -> Change {
+    pub fn upsert(&mut self, mut article: Article) -> Change {
+        // The same place in every feed and the same id (a body read in
+        // full, an edit of the text): only the entry is replaced. Removing
+        // and re-inserting it cost ~13,000 instructions an article when
+        // the feeds' articles are read before serving.
+        if let Some((key, old)) = self.articles.get_key_value(&*article.rel) {
+            if old.same_index(&article) {
+                let key = Arc::clone(key);
+                article.rel = Arc::clone(&key);
+                let mut change = Change {
+                    site: true,
+                    ..Change::default()
+                };
+                if !article.category.is_empty() {
+                    change.categories.insert(article.category.to_string());
+                }
+                self.bodies.insert(Arc::clone(&key));
+                self.articles.insert(Arc::clone(&key), Arc::new(article));
+                self.note_id_sharers(&key, &mut change);
+                return change;
+            }
+        }
         let mut change = self.remove(&article.rel.clone());
         if !article.category.is_empty() {
             change.merge(self.add_category(&article.category));
@@ -648,6 +669,51 @@ mod tests {
             ["a/1.md", "a/2.md"]
         );
         assert_eq!(c.len(), 2);
+    }
+
+    #[test]
+    fn replacing_an_entry_in_place_equals_removing_and_inserting_it() {
+        let mut base = Catalog::new();
+        base.upsert(art("a/1.md", "2025-01-01T00:00:00Z"));
+        base.upsert(art("a/2.md", "2025-01-02T00:00:00Z"));
+        let mut sharer = art("b/1.md", "2025-01-03T00:00:00Z");
+        sharer.id = "id:a/1.md".into();
+        base.upsert(sharer.clone());
+        base.slim("a/1.md");
+        let retitled = |mut a: Article| {
+            a.title = "new title".into();
+            a.content_html = "<p>body</p>".into();
+            a
+        };
+        let mut moved = art("a/2.md", "2024-12-01T00:00:00Z");
+        moved.title = "new title".into();
+        for edited in [
+            retitled(art("a/1.md", "2025-01-01T00:00:00Z")),
+            retitled(sharer),
+            moved,
+        ] {
+            let rel = edited.rel.to_string();
+            let mut fast = base.clone();
+            let fast_change = fast.upsert(edited.clone());
+            let mut slow = base.clone();
+            let mut slow_change = slow.remove(&rel);
+            slow_change.merge(slow.upsert(edited));
+            assert_eq!(fast_change, slow_change, "{rel}");
+            for cat in [None, Some("a"), Some("b")] {
+                let (f, s) = (
+                    fast.feed_items(cat, now(), 10),
+                    slow.feed_items(cat, now(), 10),
+                );
+                assert_eq!(rels(&f), rels(&s), "{rel} {cat:?}");
+                for (x, y) in f.iter().zip(&s) {
+                    assert_eq!(x.title, y.title);
+                    assert_eq!(fast.effective_id(x), slow.effective_id(y), "{rel}");
+                }
+            }
+            assert_eq!(fast.get(&rel).unwrap().title, "new title");
+            assert!(fast.has_body(&rel) && slow.has_body(&rel));
+            assert_eq!(fast.duplicate_ids(), slow.duplicate_ids());
+        }
     }
 
     #[test]
