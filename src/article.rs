@@ -1276,7 +1276,7 @@ fn parse_markdown(
             .or(Some((split.front_line.saturating_sub(1).max(1), 1)))
     };
     let body_line =
-        memchr::memchr_iter(b'\n', text[..text.len() - split.body.len()].as_bytes()).count() + 1;
+        memchr::memchr_iter(b'\n', &text.as_bytes()[..text.len() - split.body.len()]).count() + 1;
 
     let date = match &fm.date {
         Some(d) => parse_date(&d.0, &config.site.timezone)
