@@ -11,7 +11,7 @@
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use atom_syndication as atom;
 use chrono::{DateTime, FixedOffset};
@@ -199,9 +199,14 @@ pub fn xml_clean(s: &str) -> Cow<'_, str> {
             acc | (c < 0x20 && !matches!(c, b'\t' | b'\n' | b'\r'))
         })
     });
+    // Fullwidth punctuation (EF BC xx, EF BD xx) fills Chinese text, so
+    // the two-byte prefix EF BF is searched for, not the lead byte alone.
+    static EF_BF: LazyLock<memchr::memmem::Finder<'static>> =
+        LazyLock::new(|| memchr::memmem::Finder::new(b"\xEF\xBF"));
     let suspicious = control
-        || memchr::memchr_iter(0xEF, b)
-            .any(|i| b.get(i + 1) == Some(&0xBF) && matches!(b.get(i + 2), Some(0xBE | 0xBF)));
+        || EF_BF
+            .find_iter(b)
+            .any(|i| matches!(b.get(i + 2), Some(0xBE | 0xBF)));
     if suspicious {
         Cow::Owned(s.chars().filter(|c| !bad(*c)).collect())
     } else {
@@ -732,6 +737,34 @@ mod tests {
             xml_clean("新闻，标题\u{FFFD}。"),
             Cow::Borrowed(_)
         ));
+    }
+
+    #[test]
+    fn xml_clean_agrees_with_a_filter_of_forbidden_characters() {
+        let bad = |c: char| {
+            (c < '\u{20}' && !matches!(c, '\t' | '\n' | '\r')) || c == '\u{FFFE}' || c == '\u{FFFF}'
+        };
+        // Every character next to every other, in runs long enough for
+        // the vectorised scans: forbidden ones, their UTF-8 neighbours
+        // (EF BF xx, EF BC xx) and ordinary text.
+        let chars = [
+            'a', '\u{0}', '\u{1F}', '\t', '\n', '\r', ' ', '\u{FFFE}', '\u{FFFF}', '\u{FFFD}',
+            '\u{FFBF}', '\u{FF0C}', '。', '新', '😀',
+        ];
+        for &x in &chars {
+            for &y in &chars {
+                for pad in [0usize, 31, 255, 300] {
+                    let s = format!(
+                        "{}{x}{y}{}",
+                        "新".repeat(pad % 7) + &"a".repeat(pad),
+                        "。".repeat(pad / 3)
+                    );
+                    let want: String = s.chars().filter(|c| !bad(*c)).collect();
+                    assert_eq!(xml_clean(&s), want, "{x:?} {y:?} {pad}");
+                    assert_eq!(matches!(xml_clean(&s), Cow::Borrowed(_)), want == s);
+                }
+            }
+        }
     }
 
     #[test]
