@@ -1009,7 +1009,9 @@ impl<'de> Deserialize<'de> for DateValue {
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<DateValue, A::Error> {
                 // toml's datetime arrives as a one-entry map holding its text.
                 let mut out = None;
-                // (The key is read, not ignored: serde_ignored would report it.)
+                // The key is read as a string, not ignored: through
+                // serde_ignored, serde_yaml_ng would fail on an ignored key
+                // ("non-string key") instead of naming the wrong type.
                 while let Some((_, v)) = map.next_entry::<String, String>()? {
                     out = Some(v);
                 }
@@ -1144,9 +1146,10 @@ fn key_position(front: &str, key: &str) -> Option<(usize, usize)> {
 }
 
 /// Deserializes the front matter in one pass, with the top-level keys it
-/// does not know, sorted (nested ones cannot occur: no known key holds a
-/// table). A second parse into a map just for the keys cost a fifth of a
-/// full read.
+/// does not know, sorted and each once (YAML lets a key repeat). Only
+/// top-level keys are reported, as before: the one known key that takes a
+/// table (a TOML datetime, in `date`/`updated`) reads all its entries. A
+/// second parse into a map just for the keys cost a fifth of a full read.
 fn with_unknown_keys<'de, D: Deserializer<'de>>(
     de: D,
 ) -> Result<(FrontMatter, Vec<String>), D::Error> {
@@ -1161,6 +1164,7 @@ fn with_unknown_keys<'de, D: Deserializer<'de>>(
         }
     })?;
     unknown.sort();
+    unknown.dedup();
     Ok((fm, unknown))
 }
 
@@ -1564,10 +1568,22 @@ pub fn permalink(
     date: &DateTime<FixedOffset>,
 ) -> String {
     use std::fmt::Write;
-    // One pass over the template (seven `replace` calls cost ~12,000
-    // instructions an article). Without a category, `{category}` goes with
-    // the template's slash after it, or else the one before it.
-    let t = config.site.article_url.as_str();
+    // One pass over the template (a chain of `replace` calls cost ~12,000
+    // instructions an article). Without a category, `{category}` first
+    // takes a slash with it: the one after it, or else the one before it,
+    // in the template's order (a root-level file; the rare case allocates).
+    let trimmed;
+    let t = if category.is_empty() && config.site.article_url.contains("{category}") {
+        trimmed = config
+            .site
+            .article_url
+            .replace("/{category}/", "/")
+            .replace("{category}/", "")
+            .replace("/{category}", "");
+        trimmed.as_str()
+    } else {
+        config.site.article_url.as_str()
+    };
     let mut out =
         String::with_capacity(t.len() + config.site.link.len() + 3 * (category.len() + slug.len()));
     let mut rest = t;
@@ -1584,13 +1600,6 @@ pub fn permalink(
         match *name {
             "{link}" => out.push_str(&config.site.link),
             "{base_url}" => out.push_str(&config.site.base_url),
-            "{category}" if category.is_empty() => {
-                if let Some(after) = rest.strip_prefix('/') {
-                    rest = after;
-                } else if before.ends_with('/') {
-                    out.pop();
-                }
-            }
             "{category}" => push_segment(&mut out, category),
             "{slug}" => push_segment(&mut out, slug),
             "{year}" => {
@@ -2255,8 +2264,9 @@ mod tests {
             w[1],
             "/c/politics/t.md:3:8: warning: front matter: unknown key `zeta` ignored"
         );
+        // A key repeated (YAML allows it) is warned about once.
         let yaml = "---\ntitle: T\ndate: 2025-03-05 11:42\nmood: calm\nnested:\n  a: [1, 2]\n\
-                    authors: [A, B]\n---\nbody\n";
+                    authors: [A, B]\nmood: calmer\n---\nbody\n";
         assert_eq!(
             warned("politics/y.md", yaml),
             [
@@ -2347,8 +2357,8 @@ mod quick_tests {
         parse_meta(Path::new(rel), rel, text, None, config)
     }
 
-    /// The permalink as seven `replace` calls made it before the one-pass
-    /// version: the reference it must agree with.
+    /// The permalink as a chain of `replace` calls made it before the
+    /// one-pass version: the reference it must agree with.
     fn permalink_by_replace(
         config: &Config,
         category: &str,
@@ -2369,6 +2379,35 @@ mod quick_tests {
             .replace("{year}", &format!("{:04}", date.year()))
             .replace("{month}", &format!("{:02}", date.month()))
             .replace("{day}", &format!("{:02}", date.day()))
+    }
+
+    #[test]
+    fn permalink_of_a_root_level_file_drops_each_category_with_a_slash() {
+        let mut config = config();
+        let date = DateTime::parse_from_rfc3339("2025-03-05T01:30:00+08:00").unwrap();
+        for (template, want) in [
+            (
+                "{link}/{category}/{slug}.html",
+                "https://news.example.cn/a.html",
+            ),
+            (
+                "{link}/{category}/{category}-{slug}",
+                "https://news.example.cn-a",
+            ),
+            ("{link}/{slug}/{category}", "https://news.example.cn/a"),
+            (
+                "{link}/{year}/{category}/{slug}",
+                "https://news.example.cn/2025/a",
+            ),
+        ] {
+            config.site.article_url = template.into();
+            assert_eq!(permalink(&config, "", "a", &date), want, "{template}");
+            assert_eq!(
+                permalink_by_replace(&config, "", "a", &date),
+                want,
+                "{template}"
+            );
+        }
     }
 
     proptest! {

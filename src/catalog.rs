@@ -685,11 +685,17 @@ mod tests {
             a.content_html = "<p>body</p>".into();
             a
         };
+        let mut draft = art("a/draft.md", "2025-01-04T00:00:00Z");
+        draft.draft = true;
+        base.upsert(draft.clone());
+        base.upsert(art("root.md", "2025-01-05T00:00:00Z"));
         let mut moved = art("a/2.md", "2024-12-01T00:00:00Z");
         moved.title = "new title".into();
         for edited in [
             retitled(art("a/1.md", "2025-01-01T00:00:00Z")),
             retitled(sharer),
+            retitled(draft),
+            retitled(art("root.md", "2025-01-05T00:00:00Z")),
             moved,
         ] {
             let rel = edited.rel.to_string();

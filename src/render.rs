@@ -192,8 +192,7 @@ pub fn xml_clean(s: &str) -> Cow<'_, str> {
     // characters are single bytes, and U+FFFE/U+FFFF are EF BF BE/BF in
     // UTF-8 (0xEF is never a continuation byte).
     let b = s.as_bytes();
-    // Without an early exit, the control-byte test vectorises; the rare
-    // lead byte 0xEF is found with memchr.
+    // Without an early exit, the control-byte test vectorises.
     let control = b.chunks(256).any(|chunk| {
         chunk.iter().fold(false, |acc, &c| {
             acc | (c < 0x20 && !matches!(c, b'\t' | b'\n' | b'\r'))
