@@ -614,8 +614,8 @@ where
                 "content.dir must not be empty".into(),
             ))
         }
-        Some(s) => base.join(s.get_ref().trim()),
-        None => base.join("../content"),
+        Some(s) => join_clean(base, s.get_ref().trim()),
+        None => join_clean(base, "../content"),
     };
     let debounce_ms = int_in(
         &raw.content.debounce_ms,
@@ -739,7 +739,7 @@ where
         strip_pinyin: raw.text.strip_pinyin.unwrap_or(false),
     };
     let output_dir = match &raw.output.dir {
-        Some(s) if !s.get_ref().trim().is_empty() => Some(base.join(s.get_ref().trim())),
+        Some(s) if !s.get_ref().trim().is_empty() => Some(join_clean(base, s.get_ref().trim())),
         _ => None,
     };
     let categories = raw
@@ -793,6 +793,35 @@ where
 
 /// Checks a permalink template: only `{link}`, `{base_url}`, `{category}`,
 /// `{slug}`, `{year}`, `{month}`, `{day}` placeholders.
+/// `base` joined with `rel`, without `.` components and without each
+/// `folder/..` pair whose folder is not a symbolic link: the default
+/// `config/../content` is watched and named in messages as `content`. A
+/// link's `..` is its target's parent to the kernel, so that pair stays.
+fn join_clean(base: &Path, rel: &str) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for c in base.join(rel).components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                let folder = matches!(out.components().next_back(), Some(Component::Normal(_)));
+                let link =
+                    std::fs::symlink_metadata(&out).is_ok_and(|m| m.file_type().is_symlink());
+                if folder && !link {
+                    out.pop();
+                } else {
+                    out.push("..");
+                }
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    if out.as_os_str().is_empty() {
+        out.push(".");
+    }
+    out
+}
+
 fn check_template(t: &str) -> Result<(), String> {
     let mut rest = t;
     while let Some(open) = rest.find('{') {
@@ -854,10 +883,7 @@ mod tests {
         assert_eq!(c.site.id_authority, "127.0.0.1");
         assert_eq!(c.server.listen, "127.0.0.1:8080".parse().unwrap());
         assert_eq!(c.server.max_age, 300);
-        assert_eq!(
-            c.content.dir,
-            PathBuf::from("/srv/herald/config/../content")
-        );
+        assert_eq!(c.content.dir, PathBuf::from("/srv/herald/content"));
         assert_eq!(c.content.debounce, Duration::from_millis(100));
         assert_eq!(c.content.watch, WatchMode::Auto);
         assert_eq!(c.content.poll_interval, Duration::from_millis(2000));
@@ -948,6 +974,39 @@ mod tests {
             .unwrap_err()
             .message
             .contains("site.title"));
+    }
+
+    #[test]
+    fn relative_dirs_lose_dot_dot_except_after_a_symbolic_link() {
+        assert_eq!(
+            join_clean(Path::new("config"), "../content"),
+            PathBuf::from("content")
+        );
+        assert_eq!(join_clean(Path::new(""), "./news/."), PathBuf::from("news"));
+        assert_eq!(
+            join_clean(Path::new(""), "../content"),
+            PathBuf::from("../content")
+        );
+        assert_eq!(join_clean(Path::new("cfg"), ".."), PathBuf::from("."));
+        assert_eq!(
+            join_clean(Path::new("/srv/a"), "/var/www"),
+            PathBuf::from("/var/www")
+        );
+        // cfg-link -> real/cfg: the kernel takes cfg-link/.. to real, so
+        // the `..` stays, and the path still names real/content.
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(tmp.path().join("real/cfg")).unwrap();
+        std::fs::create_dir_all(tmp.path().join("real/content")).unwrap();
+        std::os::unix::fs::symlink(tmp.path().join("real/cfg"), tmp.path().join("cfg-link"))
+            .unwrap();
+        let dir = join_clean(&tmp.path().join("cfg-link"), "../content");
+        assert_eq!(dir, tmp.path().join("cfg-link/../content"));
+        assert_eq!(
+            dir.canonicalize().unwrap(),
+            tmp.path().join("real/content").canonicalize().unwrap()
+        );
+        let real = join_clean(&tmp.path().join("real/cfg"), "../content");
+        assert_eq!(real, tmp.path().join("real/content"));
     }
 
     #[test]

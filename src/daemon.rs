@@ -279,6 +279,11 @@ impl Publisher {
             match result {
                 Ok(parsed) => {
                     if !parsed.warnings.is_empty() {
+                        // (Said once: a later read that finds the same
+                        // warnings does not repeat them.)
+                        for w in &parsed.warnings {
+                            log_problem(w);
+                        }
                         problems.insert(rel, parsed.warnings);
                     }
                     let key = builder.push(parsed.article, parsed.complete);
@@ -506,7 +511,11 @@ impl Publisher {
                 if let Some(s) = file.stamp {
                     self.stamps.insert(key, s);
                 }
-                self.record_warnings(&file.rel, file.warnings);
+                // An article read again to re-enter a feed says what its
+                // last read said: that is not logged a second time.
+                if self.problems.get(&file.rel) != Some(&file.warnings) {
+                    self.record_warnings(&file.rel, file.warnings);
+                }
             }
             for (rel, d) in hydrated.failed {
                 // (A file that is gone is left to its deletion event.)
