@@ -1754,7 +1754,12 @@ static TIMESTAMP: LazyLock<Regex> = LazyLock::new(|| {
 /// `Some(Err)` for a timestamp-shaped line with impossible values.
 fn timestamp_line(line: &str, zone: &SiteZone) -> Option<Result<DateTime<FixedOffset>, String>> {
     let [y, mo, d, h, mi, s] = timestamp_fields(line)?;
-    let naive = NaiveDate::from_ymd_opt(y as i32, mo, d).and_then(|d| d.and_hms_opt(h, mi, s));
+    // A digit that is not ASCII reads as u32::MAX, which as an i32 year
+    // would be the year -1: it is as impossible as a 13th month.
+    let year = i32::try_from(y).ok();
+    let naive = year
+        .and_then(|y| NaiveDate::from_ymd_opt(y, mo, d))
+        .and_then(|d| d.and_hms_opt(h, mi, s));
     Some(match naive {
         Some(n) => check_year(zone.localize(n)),
         None => Err(format!("impossible date-time {line:?}")),
@@ -2111,6 +2116,16 @@ mod tests {
         assert_eq!(&*a.category, "");
         assert_eq!(a.link, "https://news.example.cn/a.html");
         assert_eq!(a.id, "tag:news.example.cn,2025-01-02:a");
+    }
+
+    #[test]
+    fn a_timestamp_with_fullwidth_digits_is_an_impossible_date_time() {
+        let text = "標題\n２０２５-03-05 10:00\n正文。\n";
+        let e = parse(Path::new("/c/a/x.txt"), "a/x.txt", text, None, &config("")).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "/c/a/x.txt:2:1: error: impossible date-time \"２０２５-03-05 10:00\""
+        );
     }
 
     #[test]
