@@ -241,6 +241,20 @@ pub struct Parsed {
     pub stamp: Option<(std::time::SystemTime, u64)>,
 }
 
+impl Parsed {
+    /// A file checked in full whose body was not rendered: its index entry
+    /// ([`Article::index_entry`]) and warnings.
+    fn checked_entry(article: Article, warnings: Vec<Diagnostic>) -> Parsed {
+        Parsed {
+            article,
+            warnings,
+            complete: false,
+            checked: true,
+            stamp: None,
+        }
+    }
+}
+
 /// What kind of content file a relative path is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FileKind {
@@ -1355,20 +1369,15 @@ fn parse_markdown(
     if !full {
         // Every check is made; what only a feed shows (link, summary,
         // names, image) is left unbuilt: the index keeps none of it.
-        return Ok(Parsed {
-            article: Article::index_entry(
-                Arc::from(rel),
-                category_name(category),
-                slug,
-                (date, updated),
-                id,
-                fm.draft.unwrap_or(false),
-            ),
-            warnings,
-            complete: false,
-            checked: true,
-            stamp: None,
-        });
+        let entry = Article::index_entry(
+            Arc::from(rel),
+            category_name(category),
+            slug,
+            (date, updated),
+            id,
+            fm.draft.unwrap_or(false),
+        );
+        return Ok(Parsed::checked_entry(entry, warnings));
     }
     let link = given_link.unwrap_or_else(|| permalink(config, category, &slug, &date));
     let base = Url::parse(&link).ok();
@@ -1590,7 +1599,10 @@ pub fn permalink(
     while let Some(i) = rest.find('{') {
         let (before, at) = rest.split_at(i);
         out.push_str(before);
-        let Some(name) = PLACEHOLDERS.iter().find(|p| at.starts_with(**p)) else {
+        let Some(name) = crate::config::PLACEHOLDERS
+            .iter()
+            .find(|p| at.starts_with(**p))
+        else {
             out.push('{');
             rest = &at[1..];
             continue;
@@ -1616,17 +1628,6 @@ pub fn permalink(
     out.push_str(rest);
     out
 }
-
-/// What `site.article_url` may hold.
-const PLACEHOLDERS: [&str; 7] = [
-    "{link}",
-    "{base_url}",
-    "{category}",
-    "{slug}",
-    "{year}",
-    "{month}",
-    "{day}",
-];
 
 /// The default id: `tag:{authority},{YYYY-MM-DD}:{category}/{slug}` (RFC 4151).
 pub fn tag_id(config: &Config, category: &str, slug: &str, date: &DateTime<FixedOffset>) -> String {
@@ -1780,6 +1781,11 @@ fn timestamp_fields(line: &str) -> Option<[u32; 6]> {
         // (~10,000 instructions a line); the `年月日` form is never ASCII.
         return ascii_timestamp(line.as_bytes());
     }
+    regex_timestamp(line)
+}
+
+/// [`timestamp_fields`] by `TIMESTAMP`'s captures, for any line.
+fn regex_timestamp(line: &str) -> Option<[u32; 6]> {
     let c = TIMESTAMP.captures(line)?;
     let g = |i: usize, j: usize| {
         c.get(i)
@@ -1969,20 +1975,15 @@ fn parse_text(
     let id = tag_id(config, category, &slug, &date);
     if !full {
         // Checked in full; the body, summary and link are left unbuilt.
-        return Ok(Parsed {
-            article: Article::index_entry(
-                Arc::from(rel),
-                category_name(category),
-                slug,
-                (date, date),
-                id,
-                false,
-            ),
-            warnings,
-            complete: false,
-            checked: true,
-            stamp: None,
-        });
+        let entry = Article::index_entry(
+            Arc::from(rel),
+            category_name(category),
+            slug,
+            (date, date),
+            id,
+            false,
+        );
+        return Ok(Parsed::checked_entry(entry, warnings));
     }
     let mut html = String::new();
     for p in &paragraphs {
@@ -2490,24 +2491,6 @@ mod quick_tests {
         }
     }
 
-    /// A timestamp line's fields as the regex alone reads them.
-    fn timestamp_by_regex(line: &str) -> Option<[u32; 6]> {
-        let c = TIMESTAMP.captures(line)?;
-        let g = |i: usize, j: usize| {
-            c.get(i)
-                .or_else(|| c.get(j))
-                .map(|m| m.as_str().parse::<u32>().unwrap_or(u32::MAX))
-        };
-        Some([
-            g(1, 7)?,
-            g(2, 8)?,
-            g(3, 9)?,
-            g(4, 10)?,
-            g(5, 11)?,
-            g(6, 12).unwrap_or(0),
-        ])
-    }
-
     #[test]
     fn timestamp_lines_read_as_the_regex_reads_them() {
         for line in [
@@ -2526,7 +2509,7 @@ mod quick_tests {
             "記者 2025-03-05 11:42",
             "",
         ] {
-            assert_eq!(timestamp_fields(line), timestamp_by_regex(line), "{line:?}");
+            assert_eq!(timestamp_fields(line), regex_timestamp(line), "{line:?}");
         }
         assert_eq!(
             timestamp_fields("2025-3-5T9:07"),
@@ -2550,7 +2533,7 @@ mod quick_tests {
             colon in prop_oneof![8 => ":", 2 => "-"],
         ) {
             let line = format!("{year}{dash}{month}{dash2}{day}{mid}{hour}{colon}{minute}{second}");
-            prop_assert_eq!(timestamp_fields(&line), timestamp_by_regex(&line), "{:?}", line);
+            prop_assert_eq!(timestamp_fields(&line), regex_timestamp(&line), "{:?}", line);
         }
 
         #[test]

@@ -822,17 +822,24 @@ fn join_clean(base: &Path, rel: &str) -> PathBuf {
     out
 }
 
+/// What `site.article_url` may hold (filled in by `article::permalink`).
+pub const PLACEHOLDERS: [&str; 7] = [
+    "{link}",
+    "{base_url}",
+    "{category}",
+    "{slug}",
+    "{year}",
+    "{month}",
+    "{day}",
+];
+
 fn check_template(t: &str) -> Result<(), String> {
     let mut rest = t;
     while let Some(open) = rest.find('{') {
         let after = &rest[open + 1..];
         let close = after.find('}').ok_or_else(|| "unclosed '{'".to_string())?;
         let name = &after[..close];
-        if ![
-            "link", "base_url", "category", "slug", "year", "month", "day",
-        ]
-        .contains(&name)
-        {
+        if !PLACEHOLDERS.contains(&&rest[open..open + close + 2]) {
             return Err(format!("unknown placeholder {{{name}}}"));
         }
         rest = &after[close + 1..];
