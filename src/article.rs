@@ -52,7 +52,7 @@ pub fn push_segment(out: &mut String, s: &str) {
 }
 
 /// How serious a [`Diagnostic`] is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Severity {
     /// The article is left out (or its last good version kept).
     Error,
@@ -61,7 +61,7 @@ pub enum Severity {
 }
 
 /// A problem with a content file, printed as `path:line:col: error: message`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Diagnostic {
     /// The file, as the user knows it (content dir joined with the relative path).
     pub path: PathBuf,

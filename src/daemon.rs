@@ -321,7 +321,7 @@ impl Publisher {
         let read = started.elapsed();
         self.catalog = builder.finish(listing.categories.iter().cloned());
         self.problems = problems;
-        self.scan_problems = listing.problems;
+        self.set_scan_problems(listing.problems);
         self.stamps = stamps;
         self.unchecked = unchecked;
         let indexed = started.elapsed();
@@ -779,7 +779,8 @@ impl Publisher {
                 // A folder now: whatever was recorded under its path as a file goes.
                 self.problems.remove(rel);
                 self.stamps.remove(rel);
-                let listing = scan::scan_folder(&self.config, rel);
+                let mut listing = scan::scan_folder(&self.config, rel);
+                self.add_scan_problems(std::mem::take(&mut listing.problems));
                 for c in &listing.categories {
                     change.merge(self.catalog.add_category(c));
                 }
@@ -842,6 +843,29 @@ impl Publisher {
             }
         }
         change
+    }
+
+    /// Keeps what a walk of the whole tree found wrong (names that are not
+    /// UTF-8, links leading out, loops, unreadable folders), logging what
+    /// was not already reported: a periodic scan that finds the same says
+    /// nothing.
+    fn set_scan_problems(&mut self, problems: Vec<Diagnostic>) {
+        let known: HashSet<&Diagnostic> = self.scan_problems.iter().collect();
+        for d in problems.iter().filter(|d| !known.contains(d)) {
+            log_walk_problem(d);
+        }
+        self.scan_problems = problems;
+    }
+
+    /// Adds what a walk of one folder found wrong, logging what is new;
+    /// the next whole scan replaces the list.
+    fn add_scan_problems(&mut self, problems: Vec<Diagnostic>) {
+        for d in problems {
+            if !self.scan_problems.contains(&d) {
+                log_walk_problem(&d);
+                self.scan_problems.push(d);
+            }
+        }
     }
 
     /// Records what a successful full read of `rel` warned about: the
@@ -1066,7 +1090,7 @@ impl Publisher {
         touched.extend(missing);
         touched.sort();
         touched.dedup();
-        self.scan_problems = listing.problems;
+        self.set_scan_problems(listing.problems);
         if !touched.is_empty() {
             metrics::counter!("herald_reconcile_fixes_total").increment(touched.len() as u64);
             tracing::info!(paths = touched.len(), "reconcile scan found changes");
@@ -1174,6 +1198,10 @@ fn log_problem(d: &Diagnostic) {
             tracing::warn!(path = %d.path.display(), problem = %d, "article warning")
         }
     }
+}
+
+fn log_walk_problem(d: &Diagnostic) {
+    tracing::warn!(path = %d.path.display(), problem = %d, "content directory problem");
 }
 
 fn start_watchers(config: &Config, config_path: &Path, tx: mpsc::Sender<Msg>) -> watch::Watchers {

@@ -1023,3 +1023,58 @@ fn warnings_are_logged_once_even_when_an_article_reenters_a_feed() {
     });
     assert_eq!((said("mood"), said("tone")), (1, 1), "{}", d.log());
 }
+
+#[test]
+fn walk_problems_are_logged_once_each() {
+    use std::os::unix::ffi::OsStrExt;
+    let site = Site::new();
+    site.write("news/x.md", &article("Resident", DATE));
+    // A name that is not UTF-8 (Latin-1 "café") and a link leading out.
+    let latin1 = std::ffi::OsStr::from_bytes(b"caf\xe9.md");
+    std::fs::write(site.path("news").join(latin1), article("Latin-1", DATE)).unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("o.md"), article("Outside", DATE)).unwrap();
+    std::os::unix::fs::symlink(outside.path(), site.path("news/elsewhere")).unwrap();
+    let d = Daemon::start_watching(&site);
+    let counts = || {
+        (
+            d.log_count("file name is not valid UTF-8"),
+            d.log_count("symbolic link leads outside content.dir"),
+        )
+    };
+    eventually("both walk problems in the log", DEADLINE, || {
+        let n = counts();
+        (n.0 >= 1 && n.1 >= 1).then_some(()).ok_or(d.log())
+    });
+    wait_for(
+        &d,
+        &["/news/rss.xml"],
+        &["Resident"],
+        &["Latin-1", "Outside"],
+    );
+
+    // A reload walks the whole tree again and finds the same: not said again.
+    d.signal(libc::SIGHUP);
+    eventually("SIGHUP in the log", DEADLINE, || {
+        (d.log_count("SIGHUP") >= 1).then_some(()).ok_or(d.log())
+    });
+    // A folder moved in, with a name of its own that is not UTF-8: said.
+    let stage = site.root.join("stage");
+    std::fs::create_dir_all(&stage).unwrap();
+    std::fs::write(stage.join("ok.md"), article("Moved in", DATE)).unwrap();
+    let other = std::ffi::OsStr::from_bytes(b"r\xe9sum\xe9.md");
+    std::fs::write(stage.join(other), article("Latin-1 too", DATE)).unwrap();
+    std::fs::rename(&stage, site.path("sport")).unwrap();
+    wait_for(&d, &["/sport/rss.xml"], &["Moved in"], &["Latin-1 too"]);
+    eventually("the moved folder's problem in the log", DEADLINE, || {
+        (counts().0 >= 2).then_some(()).ok_or(d.log())
+    });
+    // Every line before the sentinel's is in the log once it is.
+    site.write("news/zz-sentinel.md", "+++\ntitle = \n+++\n");
+    eventually("the sentinel's error in the log", DEADLINE, || {
+        (d.log_count("zz-sentinel.md") >= 1)
+            .then_some(())
+            .ok_or(d.log())
+    });
+    assert_eq!(counts(), (2, 1), "{}", d.log());
+}
