@@ -129,8 +129,12 @@ pub struct Publisher {
     catalog: Catalog,
     /// Current problems per relative path (errors keep the last good version published).
     problems: BTreeMap<String, Vec<Diagnostic>>,
-    /// Scan-level problems (links leaving the tree, unreadable folders).
+    /// Scan-level problems (links leaving the tree, unreadable folders),
+    /// as the last walk of the whole tree found them.
     scan_problems: Vec<Diagnostic>,
+    /// The walk problems logged already: those of the last whole walk, and
+    /// those folder walks found since.
+    walk_logged: HashSet<Diagnostic>,
     config_error: Option<String>,
     content_error: Option<String>,
     stamps: FxHashMap<Arc<str>, Stamp>,
@@ -200,6 +204,7 @@ impl Publisher {
             catalog: Catalog::new(),
             problems: BTreeMap::new(),
             scan_problems: Vec::new(),
+            walk_logged: HashSet::new(),
             config_error: None,
             content_error: None,
             stamps: FxHashMap::default(),
@@ -780,7 +785,8 @@ impl Publisher {
                 self.problems.remove(rel);
                 self.stamps.remove(rel);
                 let mut listing = scan::scan_folder(&self.config, rel);
-                self.add_scan_problems(std::mem::take(&mut listing.problems));
+                // Logged; /healthz lists them from the next whole walk on.
+                self.log_folder_walk_problems(std::mem::take(&mut listing.problems));
                 for c in &listing.categories {
                     change.merge(self.catalog.add_category(c));
                 }
@@ -847,23 +853,22 @@ impl Publisher {
 
     /// Keeps what a walk of the whole tree found wrong (names that are not
     /// UTF-8, links leading out, loops, unreadable folders), logging what
-    /// was not already reported: a periodic scan that finds the same says
-    /// nothing.
+    /// was not logged already: a periodic scan that finds the same says
+    /// nothing, and one found again after it was fixed is said again.
     fn set_scan_problems(&mut self, problems: Vec<Diagnostic>) {
-        let known: HashSet<&Diagnostic> = self.scan_problems.iter().collect();
-        for d in problems.iter().filter(|d| !known.contains(d)) {
+        for d in problems.iter().filter(|d| !self.walk_logged.contains(*d)) {
             log_walk_problem(d);
         }
+        self.walk_logged = problems.iter().cloned().collect();
         self.scan_problems = problems;
     }
 
-    /// Adds what a walk of one folder found wrong, logging what is new;
-    /// the next whole scan replaces the list.
-    fn add_scan_problems(&mut self, problems: Vec<Diagnostic>) {
+    /// Logs what a walk of one folder found wrong, unless logged already.
+    fn log_folder_walk_problems(&mut self, problems: Vec<Diagnostic>) {
         for d in problems {
-            if !self.scan_problems.contains(&d) {
+            if !self.walk_logged.contains(&d) {
                 log_walk_problem(&d);
-                self.scan_problems.push(d);
+                self.walk_logged.insert(d);
             }
         }
     }

@@ -28,7 +28,8 @@ pub fn scan(config: &Config) -> std::io::Result<Listing> {
     scan_tree(config, None)
 }
 
-/// [`scan`], handing each directory's articles to `found` (in walk order)
+/// [`scan`], handing each directory's articles to `found` (folder by
+/// folder in walk order, a folder's files in the order it lists them)
 /// as soon as the directory is listed, so they can be read while the walk
 /// goes on. The listing returned holds the categories and problems; its
 /// `files` are empty, every one having gone to `found`.
@@ -130,8 +131,8 @@ fn walk(
 ) {
     let limit = start.to_path_buf();
     let mut stack: Vec<(PathBuf, String)> = vec![(start.to_path_buf(), start_rel.to_string())];
-    // One buffer for every folder's `getdents` (a name is at most 255
-    // bytes, an entry under 300).
+    // One buffer for every folder's `getdents`: an entry is under 300
+    // bytes (a name is at most 255), so one call lists ~100-500 of them.
     let mut buf: Vec<std::mem::MaybeUninit<u8>> = vec![std::mem::MaybeUninit::uninit(); 32 * 1024];
     while let Some((dir, rel)) = stack.pop() {
         use rustix::fs::{FileType, OFlags};
@@ -166,16 +167,19 @@ fn walk(
             });
             continue;
         }
-        // Entries straight from `getdents`, in the folder's own order (the
-        // listing and the loads sort what they return): no `DirEntry`, no
-        // name copies, and no sort of 500 names, which cost 530
-        // instructions a file. Subfolders are sorted below.
+        // Entries straight from `getdents`, in the folder's own order: no
+        // `DirEntry`, no name copies, and no sort of the names (530
+        // instructions a file in a folder of 500). `Listing::sort` orders a
+        // whole listing, the catalog orders what loads hand it, and
+        // subfolders are sorted below.
         let mut entries = rustix::fs::RawDir::new(&fd, &mut buf);
         let mut subdirs = Vec::new();
         let listed = listing.files.len();
         while let Some(entry) = entries.next() {
             let entry = match entry {
                 Ok(e) => e,
+                // The buffer is still empty: the next call lists again.
+                Err(rustix::io::Errno::INTR) => continue,
                 Err(e) => {
                     // What was listed before the failure stays.
                     listing.problems.push(cannot_read(e.into()));
@@ -279,8 +283,8 @@ fn walk(
                 found(listing.files.split_off(listed));
             }
         }
-        // Reversed, so the stack pops them in name order. (Names in a
-        // folder are unique: an unstable sort orders them the same.)
+        // In reverse name order, so the stack pops them in name order.
+        // (Names in a folder are unique: an unstable sort is exact.)
         subdirs.sort_unstable_by(|a: &(PathBuf, String), b| b.1.cmp(&a.1));
         stack.extend(subdirs);
     }
@@ -328,7 +332,7 @@ mod tests {
             "x",
         )
         .unwrap();
-        // A link to a folder inside the tree, and a loop.
+        // A second name for a folder inside the tree, and a loop.
         std::os::unix::fs::symlink("politics/2025", root.join("sport")).unwrap();
         std::os::unix::fs::symlink("..", root.join("politics/2025/up")).unwrap();
         let config = config_in(dir.path());
@@ -341,7 +345,7 @@ mod tests {
         want.push("社会/新闻.txt".into());
         want.push("about.md".into());
         // `sport` links to `politics/2025`, walked already under its own
-        // path: a loop, walked once.
+        // path: reported as reached twice, and walked once.
         want.sort();
         want
     }
