@@ -163,7 +163,7 @@ fn walk(
                 path: dir.clone(),
                 position: None,
                 severity: Severity::Warning,
-                message: "directory reached twice (symbolic link loop); walked once".into(),
+                message: "directory reached twice (by a symbolic link: a second name or a loop); walked once".into(),
             });
             continue;
         }
