@@ -150,6 +150,9 @@ pub struct Publisher {
     surveying: bool,
     /// Whether "every file checked in full" was said for this load.
     all_checked: bool,
+    /// The warnings of this load: logged, and held back past
+    /// [`LOAD_WARNINGS_LOGGED`].
+    load_warnings: LoadWarnings,
     /// A folder was walked for an event: files written into it before its
     /// watch was in place are looked for by a reconcile soon after.
     folder_walked: bool,
@@ -213,6 +216,7 @@ impl Publisher {
             load_gen: Arc::new(AtomicU64::new(0)),
             surveying: false,
             all_checked: false,
+            load_warnings: LoadWarnings::default(),
             folder_walked: false,
             check_ack: None,
             resources: HashMap::new(),
@@ -261,6 +265,7 @@ impl Publisher {
         let started = Instant::now();
         self.loaded_at = SystemTime::now();
         self.all_checked = false;
+        self.load_warnings = LoadWarnings::default();
         // A check of the previous load is moot now.
         self.load_gen.fetch_add(1, Ordering::SeqCst);
         self.root = self
@@ -276,6 +281,7 @@ impl Publisher {
         let mut unchecked = FxHashSet::default();
         let mut problems = BTreeMap::new();
         let mut files = 0usize;
+        let mut warnings = LoadWarnings::default();
         let old_catalog = &self.catalog;
         // The walk and the reads overlap: each directory is read as soon
         // as it is listed.
@@ -286,9 +292,7 @@ impl Publisher {
                     if !parsed.warnings.is_empty() {
                         // (Said once: a later read that finds the same
                         // warnings does not repeat them.)
-                        for w in &parsed.warnings {
-                            log_problem(w);
-                        }
+                        warnings.log(&parsed.warnings);
                         problems.insert(rel, parsed.warnings);
                     }
                     let key = builder.push(parsed.article, parsed.complete);
@@ -323,6 +327,7 @@ impl Publisher {
             }
         };
         self.content_error = None;
+        self.load_warnings = warnings;
         let read = started.elapsed();
         self.catalog = builder.finish(listing.categories.iter().cloned());
         self.problems = problems;
@@ -434,6 +439,13 @@ impl Publisher {
             // Its table, sized for the whole first load, is given back.
             self.unchecked = FxHashSet::default();
             tracing::info!("every file checked in full");
+            let held = std::mem::take(&mut self.load_warnings).held;
+            if held > 0 {
+                tracing::warn!(
+                    more = held,
+                    "{held} more warnings at this load were not logged; `herald check` prints every one"
+                );
+            }
         }
     }
 
@@ -459,9 +471,7 @@ impl Publisher {
                         self.stamps.insert(key, s);
                     }
                     if !parsed.warnings.is_empty() {
-                        for w in &parsed.warnings {
-                            log_problem(w);
-                        }
+                        self.load_warnings.log(&parsed.warnings);
                         self.problems.insert(rel.clone(), parsed.warnings);
                         problems_changed = true;
                     }
@@ -879,8 +889,10 @@ impl Publisher {
         if warnings.is_empty() {
             self.problems.remove(rel);
         } else {
-            for w in &warnings {
-                log_problem(w);
+            if self.all_checked {
+                warnings.iter().for_each(log_problem);
+            } else {
+                self.load_warnings.log(&warnings);
             }
             self.problems.insert(rel.to_string(), warnings);
         }
@@ -1201,6 +1213,32 @@ fn log_problem(d: &Diagnostic) {
         }
         Severity::Warning => {
             tracing::warn!(path = %d.path.display(), problem = %d, "article warning")
+        }
+    }
+}
+
+/// How many article warnings a load logs (the first load, a reload, and
+/// the background check that follows): a newsroom whose every file has an
+/// unknown key would otherwise log 100,000 lines at each start. Errors are
+/// all logged, and so are the warnings of later edits.
+pub const LOAD_WARNINGS_LOGGED: usize = 100;
+
+/// The article warnings of one load, logged up to [`LOAD_WARNINGS_LOGGED`].
+#[derive(Debug, Default)]
+struct LoadWarnings {
+    logged: usize,
+    held: usize,
+}
+
+impl LoadWarnings {
+    fn log(&mut self, warnings: &[Diagnostic]) {
+        for w in warnings {
+            if self.logged < LOAD_WARNINGS_LOGGED {
+                self.logged += 1;
+                log_problem(w);
+            } else {
+                self.held += 1;
+            }
         }
     }
 }

@@ -1078,3 +1078,46 @@ fn walk_problems_are_logged_once_each() {
     });
     assert_eq!(counts(), (2, 1), "{}", d.log());
 }
+
+#[test]
+fn a_load_logs_a_bounded_number_of_warnings_and_says_how_many_more() {
+    use herald::daemon::LOAD_WARNINGS_LOGGED;
+    // Every file carries an unknown key, as a CMS export might: 50 more
+    // warnings than a load logs.
+    let n = LOAD_WARNINGS_LOGGED + 50;
+    let site = Site::with_config(&config_text("Warn", "", "[feeds]\nlimit = 20\n"));
+    for i in 0..n {
+        site.write(
+            &format!("news/a{i:03}.md"),
+            &format!(
+                "+++\ntitle = \"Story {i}\"\ndate = \"2025-03-01 10:{:02}\"\npriority = 3\n+++\nBody.\n",
+                i % 60
+            ),
+        );
+    }
+    let d = Daemon::start_watching(&site);
+    eventually("the summary line", DEADLINE, || {
+        (d.log_count("more warnings at this load were not logged") >= 1)
+            .then_some(())
+            .ok_or(d.log())
+    });
+    let said = || d.log_count("unknown key `priority` ignored");
+    assert_eq!(said(), LOAD_WARNINGS_LOGGED, "{}", d.log());
+    assert_eq!(
+        d.log_count("50 more warnings at this load"),
+        1,
+        "{}",
+        d.log()
+    );
+    // Past the load, an edit's warning is logged whatever the count.
+    site.write(
+        "news/zz-edit.md",
+        "+++\ntitle = \"Edited\"\ndate = \"2025-03-02 10:00\"\nmood = \"calm\"\n+++\nBody.\n",
+    );
+    eventually("the edit's warning", DEADLINE, || {
+        (d.log_count("unknown key `mood` ignored") == 1)
+            .then_some(())
+            .ok_or(d.log())
+    });
+    assert_eq!(said(), LOAD_WARNINGS_LOGGED, "{}", d.log());
+}
