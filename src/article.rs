@@ -2028,7 +2028,8 @@ fn parse_text(
 mod tests {
     use super::*;
 
-    fn config(extra: &str) -> Config {
+    /// A site config for article tests, with `extra` appended to `[site]`.
+    pub(super) fn config(extra: &str) -> Config {
         let text = format!(
             "[site]\ntitle = \"Test News\"\nlink = \"https://news.example.cn\"\nbase_url = \"https://feeds.example.cn\"\n{extra}"
         );
@@ -2430,8 +2431,7 @@ mod quick_tests {
     use proptest::prelude::*;
 
     fn config() -> Config {
-        let text = "[site]\ntitle = \"T\"\nlink = \"https://news.example.cn\"\nbase_url = \"https://feeds.example.cn\"\ntimezone = \"Asia/Shanghai\"\n";
-        Config::parse(Path::new("/cfg/herald.toml"), text).unwrap()
+        super::tests::config("timezone = \"Asia/Shanghai\"\n")
     }
 
     fn full(rel: &str, text: &str, config: &Config) -> Result<Parsed, Diagnostic> {
