@@ -797,11 +797,10 @@ impl Publisher {
                 let mut listing = scan::scan_folder(&self.config, rel);
                 // Logged; /healthz lists them from the next whole walk on.
                 self.log_folder_walk_problems(std::mem::take(&mut listing.problems));
+                // (A top-level folder lists itself, unless it is a second
+                // name for another.)
                 for c in &listing.categories {
                     change.merge(self.catalog.add_category(c));
-                }
-                if !rel.contains('/') {
-                    change.merge(self.catalog.add_category(rel));
                 }
                 // Files that vanished from the folder meanwhile, with their
                 // recorded problems (a folder replaced by another of the same name).

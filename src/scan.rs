@@ -76,6 +76,15 @@ pub fn scan_folder(config: &Config, rel: &str) -> Listing {
     if !canon.starts_with(&root) {
         return listing;
     }
+    // A second name (a link, or a folder under one) for a folder a whole
+    // walk lists under its own path, as `walk` does with such links.
+    if canon != dir {
+        let own = canon.strip_prefix(&root).ok().and_then(Path::to_str);
+        if own.is_none_or(|own| own.is_empty() || !article::is_ignored(own, config)) {
+            listing.problems.push(reached_twice(dir));
+            return listing;
+        }
+    }
     if !rel.contains('/') && !rel.is_empty() && canon.is_dir() {
         listing.categories.push(rel.to_string());
     }
@@ -107,6 +116,18 @@ impl Listing {
     }
 }
 
+/// The warning for a folder reached under a second name.
+fn reached_twice(path: PathBuf) -> Diagnostic {
+    Diagnostic {
+        path,
+        position: None,
+        severity: Severity::Warning,
+        message:
+            "directory reached twice (by a symbolic link: a second name or a loop); walked once"
+                .into(),
+    }
+}
+
 /// A directory's identity (device, inode): loops are found without
 /// resolving paths, which costs a `readlink` per level of depth.
 fn dir_id(p: &Path) -> Option<(u64, u64)> {
@@ -131,10 +152,22 @@ fn walk(
 ) {
     let limit = start.to_path_buf();
     let mut stack: Vec<(PathBuf, String)> = vec![(start.to_path_buf(), start_rel.to_string())];
+    // Links to folders inside the tree, walked once every folder has been
+    // walked under its own path, and only if their target was not: a
+    // second name (`latest -> politics/2025`) never takes a folder's
+    // articles from it, whichever name sorts first.
+    let mut links: std::collections::VecDeque<(PathBuf, String)> = Default::default();
     // One buffer for every folder's `getdents`: an entry is under 300
     // bytes (a name is at most 255), so one call lists ~100-500 of them.
     let mut buf: Vec<std::mem::MaybeUninit<u8>> = vec![std::mem::MaybeUninit::uninit(); 32 * 1024];
-    while let Some((dir, rel)) = stack.pop() {
+    loop {
+        let (dir, rel, via_link) = match stack.pop() {
+            Some((d, r)) => (d, r, false),
+            None => match links.pop_front() {
+                Some((d, r)) => (d, r, true),
+                None => break,
+            },
+        };
         use rustix::fs::{FileType, OFlags};
         let cannot_read = |e: std::io::Error| Diagnostic {
             path: dir.clone(),
@@ -159,13 +192,11 @@ fn walk(
             continue;
         };
         if !seen.insert((stat.st_dev, stat.st_ino)) {
-            listing.problems.push(Diagnostic {
-                path: dir.clone(),
-                position: None,
-                severity: Severity::Warning,
-                message: "directory reached twice (by a symbolic link: a second name or a loop); walked once".into(),
-            });
+            listing.problems.push(reached_twice(dir.clone()));
             continue;
+        }
+        if via_link && !rel.is_empty() && !rel.contains('/') {
+            listing.categories.push(rel.clone());
         }
         // Entries straight from `getdents`, in the folder's own order: no
         // `DirEntry`, no name copies, and no sort of the names (530
@@ -232,7 +263,11 @@ fn walk(
                             || (target.starts_with(root) && limit == root) =>
                     {
                         match std::fs::metadata(&target) {
-                            Ok(m) => (m.is_dir(), m.is_file()),
+                            Ok(m) if m.is_dir() => {
+                                links.push_back((path(), child_rel));
+                                continue;
+                            }
+                            Ok(m) => (false, m.is_file()),
                             Err(_) => (false, false),
                         }
                     }
@@ -332,9 +367,16 @@ mod tests {
             "x",
         )
         .unwrap();
-        // A second name for a folder inside the tree, and a loop.
+        // Second names for folders inside the tree, one sorting before
+        // the folder's own name and one after, a second name for a folder
+        // in a deeper folder, and a loop (a link to an ancestor).
+        std::os::unix::fs::symlink("politics", root.join("agenda")).unwrap();
         std::os::unix::fs::symlink("politics/2025", root.join("sport")).unwrap();
+        std::os::unix::fs::symlink("../社会", root.join("politics/a-society")).unwrap();
         std::os::unix::fs::symlink("..", root.join("politics/2025/up")).unwrap();
+        // A link to a file inside the tree is followed: the article shows
+        // under both paths.
+        std::os::unix::fs::symlink("../about.md", root.join("社会/about.md")).unwrap();
         let config = config_in(dir.path());
         (dir, config)
     }
@@ -344,8 +386,10 @@ mod tests {
         want.push("politics/2025/02/meeting.txt".into());
         want.push("社会/新闻.txt".into());
         want.push("about.md".into());
-        // `sport` links to `politics/2025`, walked already under its own
-        // path: reported as reached twice, and walked once.
+        want.push("社会/about.md".into());
+        // `agenda`, `sport` and `politics/a-society` name folders walked
+        // under their own paths: each is reported as reached twice and
+        // never takes their articles, whichever name sorts first.
         want.sort();
         want
     }
@@ -355,11 +399,26 @@ mod tests {
         let (_dir, config) = tree();
         let listing = scan(&config).unwrap();
         assert_eq!(listing.files, expected_files());
-        assert_eq!(listing.categories, ["empty", "politics", "sport", "社会"]);
+        assert_eq!(listing.categories, ["empty", "politics", "社会"]);
         let messages: Vec<String> = listing.problems.iter().map(|d| d.to_string()).collect();
-        // The non-UTF-8 name, `sport` and `politics/2025/up` (a link to
-        // the root).
-        assert_eq!(listing.problems.len(), 3, "{messages:#?}");
+        let twice: Vec<&Path> = listing
+            .problems
+            .iter()
+            .filter(|d| d.message.contains("reached twice"))
+            .map(|d| {
+                d.path
+                    .strip_prefix(config.content.dir.canonicalize().unwrap())
+                    .unwrap()
+            })
+            .collect();
+        // The second names are reported, never the folders themselves.
+        assert_eq!(
+            twice,
+            ["agenda", "politics/2025/up", "politics/a-society", "sport"].map(Path::new),
+            "{messages:#?}"
+        );
+        // And the name that is not UTF-8.
+        assert_eq!(listing.problems.len(), 5, "{messages:#?}");
         let bad_name = listing
             .problems
             .iter()
@@ -367,13 +426,6 @@ mod tests {
             .unwrap_or_else(|| panic!("{messages:#?}"));
         assert_eq!(bad_name.severity, Severity::Warning);
         assert_eq!(bad_name.path.file_name().unwrap().as_bytes(), b"caf\xe9.md");
-        assert!(
-            listing
-                .problems
-                .iter()
-                .any(|d| d.message.contains("reached twice")),
-            "{messages:#?}"
-        );
     }
 
     #[test]
@@ -384,7 +436,7 @@ mod tests {
         assert!(listing.files.is_empty());
         got.sort();
         assert_eq!(got, expected_files());
-        assert_eq!(listing.categories, ["empty", "politics", "sport", "社会"]);
+        assert_eq!(listing.categories, ["empty", "politics", "社会"]);
     }
 
     #[test]

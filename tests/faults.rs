@@ -1586,3 +1586,37 @@ fn quickly_indexed_files_that_fail_the_full_check_are_never_published() {
     // `herald build` (which checks everything before rendering) agrees.
     assert_eq!(built_titles(&site, "news/rss.xml"), ["Good 24", "Good 23"]);
 }
+
+#[test]
+fn a_second_name_for_a_folder_never_takes_its_articles() {
+    // `agenda` sorts before `politics`, which it names; `politics/a-sport`
+    // names a folder of another category. Each folder keeps its articles
+    // under its own path, and the second names are reported.
+    let site = Site::new();
+    site.write("politics/budget.md", &article("Budget", DATE));
+    site.write("sport/final.md", &article("Final", LATER));
+    symlink("politics", site.path("agenda")).unwrap();
+    symlink("../sport", site.path("politics/a-sport")).unwrap();
+
+    let run = check(&site.config);
+    for rel in ["content/agenda", "content/politics/a-sport"] {
+        let hits = diags_for(&run.printed(), rel);
+        assert_eq!(hits.len(), 1, "one line naming {rel}:\n{}", run.printed());
+    }
+    assert_eq!(built_titles(&site, "politics/rss.xml"), ["Budget"]);
+    assert_eq!(built_titles(&site, "sport/rss.xml"), ["Final"]);
+    assert!(!site.root.join("built/agenda").exists());
+
+    let d = Daemon::start_watching(&site);
+    assert_eq!(d.titles("/politics/rss.xml").unwrap(), ["Budget"]);
+    assert_eq!(d.titles("/sport/rss.xml").unwrap(), ["Final"]);
+    assert_eq!(d.get("/agenda/rss.xml").status, 404);
+    assert_eq!(d.health()["articles"], 2);
+    // A second name made while the daemon runs is not a category either.
+    symlink("sport", site.path("fixtures")).unwrap();
+    site.write("politics/after.md", &article("After", LATER));
+    wait_titles(&d, "/politics/rss.xml", &["After", "Budget"], &[], DEADLINE);
+    assert_eq!(d.get("/fixtures/rss.xml").status, 404);
+    assert_eq!(d.titles("/sport/rss.xml").unwrap(), ["Final"]);
+    assert_eq!(d.health()["articles"], 3);
+}
