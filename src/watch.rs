@@ -195,7 +195,17 @@ where
         .dir
         .canonicalize()
         .unwrap_or_else(|_| config.content.dir.clone());
-    let content = notify::recommended_watcher(on_event).and_then(|mut w| {
+    // Links are not followed: a link to a folder in the tree would put a
+    // second watch on that folder's inode, and inotify would then name the
+    // folder's events by the link's path (its edits never reaching the
+    // folder's own articles); a link out of the tree would watch whatever
+    // it leads to, all of `/` for a link to it. Links are content's
+    // business (`scan`): a second name is skipped, a link out refused.
+    let content = RecommendedWatcher::new(
+        on_event,
+        notify::Config::default().with_follow_symlinks(false),
+    )
+    .and_then(|mut w| {
         w.watch(&root, RecursiveMode::Recursive)?;
         Ok(w)
     });

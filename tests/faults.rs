@@ -1596,10 +1596,18 @@ fn a_second_name_for_a_folder_never_takes_its_articles() {
     site.write("politics/budget.md", &article("Budget", DATE));
     site.write("sport/final.md", &article("Final", LATER));
     symlink("politics", site.path("agenda")).unwrap();
+    // Each of two folders names the other: whatever order a watcher
+    // following links took, one folder would be watched under a link's
+    // path last.
     symlink("../sport", site.path("politics/a-sport")).unwrap();
+    symlink("../politics", site.path("sport/a-politics")).unwrap();
 
     let run = check(&site.config);
-    for rel in ["content/agenda", "content/politics/a-sport"] {
+    for rel in [
+        "content/agenda",
+        "content/politics/a-sport",
+        "content/sport/a-politics",
+    ] {
         let hits = diags_for(&run.printed(), rel);
         assert_eq!(hits.len(), 1, "one line naming {rel}:\n{}", run.printed());
     }
@@ -1612,11 +1620,43 @@ fn a_second_name_for_a_folder_never_takes_its_articles() {
     assert_eq!(d.titles("/sport/rss.xml").unwrap(), ["Final"]);
     assert_eq!(d.get("/agenda/rss.xml").status, 404);
     assert_eq!(d.health()["articles"], 2);
+    // Edits of a folder with a second name reach its own feeds (a watch
+    // through the link once named them by the link's path).
+    let tmp = site.path("politics/.budget.md.tmp");
+    std::fs::write(&tmp, article("Budget revised", DATE)).unwrap();
+    std::fs::rename(&tmp, site.path("politics/budget.md")).unwrap();
+    site.write("sport/final.md", &article("Final replayed", LATER));
+    wait_titles(
+        &d,
+        "/politics/rss.xml",
+        &["Budget revised"],
+        &["Budget"],
+        DEADLINE,
+    );
+    wait_titles(
+        &d,
+        "/sport/rss.xml",
+        &["Final replayed"],
+        &["Final"],
+        DEADLINE,
+    );
+    assert_eq!(d.health()["articles"], 2);
     // A second name made while the daemon runs is not a category either.
     symlink("sport", site.path("fixtures")).unwrap();
     site.write("politics/after.md", &article("After", LATER));
-    wait_titles(&d, "/politics/rss.xml", &["After", "Budget"], &[], DEADLINE);
+    wait_titles(
+        &d,
+        "/politics/rss.xml",
+        &["After", "Budget revised"],
+        &[],
+        DEADLINE,
+    );
     assert_eq!(d.get("/fixtures/rss.xml").status, 404);
-    assert_eq!(d.titles("/sport/rss.xml").unwrap(), ["Final"]);
+    assert_eq!(d.titles("/sport/rss.xml").unwrap(), ["Final replayed"]);
+    assert_eq!(d.health()["articles"], 3);
+    // And the folder's edits still reach its own feed after the link came.
+    site.write("sport/final.md", &article("Final abandoned", LATER));
+    wait_titles(&d, "/sport/rss.xml", &["Final abandoned"], &[], DEADLINE);
+    assert_eq!(d.get("/fixtures/rss.xml").status, 404);
     assert_eq!(d.health()["articles"], 3);
 }
