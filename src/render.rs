@@ -347,6 +347,36 @@ fn render_rss(config: &Config, catalog: &Catalog, view: &FeedView) -> Vec<u8> {
     // a bug in the crate, and we still return what was written.
     let _ = channel.pretty_write_to(&mut out, b' ', 2);
     out.push(b'\n');
+    hex_references(out)
+}
+
+/// `&amp;` and `&lt;` written as `&#x26;` and `&#x3C;`, as the RSS Best
+/// Practices Profile asks of plain-text elements (the W3C validator warns
+/// about a title like `Spaces & <angles>` otherwise). The same characters
+/// in XML text, attributes and, inside CDATA, in the HTML it holds; the
+/// `rss` crate writes the named entities.
+fn hex_references(xml: Vec<u8>) -> Vec<u8> {
+    let named = |e: &[u8]| memchr::memmem::find(&xml, e).is_some();
+    if !named(b"&amp;") && !named(b"&lt;") {
+        return xml;
+    }
+    let mut out = Vec::with_capacity(xml.len() + 64);
+    let mut rest = &xml[..];
+    while let Some(i) = memchr::memchr(b'&', rest) {
+        out.extend_from_slice(&rest[..i]);
+        let after = &rest[i..];
+        if after.starts_with(b"&amp;") {
+            out.extend_from_slice(b"&#x26;");
+            rest = &after[5..];
+        } else if after.starts_with(b"&lt;") {
+            out.extend_from_slice(b"&#x3C;");
+            rest = &after[4..];
+        } else {
+            out.push(b'&');
+            rest = &after[1..];
+        }
+    }
+    out.extend_from_slice(rest);
     out
 }
 
@@ -723,6 +753,19 @@ fn render_index(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rss_writes_ampersands_and_less_thans_as_hex_references() {
+        let xml = br#"<title>Spaces &amp; &lt;angles&gt; &quot;q&quot; &#x41;</title><d><![CDATA[a &amp;&lt;b>]]></d>"#;
+        let want = br#"<title>Spaces &#x26; &#x3C;angles&gt; &quot;q&quot; &#x41;</title><d><![CDATA[a &#x26;&#x3C;b>]]></d>"#;
+        assert_eq!(
+            String::from_utf8(hex_references(xml.to_vec())).unwrap(),
+            String::from_utf8(want.to_vec()).unwrap()
+        );
+        // Nothing to change: the same bytes back.
+        let plain = b"<title>M&#x26;A</title>".to_vec();
+        assert_eq!(hex_references(plain.clone()), plain);
+    }
 
     #[test]
     fn xml_clean_removes_only_forbidden_characters() {
