@@ -356,12 +356,16 @@ fn render_rss(config: &Config, catalog: &Catalog, view: &FeedView) -> Vec<u8> {
 /// in XML text, attributes and, inside CDATA, in the HTML it holds; the
 /// `rss` crate writes the named entities.
 fn hex_references(xml: Vec<u8>) -> Vec<u8> {
-    let named = |e: &[u8]| memchr::memmem::find(&xml, e).is_some();
-    if !named(b"&amp;") && !named(b"&lt;") {
+    // One scan for `&` finds the first to rewrite, if any (generated
+    // corpora have none at all).
+    let first = memchr::memchr_iter(b'&', &xml)
+        .find(|&i| xml[i..].starts_with(b"&amp;") || xml[i..].starts_with(b"&lt;"));
+    let Some(first) = first else {
         return xml;
-    }
+    };
     let mut out = Vec::with_capacity(xml.len() + 64);
-    let mut rest = &xml[..];
+    out.extend_from_slice(&xml[..first]);
+    let mut rest = &xml[first..];
     while let Some(i) = memchr::memchr(b'&', rest) {
         out.extend_from_slice(&rest[..i]);
         let after = &rest[i..];
