@@ -471,7 +471,7 @@ impl Publisher {
                         self.stamps.insert(key, s);
                     }
                     if !parsed.warnings.is_empty() {
-                        self.load_warnings.log(&parsed.warnings);
+                        self.log_warnings(&parsed.warnings);
                         self.problems.insert(rel.clone(), parsed.warnings);
                         problems_changed = true;
                     }
@@ -888,12 +888,18 @@ impl Publisher {
         if warnings.is_empty() {
             self.problems.remove(rel);
         } else {
-            if self.all_checked {
-                warnings.iter().for_each(log_problem);
-            } else {
-                self.load_warnings.log(&warnings);
-            }
+            self.log_warnings(&warnings);
             self.problems.insert(rel.to_string(), warnings);
+        }
+    }
+
+    /// Logs a file's warnings: all of them once the load is checked in
+    /// full, else within the load's bound ([`LOAD_WARNINGS_LOGGED`]).
+    fn log_warnings(&mut self, warnings: &[Diagnostic]) {
+        if self.all_checked {
+            warnings.iter().for_each(log_problem);
+        } else {
+            self.load_warnings.log(warnings);
         }
     }
 
