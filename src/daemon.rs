@@ -17,7 +17,7 @@ use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use arc_swap::ArcSwap;
@@ -61,6 +61,8 @@ pub enum Msg {
     /// A survey of the tree made on a background thread, with the load
     /// generation it was started in.
     Surveyed(u64, Survey),
+    /// The clock was set: look again at what is due.
+    Tick,
     /// Stop.
     Stop,
 }
@@ -73,8 +75,60 @@ const RECONCILE_EVERY: Duration = Duration::from_secs(60);
 /// written in between, after the folder was listed, has no event.
 const NEW_FOLDER_RESCAN: Duration = Duration::from_secs(1);
 
-fn now_fixed() -> DateTime<FixedOffset> {
-    Utc::now().fixed_offset()
+/// The daemon's notion of "now": the system clock, or a clock a test sets
+/// by hand. Setting a manual clock wakes the publisher, which then
+/// publishes whatever came due, as it would when the system clock passes a
+/// date.
+#[derive(Clone, Default)]
+pub struct Clock {
+    manual: Option<Arc<Mutex<DateTime<FixedOffset>>>>,
+    /// The publisher's queue, once the daemon runs: written by `run_with`,
+    /// read by [`Clock::set`].
+    wake: Arc<Mutex<Option<mpsc::Sender<Msg>>>>,
+}
+
+impl std::fmt::Debug for Clock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Clock").field("now", &self.now()).finish()
+    }
+}
+
+impl Clock {
+    /// The system clock.
+    pub fn system() -> Clock {
+        Clock::default()
+    }
+
+    /// A clock that reads `start` until [`Clock::set`] moves it.
+    pub fn manual(start: DateTime<FixedOffset>) -> Clock {
+        Clock {
+            manual: Some(Arc::new(Mutex::new(start))),
+            wake: Arc::default(),
+        }
+    }
+
+    /// The current time.
+    pub fn now(&self) -> DateTime<FixedOffset> {
+        match &self.manual {
+            Some(t) => *t.lock().unwrap_or_else(|e| e.into_inner()),
+            None => Utc::now().fixed_offset(),
+        }
+    }
+
+    /// Moves a manual clock to `t` and wakes the publisher; does nothing to
+    /// the system clock.
+    pub fn set(&self, t: DateTime<FixedOffset>) {
+        if let Some(m) = &self.manual {
+            *m.lock().unwrap_or_else(|e| e.into_inner()) = t;
+            if let Some(tx) = &*self.wake.lock().unwrap_or_else(|e| e.into_inner()) {
+                let _ = tx.send(Msg::Tick);
+            }
+        }
+    }
+
+    fn attach(&self, tx: mpsc::Sender<Msg>) {
+        *self.wake.lock().unwrap_or_else(|e| e.into_inner()) = Some(tx);
+    }
 }
 
 /// (mtime, size) of a file, to notice changes events missed.
@@ -176,6 +230,7 @@ pub struct Publisher {
     /// The config file's (mtime, size) before the first load, to notice an
     /// edit made before the watchers started.
     config_stamp: Option<Stamp>,
+    clock: Clock,
     _watchers: Option<watch::Watchers>,
 }
 
@@ -194,6 +249,7 @@ impl Publisher {
         shared: Arc<ArcSwap<Snapshot>>,
         rebind_tx: tokio::sync::mpsc::UnboundedSender<std::net::SocketAddr>,
         event_tx: mpsc::Sender<Msg>,
+        clock: Clock,
     ) -> Self {
         let root = config
             .content
@@ -222,14 +278,15 @@ impl Publisher {
             resources: HashMap::new(),
             shared,
             mode: Mode::Events,
-            rendered_at: now_fixed(),
-            last_regeneration: now_fixed(),
+            rendered_at: clock.now(),
+            last_regeneration: clock.now(),
             rebind_tx,
             event_tx: Some(event_tx),
             uncompressed: Vec::new(),
             serving: false,
             compress_tx: None,
             config_stamp: None,
+            clock,
             _watchers: None,
         };
         p.config_stamp = stamp_of(&p.config_path);
@@ -335,7 +392,7 @@ impl Publisher {
         self.stamps = stamps;
         self.unchecked = unchecked;
         let indexed = started.elapsed();
-        let now = now_fixed();
+        let now = self.clock.now();
         let pages = render::all_pages(&self.config, &self.catalog);
         let keep: HashSet<String> = pages.iter().map(PageId::path).collect();
         self.resources.retain(|k, _| keep.contains(k));
@@ -979,7 +1036,7 @@ impl Publisher {
     fn regenerate(&mut self, change: Change, started: Instant) {
         // An event may have read the last quickly indexed file in full.
         self.note_if_all_checked();
-        let now = now_fixed();
+        let now = self.clock.now();
         // Articles that came due since the last render count as changes too.
         let mut change = change;
         change.merge(self.catalog.due_between(self.rendered_at, now));
@@ -1308,7 +1365,7 @@ impl Publisher {
                 wake = wake.min(d);
             }
             if let Some(due) = self.catalog.next_due(self.rendered_at) {
-                let wait = (due - now_fixed()).to_std().unwrap_or(Duration::ZERO);
+                let wait = (due - self.clock.now()).to_std().unwrap_or(Duration::ZERO);
                 // Publish a little after the instant so `now >= date` holds.
                 wake = wake.min(now + wait + Duration::from_millis(1));
             }
@@ -1316,6 +1373,7 @@ impl Publisher {
             match msg {
                 Ok(Msg::Stop) | Err(mpsc::RecvTimeoutError::Disconnected) => break,
                 Ok(Msg::Compressed(done)) => self.install_compressed(done),
+                Ok(Msg::Tick) => {}
                 Ok(Msg::Surveyed(gen, survey)) => {
                     self.surveying = false;
                     if gen == self.load_gen.load(Ordering::SeqCst) {
@@ -1387,7 +1445,7 @@ impl Publisher {
             if self
                 .catalog
                 .next_due(self.rendered_at)
-                .is_some_and(|d| d <= now_fixed())
+                .is_some_and(|d| d <= self.clock.now())
             {
                 self.publish_due();
             }
@@ -1418,6 +1476,10 @@ pub struct Options {
     pub limits: Limits,
     /// Each message asks for a config reload (the binary wires SIGHUP here).
     pub reload_rx: Option<tokio::sync::mpsc::UnboundedReceiver<()>>,
+    /// The clock that decides what is published (embargoed articles).
+    pub clock: Clock,
+    /// Told once the first load is rendered and the server accepts requests.
+    pub ready_tx: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
 /// [`run`] with explicit [`Options`]: connection limits, a channel that
@@ -1430,18 +1492,24 @@ pub async fn run_with(
     options: Options,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), DaemonError> {
-    let Options { limits, reload_rx } = options;
+    let Options {
+        limits,
+        reload_rx,
+        clock,
+        ready_tx,
+    } = options;
     server::metrics_handle();
     let config_path = absolute(&config.path);
     let shared = Arc::new(ArcSwap::from_pointee(Snapshot::default()));
     let (rebind_tx, mut rebind_rx) = tokio::sync::mpsc::unbounded_channel::<std::net::SocketAddr>();
     let (listener_tx, listener_rx) = tokio::sync::mpsc::channel::<TcpListener>(1);
     let (tx, rx) = mpsc::channel::<Msg>();
+    clock.attach(tx.clone());
 
     let shared2 = Arc::clone(&shared);
     let tx2 = tx.clone();
     let publisher = tokio::task::spawn_blocking(move || {
-        Publisher::new(config, config_path, shared2, rebind_tx, tx2)
+        Publisher::new(config, config_path, shared2, rebind_tx, tx2, clock)
     })
     .await
     .map_err(|_| DaemonError::Publisher)?;
@@ -1474,6 +1542,10 @@ pub async fn run_with(
         })
     });
 
+    if let Some(ready) = ready_tx {
+        // The listener accepts from here on: `serve` takes it next.
+        let _ = ready.send(());
+    }
     let result = server::serve(listener, shared, limits, listener_rx, shutdown).await;
     let _ = tx.send(Msg::Stop);
     rebinder.abort();

@@ -1541,7 +1541,14 @@ fn publisher(
     let (rebind_tx, _) = tokio::sync::mpsc::unbounded_channel();
     let (tx, _rx) = std::sync::mpsc::channel();
     let path = cfg.path.clone();
-    let p = herald::daemon::Publisher::new(cfg, path, Arc::clone(&shared), rebind_tx, tx);
+    let p = herald::daemon::Publisher::new(
+        cfg,
+        path,
+        Arc::clone(&shared),
+        rebind_tx,
+        tx,
+        Default::default(),
+    );
     (p, shared)
 }
 
