@@ -25,8 +25,8 @@ use criterion::{criterion_group, criterion_main, Criterion, SamplingMode, Throug
 use herald::article::{self, Article};
 use herald::catalog::Catalog;
 use herald::config::{Config, Format};
+use herald::http::snapshot::Resource;
 use herald::render::{self, PageId};
-use herald::snapshot::Resource;
 
 /// SplitMix64: deterministic inputs without a dependency.
 struct Rng(u64);
@@ -218,10 +218,10 @@ fn bench_render(c: &mut Criterion) {
     let mut group = c.benchmark_group("prepare_feed_50_rss");
     group.throughput(Throughput::Bytes(rss.body.len() as u64));
     group.bench_function("gzip", |b| {
-        b.iter(|| herald::snapshot::gzip(black_box(&rss.body)))
+        b.iter(|| herald::http::snapshot::gzip(black_box(&rss.body)))
     });
     group.bench_function("brotli", |b| {
-        b.iter(|| herald::snapshot::brotli(black_box(&rss.body)))
+        b.iter(|| herald::http::snapshot::brotli(black_box(&rss.body)))
     });
     let wall = SystemTime::now();
     group.bench_function("resource_prepare", |b| {
@@ -263,12 +263,12 @@ fn synthetic(i: usize, date: DateTime<FixedOffset>, title: String, body: &Arc<st
         category: category.into(),
         link: format!(
             "https://news.example.cn/{}/{slug}.html",
-            article::encode_segment(category)
+            herald::url_segment::encode_segment(category)
         ),
         id: format!(
             "tag:news.example.cn,{}:{}/{slug}",
             date.format("%Y-%m-%d"),
-            article::encode_segment(category)
+            herald::url_segment::encode_segment(category)
         ),
         slug,
         title,
@@ -291,7 +291,7 @@ fn bench_incremental(c: &mut Criterion) {
     const N: usize = 100_000;
     let config = config();
     let body: Arc<str> = parse_one(&config, "politics/a0000007.md", &markdown_toml(7)).content_html;
-    let window = herald::build::window_size(&config) * CATEGORIES.len();
+    let window = herald::load::window_size(&config) * CATEGORIES.len();
     // Each benchmark gets a fresh catalog (about half a second to build),
     // so no benchmark measures the state the previous one left behind.
     let fresh = || {

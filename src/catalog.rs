@@ -608,7 +608,7 @@ mod tests {
     use super::*;
 
     fn art(rel: &str, date: &str) -> Article {
-        let (category, stem) = crate::article::category_and_stem(rel);
+        let (category, stem) = crate::content::rules::category_and_stem(rel);
         let date = DateTime::parse_from_rfc3339(date).unwrap();
         Article {
             rel: rel.into(),

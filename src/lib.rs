@@ -4,26 +4,30 @@
 //! whole site.
 //!
 //! # Layout
+//! The data path, top to bottom:
 //! - [`config`]: the TOML config, validated into typed values.
+//! - [`content`]: the content directory as files: rules, walk, safe reads, watch events.
 //! - [`article`]: one file → one [`article::Article`] (pure `parse`, I/O `load`).
-//! - [`scan`]: which folders and files `content.dir` holds.
 //! - [`catalog`]: articles by category, updated incrementally.
 //! - [`render`]: catalog → feed, OPML and HTML bytes.
-//! - [`build`]: whole-site load and atomic writes (`herald build`, `herald check`).
-//! - [`snapshot`]: the immutable rendered set: bodies, compressed variants, ETags.
-//! - [`server`]: the hyper service over the current snapshot.
-//! - [`watch`]: filesystem events → touched paths.
+//! - [`http`]: the immutable rendered set (bodies, compressed variants,
+//!   ETags) and the hyper service over it.
 //! - [`daemon`]: wires load, watch, regenerate and serve together.
+//!
+//! Beside it: [`diagnostics`] (file:line:col problems), [`url_segment`]
+//! (percent-encoding), [`load`] (whole-tree loads, for the daemon and
+//! `herald build`/`check`) and [`output`] (atomic writes of rendered files).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod article;
-pub mod build;
 pub mod catalog;
 pub mod config;
+pub mod content;
 pub mod daemon;
+pub mod diagnostics;
+pub mod http;
+pub mod load;
+pub mod output;
 pub mod render;
-pub mod scan;
-pub mod server;
-pub mod snapshot;
-pub mod watch;
+pub mod url_segment;

@@ -112,12 +112,12 @@ fn build(config_path: &Path, out: Option<PathBuf>, strict: bool) -> ExitCode {
         return ExitCode::from(2);
     };
     let result = (|| -> anyhow::Result<bool> {
-        let mut loaded = herald::build::load_content_meta(&config)?;
+        let mut loaded = herald::load::load_content_meta(&config)?;
         for d in &loaded.diagnostics {
             println!("{d}");
         }
-        let pages = herald::build::render_all(&config, &mut loaded.catalog, now());
-        herald::build::write_pages(&out, &pages).context("writing output")?;
+        let pages = herald::output::render_all(&config, &mut loaded.catalog, now());
+        herald::output::write_pages(&out, &pages).context("writing output")?;
         tracing::info!(out = %out.display(), pages = pages.len(), articles = loaded.catalog.len(), "build finished");
         Ok(loaded.diagnostics.iter().any(|d| d.is_error()))
     })();
@@ -139,7 +139,7 @@ fn check(config_path: &Path) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    match herald::build::load_content_meta(&config) {
+    match herald::load::load_content_meta(&config) {
         Ok(loaded) => {
             for d in &loaded.diagnostics {
                 println!("{d}");

@@ -14,7 +14,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use herald::daemon::{run_with, Options};
-use herald::server::Limits;
+use herald::http::server::Limits;
 use serve_support::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;

@@ -11,9 +11,10 @@ use std::sync::Arc;
 
 use chrono::{DateTime, FixedOffset, Utc};
 use common::{at, config, now, render_site, write, write_sample};
-use herald::article::{self, Article, Severity};
+use herald::article::{self, Article};
 use herald::catalog::Catalog;
 use herald::config::{Config, Format};
+use herald::diagnostics::Severity;
 use herald::render::{self, PageId};
 use proptest::prelude::*;
 use tempfile::TempDir;
@@ -620,7 +621,7 @@ fn hidden_files_editor_temporaries_and_ignored_globs_are_never_read() {
     ] {
         write(&dir, rel, junk);
     }
-    let loaded = herald::build::load_content(&cfg).unwrap();
+    let loaded = herald::load::load_content(&cfg).unwrap();
     assert!(loaded.diagnostics.is_empty(), "{:?}", loaded.diagnostics);
     assert_eq!(loaded.catalog.len(), common::SAMPLE.len());
     let cats: Vec<&str> = loaded.catalog.categories().collect();
@@ -1136,7 +1137,7 @@ fn check_well_formed(articles: &[Article]) -> Result<(), TestCaseError> {
     }
     let end = at("9999-12-31T23:59:59Z");
     // Newest first, ties by path, as the feeds list them.
-    let pages = herald::build::render_all(&cfg, &mut catalog, end);
+    let pages = herald::output::render_all(&cfg, &mut catalog, end);
     let mut order: Vec<&Article> = catalog.articles().map(|a| &**a).collect();
     order.sort_by(|a, b| b.date.cmp(&a.date).then(a.rel.cmp(&b.rel)));
     let titles: Vec<&str> = order.iter().map(|a| a.title.as_str()).collect();
@@ -1396,7 +1397,7 @@ fn duplicate_ids_keep_both_articles_and_warn_about_the_later_path() {
             "+++\ntitle = \"Second holder\"\ndate = \"2025-03-02\"\nid = \"{same}\"\n+++\nTwo.\n"
         ),
     );
-    let mut loaded = herald::build::load_content(&cfg).unwrap();
+    let mut loaded = herald::load::load_content(&cfg).unwrap();
     let warnings: Vec<_> = loaded
         .diagnostics
         .iter()
@@ -1416,7 +1417,7 @@ fn duplicate_ids_keep_both_articles_and_warn_about_the_later_path() {
     assert!(!loaded.diagnostics.iter().any(|d| d.is_error()));
 
     let pages: BTreeMap<String, Vec<u8>> =
-        herald::build::render_all(&cfg, &mut loaded.catalog, now())
+        herald::output::render_all(&cfg, &mut loaded.catalog, now())
             .into_iter()
             .map(|(p, r)| (p.file_path(), r.body))
             .collect();
@@ -1455,8 +1456,8 @@ fn every_page_has_the_content_type_of_its_format() {
     let (_tmp, dir) = content_dir();
     let cfg = sample_config(&dir);
     write_sample(&dir);
-    let mut loaded = herald::build::load_content(&cfg).unwrap();
-    let pages = herald::build::render_all(&cfg, &mut loaded.catalog, now());
+    let mut loaded = herald::load::load_content(&cfg).unwrap();
+    let pages = herald::output::render_all(&cfg, &mut loaded.catalog, now());
     assert_eq!(
         pages.len(),
         2 + 3 + 3 * 4,
@@ -1493,7 +1494,7 @@ fn articles_outside_every_feed_window_are_indexed_without_their_body_and_restore
             format!("+++\ntitle = \"Story {i}\"\ndate = \"2025-01-{:02} 10:00\"\n+++\nBody text number {i}.\n", i + 1),
         );
     }
-    let mut loaded = herald::build::load_content(&cfg).unwrap();
+    let mut loaded = herald::load::load_content(&cfg).unwrap();
     let c = &loaded.catalog;
     assert_eq!(c.len(), 26);
     assert!(c.has_body("city/a25.md"), "the newest keeps its body");
@@ -1510,7 +1511,7 @@ fn articles_outside_every_feed_window_are_indexed_without_their_body_and_restore
     for i in 1..26 {
         loaded.catalog.remove(&format!("city/a{i:02}.md"));
     }
-    let pages = herald::build::render_all(&cfg, &mut loaded.catalog, now());
+    let pages = herald::output::render_all(&cfg, &mut loaded.catalog, now());
     let rss = pages
         .iter()
         .find(|(p, _)| p.file_path() == "city/rss.xml")
@@ -1533,10 +1534,10 @@ fn publisher(
     cfg: Config,
 ) -> (
     herald::daemon::Publisher,
-    Arc<arc_swap::ArcSwap<herald::snapshot::Snapshot>>,
+    Arc<arc_swap::ArcSwap<herald::http::snapshot::Snapshot>>,
 ) {
     let shared = Arc::new(arc_swap::ArcSwap::from_pointee(
-        herald::snapshot::Snapshot::default(),
+        herald::http::snapshot::Snapshot::default(),
     ));
     let (rebind_tx, _) = tokio::sync::mpsc::unbounded_channel();
     let (tx, _rx) = std::sync::mpsc::channel();
@@ -1552,7 +1553,7 @@ fn publisher(
     (p, shared)
 }
 
-fn served(shared: &arc_swap::ArcSwap<herald::snapshot::Snapshot>, path: &str) -> String {
+fn served(shared: &arc_swap::ArcSwap<herald::http::snapshot::Snapshot>, path: &str) -> String {
     let snap = shared.load();
     let res = snap
         .resources

@@ -36,8 +36,8 @@ fuzz_target!(|data: &[u8]| {
     // The daemon's quick index never panics, and agrees with the full
     // parser on every file both accept.
     let mtime = chrono::DateTime::parse_from_rfc3339("2025-01-01T00:00:00Z").ok();
-    let quick = herald::article::quick_meta(rel, bytes, mtime, config);
-    let Ok(text) = herald::article::decode(bytes) else { return };
+    let quick = herald::article::quick_index::quick_meta(rel, bytes, mtime, config);
+    let Ok(text) = herald::content::read::decode(bytes) else { return };
     let path = Path::new("/fuzz/content").join(rel);
     let Ok(parsed) = herald::article::parse(&path, rel, &text, mtime, config) else { return };
     if let Some(quick) = quick {

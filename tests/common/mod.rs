@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use chrono::{DateTime, FixedOffset};
-use herald::article::Diagnostic;
 use herald::config::Config;
+use herald::diagnostics::Diagnostic;
 
 /// The `[site]` table every test config starts with.
 pub const SITE: &str = "\
@@ -60,8 +60,8 @@ pub fn render_site(
     config: &Config,
     now: DateTime<FixedOffset>,
 ) -> (BTreeMap<String, Vec<u8>>, Vec<Diagnostic>) {
-    let mut loaded = herald::build::load_content(config).expect("content dir loads");
-    let pages = herald::build::render_all(config, &mut loaded.catalog, now)
+    let mut loaded = herald::load::load_content(config).expect("content dir loads");
+    let pages = herald::output::render_all(config, &mut loaded.catalog, now)
         .into_iter()
         .map(|(page, r)| (page.file_path(), r.body))
         .collect();

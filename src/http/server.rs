@@ -27,7 +27,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, Semaphore};
 
-use crate::snapshot::{Resource, Snapshot, Variant};
+use crate::http::snapshot::{Resource, Snapshot, Variant};
 
 const ALLOW: &str = "GET, HEAD, OPTIONS";
 

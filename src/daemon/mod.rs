@@ -24,15 +24,16 @@ use arc_swap::ArcSwap;
 use chrono::{DateTime, FixedOffset, Utc};
 use tokio::net::TcpListener;
 
-use crate::article::{self, Depth, Diagnostic, Parsed, Severity};
-use crate::build;
+use crate::article::{self, Depth, Parsed};
 use crate::catalog::{Catalog, CatalogBuilder, Change};
 use crate::config::Config;
+use crate::content::watch::{self, Mode};
+use crate::content::{rules, walk as scan};
+use crate::diagnostics::{Diagnostic, Severity};
+use crate::http::server::{self, Limits};
+use crate::http::snapshot::{Health, Resource, Snapshot};
+use crate::load as build;
 use crate::render::{self, PageId};
-use crate::scan;
-use crate::server::{self, Limits};
-use crate::snapshot::{Health, Resource, Snapshot};
-use crate::watch::{self, Mode};
 
 /// Errors that stop the daemon.
 #[derive(Debug, thiserror::Error)]
@@ -673,7 +674,7 @@ impl Publisher {
                 path.clone()
             };
             let target = out.join(file.trim_start_matches('/'));
-            if let Err(e) = build::write_atomic(&target, &res.identity.body) {
+            if let Err(e) = crate::output::write_atomic(&target, &res.identity.body) {
                 tracing::error!(path = %target.display(), error = %e, "cannot write output file");
             }
         }
@@ -835,7 +836,7 @@ impl Publisher {
         let full = self.config.content.dir.join(rel);
         let mut change = Change::default();
         // A path inside a hidden or ignored folder, or a link outside the tree, is not content.
-        if article::is_ignored(rel, &self.config) {
+        if rules::is_ignored(rel, &self.config) {
             return change;
         }
         match std::fs::metadata(&full) {
@@ -877,7 +878,7 @@ impl Publisher {
                 }
             }
             Ok(m) if m.is_file() || !m.is_dir() => {
-                if article::kind_of(rel).is_some() {
+                if rules::kind_of(rel).is_some() {
                     let inside = full
                         .canonicalize()
                         .map(|c| c.starts_with(&self.root))

@@ -18,9 +18,10 @@ use chrono::{DateTime, FixedOffset};
 use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
 use serde::Serialize;
 
-use crate::article::{encode_segment, Article};
+use crate::article::Article;
 use crate::catalog::{Catalog, Change};
 use crate::config::{Config, Format};
+use crate::url_segment::encode_segment;
 
 /// One addressable output: a feed, a page or the OPML list.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]

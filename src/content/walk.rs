@@ -7,8 +7,9 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-use crate::article::{self, Diagnostic, Severity};
 use crate::config::Config;
+use crate::content::rules;
+use crate::diagnostics::{Diagnostic, Severity};
 
 /// What a walk found.
 #[derive(Debug, Default, Clone)]
@@ -80,7 +81,7 @@ pub fn scan_folder(config: &Config, rel: &str) -> Listing {
     // walk lists under its own path, as `walk` does with such links.
     if canon != dir {
         let own = canon.strip_prefix(&root).ok().and_then(Path::to_str);
-        if own.is_none_or(|own| own.is_empty() || !article::is_ignored(own, config)) {
+        if own.is_none_or(|own| own.is_empty() || !rules::is_ignored(own, config)) {
             listing.problems.push(reached_twice(dir));
             return listing;
         }
@@ -241,7 +242,7 @@ fn walk(
                 r
             };
             // The folder itself was not ignored, or it would not be walked.
-            if article::is_ignored_in_walk(&child_rel, name, config) {
+            if rules::is_ignored_in_walk(&child_rel, name, config) {
                 continue;
             }
             // Made only when needed: a regular file's full path is not.
@@ -300,7 +301,7 @@ fn walk(
                     listing.categories.push(name.to_string());
                 }
                 subdirs.push((path(), child_rel));
-            } else if article::kind_of(&child_rel).is_some() {
+            } else if rules::kind_of(&child_rel).is_some() {
                 if is_file {
                     listing.files.push(child_rel);
                 } else {

@@ -7,6 +7,10 @@
 //! Reading the file and reacting to its changes is left to `daemon`; this
 //! module only turns text into a [`Config`].
 
+pub mod permalink;
+
+pub use permalink::Permalink;
+
 use std::collections::BTreeMap;
 use std::fmt;
 use std::net::SocketAddr;
@@ -175,8 +179,8 @@ pub struct Site {
     pub author: Option<String>,
     /// Authority of `tag:` ids.
     pub id_authority: String,
-    /// Permalink template.
-    pub article_url: String,
+    /// Permalink template, compiled.
+    pub article_url: Permalink,
 }
 
 /// `[server]`.
@@ -579,14 +583,10 @@ where
             .unwrap_or_else(|| "localhost".into()),
     };
     let article_url = match &site.article_url {
-        Some(s) => {
-            let t = s.get_ref().trim().to_string();
-            if let Err(msg) = check_template(&t) {
-                return Err(err_at(Some(s.span()), format!("site.article_url: {msg}")));
-            }
-            t
-        }
-        None => "{link}/{category}/{slug}.html".to_string(),
+        Some(s) => Permalink::parse(s.get_ref().trim(), &link, &base_url)
+            .map_err(|msg| err_at(Some(s.span()), format!("site.article_url: {msg}")))?,
+        None => Permalink::parse("{link}/{category}/{slug}.html", &link, &base_url)
+            .expect("the default template is valid for any http(s) link"),
     };
 
     let listen = match &raw.server.listen {
@@ -820,40 +820,6 @@ fn join_clean(base: &Path, rel: &str) -> PathBuf {
         out.push(".");
     }
     out
-}
-
-/// What `site.article_url` may hold (filled in by `article::permalink`).
-pub const PLACEHOLDERS: [&str; 7] = [
-    "{link}",
-    "{base_url}",
-    "{category}",
-    "{slug}",
-    "{year}",
-    "{month}",
-    "{day}",
-];
-
-fn check_template(t: &str) -> Result<(), String> {
-    let mut rest = t;
-    while let Some(open) = rest.find('{') {
-        let after = &rest[open + 1..];
-        let close = after.find('}').ok_or_else(|| "unclosed '{'".to_string())?;
-        let name = &after[..close];
-        if !PLACEHOLDERS.contains(&&rest[open..open + close + 2]) {
-            return Err(format!("unknown placeholder {{{name}}}"));
-        }
-        rest = &after[close + 1..];
-    }
-    let probe = t
-        .replace("{link}", "http://h")
-        .replace("{base_url}", "http://h")
-        .replace(['{', '}'], "");
-    match Url::parse(&probe) {
-        Ok(u) if matches!(u.scheme(), "http" | "https") => Ok(()),
-        _ => Err(format!(
-            "{t:?} does not give an absolute http(s) URL (start it with {{link}} or {{base_url}})"
-        )),
-    }
 }
 
 impl Config {

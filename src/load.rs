@@ -1,35 +1,25 @@
-//! Whole-site operations shared by `herald build`, `herald check` and the
-//! daemon's first load: read every article of `content.dir` in parallel
-//! into a [`Catalog`], collect every problem, and write rendered pages to
-//! a directory atomically (temp file + rename), so a web server never
-//! serves a half-written feed.
+//! Whole-tree loads, shared by the daemon's first load, `herald build`
+//! and `herald check`: every article of `content.dir` read in parallel
+//! into a [`Catalog`], every problem collected, and the bodies of the
+//! articles the feeds show read in full ([`hydrate`]).
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use chrono::{DateTime, FixedOffset};
 
-use crate::article::{self, Depth, Diagnostic, Parsed, Severity};
+use crate::article::{self, Depth, Parsed};
 use crate::catalog::Catalog;
 use crate::config::Config;
-use crate::render::{self, PageId, Rendered};
-use crate::scan;
+use crate::content::walk as scan;
+use crate::diagnostics::{Diagnostic, Severity};
 
-/// Errors of whole-site operations.
+/// Errors of whole-tree loads.
 #[derive(Debug, thiserror::Error)]
-pub enum BuildError {
+pub enum LoadError {
     /// `content.dir` cannot be read.
     #[error("{}: error: cannot read content directory: {source}", path.display())]
     ContentDir {
         /// The directory.
-        path: PathBuf,
-        /// Why.
-        source: std::io::Error,
-    },
-    /// An output file could not be written.
-    #[error("{}: error: cannot write: {source}", path.display())]
-    Write {
-        /// The file.
         path: PathBuf,
         /// Why.
         source: std::io::Error,
@@ -177,7 +167,7 @@ pub fn load_files(
 ///
 /// Fails when `content.dir` cannot be read; problems with single files
 /// are diagnostics, not errors.
-pub fn load_content(config: &Config) -> Result<Loaded, BuildError> {
+pub fn load_content(config: &Config) -> Result<Loaded, LoadError> {
     let mut loaded = load_content_meta(config)?;
     hydrate(
         config,
@@ -191,7 +181,7 @@ pub fn load_content(config: &Config) -> Result<Loaded, BuildError> {
 /// index and check it. Bodies are filled in by [`hydrate`].
 ///
 /// Fails when `content.dir` cannot be read.
-pub fn load_content_meta(config: &Config) -> Result<Loaded, BuildError> {
+pub fn load_content_meta(config: &Config) -> Result<Loaded, LoadError> {
     let mut loaded = Loaded::default();
     let mut articles = Vec::new();
     let listing = load_tree(config, Depth::Meta, |rel, result| match result {
@@ -207,7 +197,7 @@ pub fn load_content_meta(config: &Config) -> Result<Loaded, BuildError> {
             loaded.diagnostics.push(d);
         }
     })
-    .map_err(|source| BuildError::ContentDir {
+    .map_err(|source| LoadError::ContentDir {
         path: config.content.dir.clone(),
         source,
     })?;
@@ -292,57 +282,6 @@ pub fn hydrate(config: &Config, catalog: &mut Catalog, now: DateTime<FixedOffset
         }
     }
     done
-}
-
-/// Renders every page at time `now`.
-pub fn render_all(
-    config: &Config,
-    catalog: &mut Catalog,
-    now: DateTime<FixedOffset>,
-) -> Vec<(PageId, Rendered)> {
-    for (_, d) in hydrate(config, catalog, now).failed {
-        tracing::warn!(path = %d.path.display(), problem = %d, "article body unavailable");
-    }
-    let catalog = &*catalog;
-    render::all_pages(config, catalog)
-        .into_iter()
-        .map(|p| {
-            let r = render::render(config, catalog, &p, now);
-            (p, r)
-        })
-        .collect()
-}
-
-/// Writes `bytes` to `path` atomically: a temp file in the same directory,
-/// then a rename over the target.
-///
-/// Fails when the directory cannot be created or the file written.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("out");
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_data()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
-}
-
-/// Writes rendered pages under `out` in the URL layout.
-///
-/// Fails on the first file that cannot be written.
-pub fn write_pages(out: &Path, pages: &[(PageId, Rendered)]) -> Result<(), BuildError> {
-    for (page, rendered) in pages {
-        let path = out.join(page.file_path());
-        write_atomic(&path, &rendered.body).map_err(|source| BuildError::Write { path, source })?;
-    }
-    Ok(())
 }
 
 /// How many of the newest articles per category (and site-wide) must hold

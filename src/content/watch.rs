@@ -17,8 +17,8 @@ use std::path::{Path, PathBuf};
 use notify::event::{AccessKind, AccessMode, EventKind};
 use notify::{RecommendedWatcher, RecursiveMode, Watcher};
 
-use crate::article;
 use crate::config::{Config, WatchMode};
+use crate::content::rules;
 
 /// What one filesystem event means for herald.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -80,7 +80,7 @@ pub fn map_event(
             continue;
         }
         let rel = rel.replace('\\', "/");
-        if article::is_ignored(&rel, config) {
+        if rules::is_ignored(&rel, config) {
             continue;
         }
         if !out.paths.contains(&rel) {

@@ -1,0 +1,320 @@
+//! Markdown articles: front matter checked into an [`Article`], the body
+//! rendered as CommonMark (tables, footnotes, strikethrough), links made
+//! absolute against the permalink, raw HTML sanitised to an allow-list.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use pulldown_cmark::{CowStr, Event, HeadingLevel, Options, Parser, Tag, TagEnd};
+use url::Url;
+
+use super::*;
+use crate::config::Config;
+use crate::content::rules::category_and_stem;
+use crate::diagnostics::Diagnostic;
+
+use super::dates::parse_date;
+use super::front_matter::*;
+use super::id::tag_id;
+use super::whitespace::{clean_list, collapse_ws, truncate_chars};
+
+pub(super) fn parse_markdown(
+    path: &Path,
+    rel: &str,
+    text: &str,
+    config: &Config,
+    full: bool,
+) -> Result<Parsed, Diagnostic> {
+    let split = split_front_matter(path, text)?;
+    let (fm, keys) = parse_front(path, &split)?;
+    let mut warnings = Vec::new();
+    for k in keys {
+        if !KNOWN_KEYS.contains(&k.as_str()) {
+            let pos = key_position(split.front, &k).map(|(l, c)| (split.front_line + l, c));
+            warnings.push(Diagnostic::warning(
+                path,
+                pos,
+                format!("front matter: unknown key `{k}` ignored"),
+            ));
+        }
+    }
+    let key_at = |key: &str| {
+        key_position(split.front, key)
+            .map(|(l, c)| (split.front_line + l, c))
+            .or(Some((split.front_line.saturating_sub(1).max(1), 1)))
+    };
+    let body_line =
+        memchr::memchr_iter(b'\n', &text.as_bytes()[..text.len() - split.body.len()]).count() + 1;
+
+    let date = match &fm.date {
+        Some(d) => parse_date(&d.0, &config.site.timezone)
+            .map_err(|m| Diagnostic::error(path, key_at("date"), m))?,
+        None => {
+            return Err(Diagnostic::error(
+                path,
+                Some((1, 1)),
+                "missing field `date` (add date = \"YYYY-MM-DD HH:MM\" to the front matter)",
+            ))
+        }
+    };
+    let updated = match &fm.updated {
+        Some(d) => parse_date(&d.0, &config.site.timezone)
+            .map_err(|m| Diagnostic::error(path, key_at("updated"), m))?,
+        None => date,
+    };
+
+    let options =
+        Options::ENABLE_TABLES | Options::ENABLE_FOOTNOTES | Options::ENABLE_STRIKETHROUGH;
+    let has_title = fm.title.is_some();
+    // The body is only parsed when it is rendered, or holds the title.
+    let mut events: Vec<Event> = if full || !has_title {
+        Parser::new_ext(split.body, options).collect()
+    } else {
+        Vec::new()
+    };
+
+    let title = match fm.title.as_deref().map(str::trim) {
+        Some(t) if !t.is_empty() => t.to_string(),
+        Some(_) => {
+            return Err(Diagnostic::error(
+                path,
+                key_at("title"),
+                "field `title` is empty",
+            ))
+        }
+        None => match take_first_h1(&mut events) {
+            Some(t) if !t.trim().is_empty() => t.trim().to_string(),
+            _ => {
+                return Err(Diagnostic::error(
+                    path,
+                    Some((if split.kind.is_some() { 1 } else { body_line }, 1)),
+                    "missing field `title` (and no `# heading` in the body)",
+                ))
+            }
+        },
+    };
+
+    let (category, stem) = category_and_stem(rel);
+    let slug = fm
+        .slug
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .unwrap_or(stem)
+        .to_string();
+    let given_link = match fm.link.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        Some(l) => Some(absolute_link(l, &config.site.link).ok_or_else(|| {
+            Diagnostic::error(
+                path,
+                key_at("link"),
+                format!("field `link` {l:?} is not a URL"),
+            )
+        })?),
+        None => None,
+    };
+    let id = match fm.id.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        Some(id) => id.to_string(),
+        None => tag_id(config, category, &slug, &date),
+    };
+    if !full {
+        // Every check is made; what only a feed shows (link, summary,
+        // names, image) is left unbuilt: the index keeps none of it.
+        let entry = Article::index_entry(
+            Arc::from(rel),
+            category_name(category),
+            slug,
+            (date, updated),
+            id,
+            fm.draft.unwrap_or(false),
+        );
+        return Ok(Parsed::checked_entry(entry, warnings));
+    }
+    let link = given_link.unwrap_or_else(|| config.site.article_url.fill(category, &slug, &date));
+    let base = Url::parse(&link).ok();
+
+    let mut has_html = false;
+    let mut plain = String::new();
+    let mut in_footnote = 0usize;
+    for ev in events.iter_mut() {
+        match ev {
+            Event::Html(_) | Event::InlineHtml(_) => has_html = true,
+            Event::Start(Tag::FootnoteDefinition(_)) => in_footnote += 1,
+            Event::End(TagEnd::FootnoteDefinition) => in_footnote = in_footnote.saturating_sub(1),
+            Event::Text(t) | Event::Code(t) if in_footnote == 0 => plain.push_str(t),
+            Event::SoftBreak | Event::HardBreak => plain.push(' '),
+            Event::End(
+                TagEnd::Paragraph
+                | TagEnd::Heading(_)
+                | TagEnd::Item
+                | TagEnd::TableCell
+                | TagEnd::CodeBlock,
+            ) => plain.push(' '),
+            Event::Start(Tag::Link { dest_url, .. })
+            | Event::Start(Tag::Image { dest_url, .. }) => {
+                *dest_url = CowStr::from(safe_url(dest_url, base.as_ref()));
+            }
+            _ => {}
+        }
+    }
+    let mut html = String::with_capacity(if full { split.body.len() * 3 / 2 } else { 0 });
+    if full {
+        pulldown_cmark::html::push_html(&mut html, events.into_iter());
+    }
+    // Footnote references are written as `href="#…"`; feed readers show the
+    // item away from its page, so anchor them on the permalink too.
+    if html.contains("href=\"#") {
+        html = html.replace(
+            "href=\"#",
+            &format!(
+                "href=\"{}#",
+                html_escape::encode_double_quoted_attribute(&link)
+            ),
+        );
+    }
+    let content_html = if has_html {
+        sanitize(&html, base.as_ref())
+    } else {
+        html
+    };
+
+    let summary = match fm
+        .summary
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        Some(s) => collapse_ws(s),
+        None if full => truncate_chars(&collapse_ws(&plain), config.feeds.summary_chars),
+        None => String::new(),
+    };
+
+    // `author` names first, in order, then `authors` (clean_list drops repeats).
+    let mut authors: Vec<String> = fm.author.map(|n| n.0).unwrap_or_default();
+    authors.extend(fm.authors.map(|n| n.0).unwrap_or_default());
+    let authors = clean_list(authors);
+    let authors = if authors.is_empty() {
+        config.site.author.iter().cloned().collect()
+    } else {
+        authors
+    };
+    let tags = clean_list(fm.tags.map(|n| n.0).unwrap_or_default());
+    let image = fm
+        .image
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|i| match &base {
+            Some(b) => b
+                .join(i)
+                .map(|u| u.to_string())
+                .unwrap_or_else(|_| i.to_string()),
+            None => i.to_string(),
+        });
+    let lang = fm
+        .lang
+        .map(|l| l.trim().to_string())
+        .filter(|l| !l.is_empty());
+
+    Ok(Parsed {
+        article: Article {
+            rel: Arc::from(rel),
+            category: category_name(category),
+            slug,
+            title: collapse_ws(&title),
+            summary,
+            content_html: Arc::from(content_html),
+            date,
+            updated,
+            authors,
+            tags,
+            image,
+            link,
+            id,
+            draft: fm.draft.unwrap_or(false),
+            lang,
+        },
+        warnings,
+        complete: full,
+        checked: true,
+        stamp: None,
+    })
+}
+
+/// Whether `s` looks like a BCP 47 language tag (`en`, `zh-Hant-TW`).
+pub fn is_language_tag(s: &str) -> bool {
+    !s.is_empty()
+        && s.split('-')
+            .all(|p| !p.is_empty() && p.len() <= 8 && p.chars().all(|c| c.is_ascii_alphanumeric()))
+}
+
+/// Removes the first level-1 heading from the events and returns its text.
+pub(super) fn take_first_h1(events: &mut Vec<Event>) -> Option<String> {
+    let start = events.iter().position(|e| {
+        matches!(
+            e,
+            Event::Start(Tag::Heading {
+                level: HeadingLevel::H1,
+                ..
+            })
+        )
+    })?;
+    let end = start
+        + events[start..]
+            .iter()
+            .position(|e| matches!(e, Event::End(TagEnd::Heading(HeadingLevel::H1))))?;
+    let mut title = String::new();
+    for e in &events[start..end] {
+        if let Event::Text(t) | Event::Code(t) = e {
+            title.push_str(t);
+        }
+    }
+    events.drain(start..=end);
+    Some(title)
+}
+
+/// Makes a URL absolute against `base` and neutralises scripting schemes.
+pub(super) fn safe_url(url: &str, base: Option<&Url>) -> String {
+    let trimmed = url.trim();
+    match Url::parse(trimmed) {
+        Ok(u) => {
+            if matches!(
+                u.scheme(),
+                "http" | "https" | "mailto" | "tel" | "ftp" | "news" | "xmpp"
+            ) {
+                trimmed.to_string()
+            } else {
+                String::new()
+            }
+        }
+        Err(url::ParseError::RelativeUrlWithoutBase) => match base {
+            Some(b) => b.join(trimmed).map(|u| u.to_string()).unwrap_or_default(),
+            None => trimmed.to_string(),
+        },
+        Err(_) => String::new(),
+    }
+}
+
+/// Sanitises HTML to ammonia's allow-list, making relative URLs absolute.
+/// Only bodies with raw HTML pay for this; Markdown output is safe once
+/// link targets are checked (see `safe_url`).
+pub(super) fn sanitize(html: &str, base: Option<&Url>) -> String {
+    let mut builder = ammonia::Builder::default();
+    builder.add_generic_attributes(["id"]);
+    if let Some(b) = base {
+        builder.url_relative(ammonia::UrlRelative::RewriteWithBase(b.clone()));
+    }
+    builder.clean(html).to_string()
+}
+
+pub(super) fn absolute_link(l: &str, site_link: &str) -> Option<String> {
+    match Url::parse(l) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") => Some(u.to_string()),
+        Ok(_) => None,
+        Err(url::ParseError::RelativeUrlWithoutBase) => Url::parse(&format!("{site_link}/"))
+            .ok()?
+            .join(l)
+            .ok()
+            .map(|u| u.to_string()),
+        Err(_) => None,
+    }
+}

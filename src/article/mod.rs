@@ -1,0 +1,736 @@
+//! One article file → one [`Article`]: Markdown with TOML or YAML front
+//! matter ([`markdown`], [`front_matter`]), and plain-text exports of news
+//! pages ([`text_export`]), with dates in the site time zone ([`dates`])
+//! and tag-URI ids ([`id`]). A first load indexes simple files from their
+//! first bytes ([`quick_index`]) and checks them in full later.
+//!
+//! Parsing is pure: [`parse`] takes the text and the file's modification
+//! time; [`load`] reads a file (through `content::read`) and then parses.
+//! Grouping articles into feeds is `catalog`'s job; turning them into
+//! bytes is `render`'s.
+
+pub mod dates;
+pub mod front_matter;
+pub mod id;
+pub mod markdown;
+pub mod quick_index;
+pub mod text_export;
+pub mod whitespace;
+
+use std::path::Path;
+use std::sync::{Arc, LazyLock};
+
+use chrono::{DateTime, FixedOffset};
+
+use self::markdown::parse_markdown;
+use self::quick_index::quick_meta;
+use self::text_export::parse_text;
+use crate::config::Config;
+use crate::content::read::{decode, read_into, read_quick, FilePath};
+use crate::content::rules::{kind_of, FileKind};
+use crate::diagnostics::Diagnostic;
+
+/// A parsed article, ready for the catalog and the renderers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Article {
+    /// Path relative to `content.dir`, `/`-separated: the catalog key and
+    /// the tie-breaker; shared with the catalog's maps.
+    pub rel: Arc<str>,
+    /// First directory level; empty for files directly in `content.dir`.
+    /// Shared by the articles a loader thread reads from one category.
+    pub category: Arc<str>,
+    /// URL slug.
+    pub slug: String,
+    /// Title (plain text).
+    pub title: String,
+    /// Summary (plain text).
+    pub summary: String,
+    /// The article body as sanitised HTML with absolute URLs.
+    pub content_html: Arc<str>,
+    /// Publication time.
+    pub date: DateTime<FixedOffset>,
+    /// Last significant change.
+    pub updated: DateTime<FixedOffset>,
+    /// Author names.
+    pub authors: Vec<String>,
+    /// Tags.
+    pub tags: Vec<String>,
+    /// Absolute URL of a lead image.
+    pub image: Option<String>,
+    /// Permalink.
+    pub link: String,
+    /// Permanent id (before duplicate resolution, which is the catalog's).
+    pub id: String,
+    /// Drafts are never published.
+    pub draft: bool,
+    /// Item language, when it differs from the site's.
+    pub lang: Option<String>,
+}
+
+/// The body of an article held without one: one shared allocation rather
+/// than one per article (100,000 at a first load).
+pub fn no_body() -> Arc<str> {
+    static EMPTY: LazyLock<Arc<str>> = LazyLock::new(|| Arc::from(""));
+    Arc::clone(&EMPTY)
+}
+
+impl Article {
+    /// The article reduced to what ordering and id checks need (path,
+    /// category, slug, dates, id, draft). Re-reading the file restores the rest.
+    pub fn slimmed(&self) -> Article {
+        Article::index_entry(
+            self.rel.clone(),
+            self.category.clone(),
+            self.slug.clone(),
+            (self.date, self.updated),
+            self.id.clone(),
+            self.draft,
+        )
+    }
+
+    /// An article holding only what [`Article::slimmed`] keeps: path,
+    /// category, slug, (date, updated), id and draft.
+    pub fn index_entry(
+        rel: Arc<str>,
+        category: Arc<str>,
+        slug: String,
+        (date, updated): (DateTime<FixedOffset>, DateTime<FixedOffset>),
+        id: String,
+        draft: bool,
+    ) -> Article {
+        Article {
+            rel,
+            category,
+            slug,
+            title: String::new(),
+            summary: String::new(),
+            content_html: no_body(),
+            date,
+            updated,
+            authors: Vec::new(),
+            tags: Vec::new(),
+            image: None,
+            link: String::new(),
+            id,
+            draft,
+            lang: None,
+        }
+    }
+
+    /// Whether two articles agree on everything [`Article::slimmed`] keeps.
+    pub fn same_index(&self, other: &Article) -> bool {
+        self.rel == other.rel
+            && self.category == other.category
+            && self.slug == other.slug
+            && self.date == other.date
+            && self.updated == other.updated
+            && self.id == other.id
+            && self.draft == other.draft
+    }
+
+    /// Whether this is a [`Article::slimmed`] article (a parsed article always has a title).
+    pub fn is_slim(&self) -> bool {
+        self.title.is_empty()
+    }
+}
+
+/// The result of parsing: the article and any warnings.
+#[derive(Debug, Clone)]
+pub struct Parsed {
+    /// The article.
+    pub article: Article,
+    /// Non-fatal problems.
+    pub warnings: Vec<Diagnostic>,
+    /// Whether the body (`content_html`, and a summary made from the body)
+    /// was rendered; [`parse_meta`] leaves it out.
+    pub complete: bool,
+    /// Whether every check ran; `false` only for a [`quick_meta`] article
+    /// from [`load_at`] with [`Depth::Quick`].
+    pub checked: bool,
+    /// The file's (modification time, size) when [`load`] read it; `None`
+    /// for a quick read that indexed the file from one `read` without `fstat`.
+    pub stamp: Option<(std::time::SystemTime, u64)>,
+}
+
+impl Parsed {
+    /// A file checked in full whose body was not rendered: its index entry
+    /// ([`Article::index_entry`]) and warnings.
+    fn checked_entry(article: Article, warnings: Vec<Diagnostic>) -> Parsed {
+        Parsed {
+            article,
+            warnings,
+            complete: false,
+            checked: true,
+            stamp: None,
+        }
+    }
+}
+
+/// A category's name as articles hold it: one allocation per run of
+/// files from the same category on a thread (a folder's files are read
+/// together), not one per article.
+pub(crate) fn category_name(category: &str) -> Arc<str> {
+    thread_local! {
+        static LAST: std::cell::RefCell<Option<Arc<str>>> = const { std::cell::RefCell::new(None) };
+    }
+    LAST.with_borrow_mut(|last| match last {
+        Some(c) if **c == *category => Arc::clone(c),
+        _ => Arc::clone(last.insert(Arc::from(category))),
+    })
+}
+
+/// How much of a file [`load_at`] reads into an article.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Depth {
+    /// [`quick_meta`] when the front matter is simple, else [`Depth::Meta`].
+    Quick,
+    /// Every check, no body ([`parse_meta`]).
+    Meta,
+    /// Every check and the rendered body ([`parse`]).
+    Full,
+}
+
+/// Reads and parses the article at `content_dir/rel`.
+///
+/// Fails (with a diagnostic naming the file) when the file is not a
+/// regular file, is larger than `content.max_file_bytes`, cannot be read or
+/// decoded, or when [`parse`] fails. FIFOs and devices are opened
+/// non-blocking and refused, so they never hang the caller.
+pub fn load(content_dir: &Path, rel: &str, config: &Config) -> Result<Parsed, Diagnostic> {
+    load_at(content_dir, rel, config, Depth::Full)
+}
+
+/// Like [`load`], but leaves the body unrendered (see [`parse_meta`]).
+///
+/// Fails exactly when [`load`] would.
+pub fn load_meta(content_dir: &Path, rel: &str, config: &Config) -> Result<Parsed, Diagnostic> {
+    load_at(content_dir, rel, config, Depth::Meta)
+}
+
+/// Reads the article at `content_dir/rel` to `depth`. With
+/// [`Depth::Quick`] a simple file yields an unchecked slim article
+/// (`checked == false`).
+///
+/// Fails when [`load`] would, except that a quick read may accept a file
+/// the full check rejects.
+pub fn load_at(
+    content_dir: &Path,
+    rel: &str,
+    config: &Config,
+    depth: Depth,
+) -> Result<Parsed, Diagnostic> {
+    load_in(None, content_dir, rel, config, depth)
+}
+
+/// [`load_at`], with the file opened by its name in `folder`, an open
+/// handle on its folder, when given: the kernel then looks up one name
+/// rather than walking the whole path (the first load opens every file).
+pub fn load_in(
+    folder: Option<std::os::fd::BorrowedFd<'_>>,
+    content_dir: &Path,
+    rel: &str,
+    config: &Config,
+    depth: Depth,
+) -> Result<Parsed, Diagnostic> {
+    // Joined only for a message or an open by path: a quick load needs
+    // neither (one allocation and a copy fewer per file).
+    let path = FilePath::Parts {
+        dir: content_dir,
+        rel,
+        joined: std::cell::OnceCell::new(),
+    };
+    let at = folder.map(|f| (f, rel.rsplit_once('/').map_or(rel, |(_, name)| name)));
+    let (bytes, mtime, stamp) = if depth == Depth::Quick {
+        // The bytes go to a buffer this thread keeps: a quick index entry
+        // needs no copy of them, and most files need nothing more.
+        let quick = QUICK_BUF.with_borrow_mut(|buf| {
+            let (mtime, stamp, article) = read_quick(
+                &path,
+                at,
+                config.content.max_file_bytes,
+                buf,
+                |bytes, mtime| quick_meta(rel, bytes, mtime, config),
+            )?;
+            let bytes = if article.is_some() {
+                Vec::new()
+            } else {
+                buf.clone()
+            };
+            if buf.capacity() > QUICK_BUF_KEEP {
+                *buf = Vec::new();
+            }
+            Ok::<_, Diagnostic>((article, bytes, mtime, stamp))
+        })?;
+        match quick {
+            (Some(article), _, _, stamp) => {
+                return Ok(Parsed {
+                    article,
+                    warnings: Vec::new(),
+                    complete: false,
+                    checked: false,
+                    stamp,
+                })
+            }
+            (None, bytes, mtime, stamp) => (bytes, mtime, stamp),
+        }
+    } else {
+        let mut bytes = Vec::new();
+        let (mtime, stamp) = read_into(&path, at, config.content.max_file_bytes, &mut bytes)?;
+        (bytes, mtime, stamp)
+    };
+    // UTF-8 (the usual case) is read in place; `decode` does the rest.
+    // simdutf8 and memchr: std's checks cost ~30,000 instructions for a
+    // 4 KB article in Chinese, a third of a full check.
+    let path = path.get();
+    let decoded: String;
+    let text = match simdutf8::basic::from_utf8(&bytes) {
+        Ok(_) if memchr::memchr(0, &bytes).is_some() => {
+            return Err(Diagnostic::error(
+                path,
+                None,
+                "binary file (contains NUL bytes)",
+            ))
+        }
+        Ok(s) => s,
+        Err(_) => {
+            decoded = decode(&bytes).map_err(|m| Diagnostic::error(path, None, m))?;
+            &decoded
+        }
+    };
+    let mut parsed = parse_with(path, rel, text, mtime, config, depth == Depth::Full)?;
+    parsed.stamp = stamp;
+    Ok(parsed)
+}
+
+thread_local! {
+    /// The read buffer of [`Depth::Quick`] loads, one per loader thread.
+    static QUICK_BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// A quick-load buffer grown past this (by an unusually large file) is
+/// given back rather than kept by its thread.
+const QUICK_BUF_KEEP: usize = 256 * 1024;
+
+/// Parses article text. `path` names the file in diagnostics, `rel` is its
+/// path relative to `content.dir`, `mtime` is the file's modification time
+/// (the date of a plain-text export without a timestamp).
+///
+/// Fails on front-matter syntax or type errors, unterminated front matter,
+/// a missing title or date, an impossible date, or an empty file.
+pub fn parse(
+    path: &Path,
+    rel: &str,
+    text: &str,
+    mtime: Option<DateTime<FixedOffset>>,
+    config: &Config,
+) -> Result<Parsed, Diagnostic> {
+    parse_with(path, rel, text, mtime, config, true)
+}
+
+/// Checks the whole file but keeps only what indexing needs: a
+/// [`Article::slimmed`] article with `complete == false`, and every warning.
+/// The body is not rendered. Enough to index (and `check`) an article that
+/// no feed shows; the catalog's feed windows are filled with [`parse`].
+///
+/// Fails exactly when [`parse`] would: a Markdown body never fails to render.
+pub fn parse_meta(
+    path: &Path,
+    rel: &str,
+    text: &str,
+    mtime: Option<DateTime<FixedOffset>>,
+    config: &Config,
+) -> Result<Parsed, Diagnostic> {
+    parse_with(path, rel, text, mtime, config, false)
+}
+
+fn parse_with(
+    path: &Path,
+    rel: &str,
+    text: &str,
+    mtime: Option<DateTime<FixedOffset>>,
+    config: &Config,
+    full: bool,
+) -> Result<Parsed, Diagnostic> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let owned;
+    let text = if memchr::memchr(b'\r', text.as_bytes()).is_some() {
+        owned = text.replace("\r\n", "\n").replace('\r', "\n");
+        owned.as_str()
+    } else {
+        text
+    };
+    if text.trim().is_empty() {
+        return Err(Diagnostic::error(path, None, "empty file"));
+    }
+    match kind_of(rel) {
+        // Without `full`, the article comes slimmed already.
+        Some(FileKind::Text) => parse_text(path, rel, text, mtime, config, full),
+        _ => parse_markdown(path, rel, text, config, full),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::dates::parse_date;
+    use super::text_export::strip_pinyin;
+    use super::whitespace::truncate_chars;
+    use super::*;
+    use std::path::PathBuf;
+
+    /// A site config for article tests, with `extra` appended to `[site]`.
+    pub(super) fn config(extra: &str) -> Config {
+        let text = format!(
+            "[site]\ntitle = \"Test News\"\nlink = \"https://news.example.cn\"\nbase_url = \"https://feeds.example.cn\"\n{extra}"
+        );
+        Config::parse(Path::new("/cfg/herald.toml"), &text).unwrap()
+    }
+
+    fn md(rel: &str, text: &str) -> Result<Parsed, Diagnostic> {
+        parse(&Path::new("/c").join(rel), rel, text, None, &config(""))
+    }
+
+    const SEED_LAYOUT: &str = "\
+城市更新條例(lì)公布施(shī)行
+明確老舊小區改造、社區服務等重點
+3月5日上午,市人大常委會舉行新聞發(fā)布會,介紹《城市更新實施方案(2025—2027年)》。
+方案提出,到2027年完成老舊小區改造120個。
+會議還通報了其他事項。
+記者 周明遠 陳曉
+2025-03-05 11:42:10
+2025-03-05 09:00:00
+2024-12-30 08:00:00
+本站 2006-2025 版權所有 市新聞中心
+備案號:魯ICP備000000號
+違法和不良信息舉報電話:0000
+";
+
+    #[test]
+    fn seed_layout_parses_to_title_summary_authors_date_and_paragraphs() {
+        let c = config("[text]\nstrip_pinyin = true\n");
+        let p = parse(
+            Path::new("/c/politics/renewal.txt"),
+            "politics/renewal.txt",
+            SEED_LAYOUT,
+            None,
+            &c,
+        )
+        .unwrap();
+        let a = p.article;
+        assert_eq!(a.title, "城市更新條例公布施行");
+        assert_eq!(a.summary, "明確老舊小區改造、社區服務等重點");
+        assert_eq!(a.authors, vec!["周明遠", "陳曉"]);
+        assert_eq!(a.date.to_rfc3339(), "2025-03-05T11:42:10+08:00");
+        assert_eq!(
+            &*a.content_html,
+            "<p>3月5日上午,市人大常委會舉行新聞發布會,介紹《城市更新實施方案(2025—2027年)》。</p>\n\
+             <p>方案提出,到2027年完成老舊小區改造120個。</p>\n<p>會議還通報了其他事項。</p>\n"
+        );
+        assert!(!a.content_html.contains("版權所有"));
+        assert!(!a.content_html.contains("ICP"));
+        assert_eq!(&*a.category, "politics");
+        assert_eq!(a.link, "https://news.example.cn/politics/renewal.html");
+        assert_eq!(a.id, "tag:news.example.cn,2025-03-05:politics/renewal");
+    }
+
+    #[test]
+    fn pinyin_is_kept_without_strip_pinyin() {
+        let p = parse(
+            Path::new("/c/x/a.txt"),
+            "x/a.txt",
+            SEED_LAYOUT,
+            None,
+            &config(""),
+        )
+        .unwrap();
+        assert_eq!(p.article.title, "城市更新條例(lì)公布施(shī)行");
+    }
+
+    #[test]
+    fn strip_pinyin_keeps_other_parentheses() {
+        assert_eq!(
+            strip_pinyin("常務(wù)會議(2025—2027年)發(fā)展(fazhan)"),
+            "常務會議(2025—2027年)發展(fazhan)"
+        );
+        assert_eq!(strip_pinyin("(wù)開頭 A(wù)"), "(wù)開頭 A(wù)");
+    }
+
+    #[test]
+    fn text_without_subtitle_takes_summary_from_body_and_mtime_as_date() {
+        let c = config("[feeds]\nsummary_chars = 5\n");
+        let mtime = DateTime::parse_from_rfc3339("2025-01-02T03:04:05+00:00").unwrap();
+        let t = "標題\n這是第一段，很長的正文內容。\n";
+        let a = parse(Path::new("/c/a.txt"), "a.txt", t, Some(mtime), &c)
+            .unwrap()
+            .article;
+        assert_eq!(a.summary, "這是第一段…");
+        assert_eq!(a.date, mtime);
+        assert_eq!(&*a.category, "");
+        assert_eq!(a.link, "https://news.example.cn/a.html");
+        assert_eq!(a.id, "tag:news.example.cn,2025-01-02:a");
+    }
+
+    #[test]
+    fn a_timestamp_with_fullwidth_digits_is_an_impossible_date_time() {
+        let text = "標題\n２０２５-03-05 10:00\n正文。\n";
+        let e = parse(Path::new("/c/a/x.txt"), "a/x.txt", text, None, &config("")).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "/c/a/x.txt:2:1: error: impossible date-time \"２０２５-03-05 10:00\""
+        );
+    }
+
+    #[test]
+    fn chinese_date_timestamps_and_english_bylines() {
+        let t = "Title\nBy Jane Doe, John Roe\n2025年3月7日 09:30\nBody.\n";
+        let a = parse(Path::new("/c/a/b.txt"), "a/b.txt", t, None, &config(""))
+            .unwrap()
+            .article;
+        assert_eq!(a.authors, vec!["Jane Doe", "John Roe"]);
+        assert_eq!(a.date.to_rfc3339(), "2025-03-07T09:30:00+08:00");
+        assert_eq!(&*a.content_html, "<p>Body.</p>\n");
+        assert_eq!(a.summary, "Body.");
+    }
+
+    #[test]
+    fn toml_and_yaml_front_matter_give_the_same_article() {
+        let toml = "+++\ntitle = \"Hello\"\ndate = 2025-02-27T18:07:24+08:00\nauthors = [\"A\", \"B\"]\ntags = [\"x\"]\n+++\nBody *text*.\n";
+        let yaml = "---\ntitle: Hello\ndate: \"2025-02-27T18:07:24+08:00\"\nauthors: [A, B]\ntags:\n  - x\n---\nBody *text*.\n";
+        let a = md("news/hello.md", toml).unwrap().article;
+        let b = md("news/hello.md", yaml).unwrap().article;
+        assert_eq!(a, b);
+        assert_eq!(a.title, "Hello");
+        assert_eq!(a.authors, vec!["A", "B"]);
+        assert_eq!(&*a.content_html, "<p>Body <em>text</em>.</p>\n");
+        assert_eq!(a.summary, "Body text.");
+    }
+
+    #[test]
+    fn bom_and_crlf_are_tolerated() {
+        let t = "\u{feff}+++\r\ntitle = \"T\"\r\ndate = \"2025-01-01\"\r\n+++\r\nBody\r\n";
+        let a = md("a/b.md", t).unwrap().article;
+        assert_eq!(a.title, "T");
+        assert_eq!(a.date.to_rfc3339(), "2025-01-01T00:00:00+08:00");
+    }
+
+    #[test]
+    fn every_date_form_is_read_with_the_site_zone_for_naive_ones() {
+        let z = config("").site.timezone;
+        let cases = [
+            ("2025-02-27T18:07:24+08:00", "2025-02-27T18:07:24+08:00"),
+            ("2025-02-27T10:07:24Z", "2025-02-27T10:07:24+00:00"),
+            ("2025-02-27 18:07:24", "2025-02-27T18:07:24+08:00"),
+            ("2025-02-27 18:07", "2025-02-27T18:07:00+08:00"),
+            ("2025-02-27", "2025-02-27T00:00:00+08:00"),
+            ("2025-02-27T18:07:24", "2025-02-27T18:07:24+08:00"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(parse_date(input, &z).unwrap().to_rfc3339(), want, "{input}");
+        }
+        let ny = config("timezone = \"America/New_York\"\n").site.timezone;
+        assert_eq!(
+            parse_date("2025-07-01 12:00", &ny).unwrap().to_rfc3339(),
+            "2025-07-01T12:00:00-04:00"
+        );
+        assert!(parse_date("2025-02-30", &z).is_err());
+        assert!(parse_date("10000-01-01", &z).is_err());
+        assert!(parse_date("yesterday", &z).is_err());
+    }
+
+    #[test]
+    fn toml_local_date_and_local_datetime_take_site_zone() {
+        let a = md("a/b.md", "+++\ntitle = \"T\"\ndate = 2025-02-27\n+++\n")
+            .unwrap()
+            .article;
+        assert_eq!(a.date.to_rfc3339(), "2025-02-27T00:00:00+08:00");
+        let a = md(
+            "a/b.md",
+            "+++\ntitle = \"T\"\ndate = 2025-02-27T08:00:00\n+++\n",
+        )
+        .unwrap()
+        .article;
+        assert_eq!(a.date.to_rfc3339(), "2025-02-27T08:00:00+08:00");
+    }
+
+    #[test]
+    fn front_matter_errors_carry_file_line_and_column() {
+        let e = md(
+            "p/x.md",
+            "+++\ntitle = \"T\"\ndate = \"2025-01-01\"\ndraft = \"yes\"\n+++\n",
+        )
+        .unwrap_err();
+        assert_eq!(e.position, Some((4, 9)), "{e}");
+        assert_eq!(e.path, PathBuf::from("/c/p/x.md"));
+        let e = md("p/x.md", "---\ntitle: T\ndate: 2025-01-01\ntags: [a\n---\n").unwrap_err();
+        assert_eq!(e.position.map(|p| p.0), Some(5), "{e}");
+        let e = md("p/x.md", "+++\ntitle = \"T\"\ndate = \"2025-13-01\"\n+++\n").unwrap_err();
+        assert_eq!(e.position, Some((3, 8)), "{e}");
+        assert!(
+            e.to_string()
+                .starts_with("/c/p/x.md:3:8: error: invalid date"),
+            "{e}"
+        );
+        let e = md("p/x.md", "+++\ntitle = \"T\"\n").unwrap_err();
+        assert!(e.message.contains("unterminated"), "{e}");
+        let e = md("p/x.md", "+++\ndate = \"2025-01-01\"\n+++\nno heading\n").unwrap_err();
+        assert!(e.message.contains("title"), "{e}");
+        let e = md("p/x.md", "+++\ntitle = \"T\"\n+++\n").unwrap_err();
+        assert!(e.message.contains("date"), "{e}");
+        let e = md("p/x.md", "  \n").unwrap_err();
+        assert_eq!(e.to_string(), "/c/p/x.md: error: empty file");
+    }
+
+    #[test]
+    fn first_heading_becomes_title_and_leaves_the_body() {
+        let a = md(
+            "a/b.md",
+            "+++\ndate = \"2025-01-01\"\n+++\n# Big *news*\n\nText.\n",
+        )
+        .unwrap()
+        .article;
+        assert_eq!(a.title, "Big news");
+        assert_eq!(&*a.content_html, "<p>Text.</p>\n");
+    }
+
+    #[test]
+    fn relative_urls_become_absolute_and_scripts_are_removed() {
+        let t = "+++\ntitle = \"T\"\ndate = \"2025-01-01\"\nimage = \"img/lead.png\"\n+++\n\
+                 [map](map.html) ![p](../p.png) [bad](javascript:alert(1)) note[^n]\n\n[^n]: The note.\n\n\
+                 <p onclick=\"x()\">Hi <a href=\"rel.html\">r</a></p><script>alert(1)</script>\n";
+        let a = md("city/b.md", t).unwrap().article;
+        let h = &*a.content_html;
+        assert!(
+            h.contains("href=\"https://news.example.cn/city/map.html\""),
+            "{h}"
+        );
+        assert!(h.contains("src=\"https://news.example.cn/p.png\""), "{h}");
+        assert!(
+            h.contains("href=\"https://news.example.cn/city/rel.html\""),
+            "{h}"
+        );
+        assert!(!h.contains("javascript"), "{h}");
+        assert!(
+            h.contains("href=\"https://news.example.cn/city/b.html#n\""),
+            "{h}"
+        );
+        assert!(!h.contains("href=\"#"), "{h}");
+        assert!(!h.contains("onclick"), "{h}");
+        assert!(!h.contains("<script"), "{h}");
+        assert_eq!(
+            a.image.as_deref(),
+            Some("https://news.example.cn/city/img/lead.png")
+        );
+    }
+
+    #[test]
+    fn summaries_cut_at_character_boundaries() {
+        assert_eq!(truncate_chars("新聞😀abc", 3), "新聞😀…");
+        assert_eq!(truncate_chars("short", 10), "short");
+        let body = "😀".repeat(200);
+        let a = md(
+            "a/b.md",
+            &format!("+++\ntitle = \"T\"\ndate = \"2025-01-01\"\n+++\n{body}\n"),
+        )
+        .unwrap()
+        .article;
+        assert_eq!(a.summary.chars().count(), 161);
+        assert!(a.summary.ends_with('…'));
+    }
+
+    #[test]
+    fn encodings_are_detected() {
+        let s = "標題：经济新闻";
+        assert_eq!(decode(s.as_bytes()).unwrap(), s);
+        let mut bom = b"\xEF\xBB\xBF".to_vec();
+        bom.extend_from_slice(s.as_bytes());
+        assert_eq!(decode(&bom).unwrap(), s);
+        let mut le = vec![0xFF, 0xFE];
+        le.extend(s.encode_utf16().flat_map(|u| u.to_le_bytes()));
+        assert_eq!(decode(&le).unwrap(), s);
+        let mut be = vec![0xFE, 0xFF];
+        be.extend(s.encode_utf16().flat_map(|u| u.to_be_bytes()));
+        assert_eq!(decode(&be).unwrap(), s);
+        let (gbk, _, bad) = encoding_rs::GBK.encode("经济新闻：市场回暖");
+        assert!(!bad);
+        assert_eq!(decode(&gbk).unwrap(), "经济新闻：市场回暖");
+        assert!(decode(b"abc\0def").is_err());
+        assert!(decode(&[0x81, 0x20, 0xFF, 0xFF]).is_err());
+    }
+
+    #[test]
+    fn permalink_and_id_percent_encode_chinese_categories() {
+        let a = md(
+            "社会/新闻 1.md",
+            "+++\ntitle = \"T\"\ndate = \"2025-01-01\"\n+++\n",
+        )
+        .unwrap()
+        .article;
+        assert_eq!(
+            a.link,
+            "https://news.example.cn/%E7%A4%BE%E4%BC%9A/%E6%96%B0%E9%97%BB%201.html"
+        );
+        assert_eq!(
+            a.id,
+            "tag:news.example.cn,2025-01-01:%E7%A4%BE%E4%BC%9A/%E6%96%B0%E9%97%BB%201"
+        );
+    }
+
+    #[test]
+    fn unknown_front_matter_keys_are_warned_once_each_at_their_line() {
+        let warned = |rel: &str, text: &str| -> Vec<String> {
+            md(rel, text)
+                .unwrap()
+                .warnings
+                .iter()
+                .map(|d| d.to_string())
+                .collect()
+        };
+        // A TOML datetime is read as a date, not reported as a key; a
+        // table of unknown keys is one unknown key.
+        let toml = "+++\ntitle = \"T\"\nzeta = 1\ndate = 2025-03-05T11:42:10+08:00\n\
+                    tags = [\"a\", \"b\"]\n[extra]\nx = { y = 1 }\n+++\nbody\n";
+        let w = warned("politics/t.md", toml);
+        assert_eq!(w.len(), 2, "{w:?}");
+        assert!(w[0].contains("unknown key `extra` ignored"), "{w:?}");
+        assert_eq!(
+            w[1],
+            "/c/politics/t.md:3:8: warning: front matter: unknown key `zeta` ignored"
+        );
+        // A key repeated (YAML allows it) is warned about once.
+        let yaml = "---\ntitle: T\ndate: 2025-03-05 11:42\nmood: calm\nnested:\n  a: [1, 2]\n\
+                    authors: [A, B]\nmood: calmer\n---\nbody\n";
+        assert_eq!(
+            warned("politics/y.md", yaml),
+            [
+                "/c/politics/y.md:4:7: warning: front matter: unknown key `mood` ignored",
+                "/c/politics/y.md:5:8: warning: front matter: unknown key `nested` ignored",
+            ]
+        );
+        let known = "+++\ntitle = \"T\"\ndate = 2025-03-05\nupdated = 2025-03-06T08:00:00Z\n\
+                     author = \"A\"\ndraft = false\n+++\n";
+        assert_eq!(warned("politics/k.md", known), Vec::<String>::new());
+        // A wrong type is still an error at its value.
+        let e = md("politics/e.md", "+++\ntitle = 3\ndate = 2025-03-05\n+++\n").unwrap_err();
+        assert_eq!(e.position, Some((2, 9)), "{e}");
+        let e = md("politics/e.md", "---\ntitle: T\ndate: [1]\n---\n").unwrap_err();
+        assert_eq!(e.position.map(|p| p.0), Some(3), "{e}");
+    }
+
+    #[test]
+    fn id_date_is_the_day_where_the_article_was_dated() {
+        // 01:30 in Beijing is the evening before in UTC; a year past 9999
+        // is not reachable from a date, but one before 1000 is.
+        for (date, day) in [
+            ("2025-03-05T01:30:00+08:00", "2025-03-05"),
+            ("2025-03-04T23:30:00-05:00", "2025-03-04"),
+            ("0999-12-31T23:00:00+00:00", "0999-12-31"),
+        ] {
+            let a = md(
+                "politics/night.md",
+                &format!("+++\ntitle = \"T\"\ndate = \"{date}\"\n+++\n"),
+            )
+            .unwrap()
+            .article;
+            assert_eq!(a.id, format!("tag:news.example.cn,{day}:politics/night"));
+        }
+    }
+}

@@ -1,0 +1,370 @@
+//! Plain-text exports of news pages (`.txt`): a title line, an optional
+//! subtitle, paragraphs, bylines (`記者 …`), timestamp lines and site
+//! footers, told apart line by line by `[text]` settings.
+
+use std::borrow::Cow;
+use std::path::Path;
+use std::sync::{Arc, LazyLock};
+
+use chrono::{DateTime, FixedOffset, NaiveDate};
+use regex::Regex;
+
+use super::*;
+use crate::config::{Config, SiteZone};
+use crate::content::rules::category_and_stem;
+use crate::diagnostics::Diagnostic;
+
+use super::dates::check_year;
+use super::id::tag_id;
+use super::whitespace::{collapse_ws, truncate_chars};
+
+// ---------------------------------------------------------------------------
+// Plain text
+
+pub(super) static PINYIN: LazyLock<Regex> = LazyLock::new(|| {
+    // A Han character, then a parenthesised pinyin syllable with a tone mark.
+    const L: &str = "a-zA-ZüÜāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜńňǹḿĀÁǍÀĒÉĚÈĪÍǏÌŌÓǑÒŪÚǓÙ";
+    const T: &str = "āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜńňǹḿĀÁǍÀĒÉĚÈĪÍǏÌŌÓǑÒŪÚǓÙ";
+    let re = format!(r"(\p{{Han}})[(（][{L}]*[{T}][{L}]*[)）]");
+    // The pattern is a constant; Regex::new only fails on invalid syntax.
+    Regex::new(&re).unwrap_or_else(|_| Regex::new("$^").expect("trivial regex compiles"))
+});
+
+/// Removes pinyin annotations: `務(wù)` → `務`. Other parentheses stay.
+pub fn strip_pinyin(s: &str) -> std::borrow::Cow<'_, str> {
+    PINYIN.replace_all(s, "$1")
+}
+
+pub(super) static TIMESTAMP: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(\d{4})-(\d{1,2})-(\d{1,2})[ T](\d{1,2}):(\d{2})(?::(\d{2}))?$|^(\d{4})年(\d{1,2})月(\d{1,2})日\s*(\d{1,2}):(\d{2})(?::(\d{2}))?$")
+        .unwrap_or_else(|_| Regex::new("$^").expect("trivial regex compiles"))
+});
+
+/// Parses a timestamp line, or `None` if the line is not only a date-time.
+/// `Some(Err)` for a timestamp-shaped line with impossible values.
+pub(super) fn timestamp_line(
+    line: &str,
+    zone: &SiteZone,
+) -> Option<Result<DateTime<FixedOffset>, String>> {
+    let [y, mo, d, h, mi, s] = timestamp_fields(line)?;
+    // A digit that is not ASCII reads as u32::MAX, which as an i32 year
+    // would be the year -1: it is as impossible as a 13th month.
+    let year = i32::try_from(y).ok();
+    let naive = year
+        .and_then(|y| NaiveDate::from_ymd_opt(y, mo, d))
+        .and_then(|d| d.and_hms_opt(h, mi, s));
+    Some(match naive {
+        Some(n) => check_year(zone.localize(n)),
+        None => Err(format!("impossible date-time {line:?}")),
+    })
+}
+
+/// Year, month, day, hour, minute and second (0 when absent) of a line
+/// `TIMESTAMP` matches whole; a digit that is not ASCII reads as
+/// `u32::MAX` (an impossible date).
+pub(super) fn timestamp_fields(line: &str) -> Option<[u32; 6]> {
+    // Both forms start with a digit (`\d` is Unicode's Nd, within
+    // `is_numeric`): most lines of an export are out at their first letter.
+    if !line.chars().next().is_some_and(char::is_numeric) {
+        return None;
+    }
+    if line.is_ascii() {
+        // The usual `2025-03-05 11:42:10`, without the regex's captures
+        // (~10,000 instructions a line); the `年月日` form is never ASCII.
+        return ascii_timestamp(line.as_bytes());
+    }
+    regex_timestamp(line)
+}
+
+/// [`timestamp_fields`] by `TIMESTAMP`'s captures, for any line.
+pub(super) fn regex_timestamp(line: &str) -> Option<[u32; 6]> {
+    let c = TIMESTAMP.captures(line)?;
+    let g = |i: usize, j: usize| {
+        c.get(i)
+            .or_else(|| c.get(j))
+            .map(|m| m.as_str().parse::<u32>().unwrap_or(u32::MAX))
+    };
+    Some([
+        g(1, 7)?,
+        g(2, 8)?,
+        g(3, 9)?,
+        g(4, 10)?,
+        g(5, 11)?,
+        g(6, 12).unwrap_or(0),
+    ])
+}
+
+/// `TIMESTAMP`'s first form on ASCII text: `YYYY-M[M]-D[D]` then a space
+/// or `T`, `H[H]:MM` and optionally `:SS`, the whole line. Year, month,
+/// day, hour, minute and second (0 when absent).
+pub(super) fn ascii_timestamp(b: &[u8]) -> Option<[u32; 6]> {
+    // Digits from `*at`, at least `min` and at most `max` of them; then,
+    // unless `then` is empty, one of the bytes in `then`.
+    fn field(b: &[u8], at: &mut usize, (min, max): (usize, usize), then: &[u8]) -> Option<u32> {
+        let start = *at;
+        while *at < b.len() && *at - start < max && b[*at].is_ascii_digit() {
+            *at += 1;
+        }
+        if *at - start < min {
+            return None;
+        }
+        let v = b[start..*at]
+            .iter()
+            .fold(0u32, |v, c| v * 10 + u32::from(c - b'0'));
+        if !then.is_empty() {
+            if !then.contains(b.get(*at)?) {
+                return None;
+            }
+            *at += 1;
+        }
+        Some(v)
+    }
+    let at = &mut 0;
+    let y = field(b, at, (4, 4), b"-")?;
+    let mo = field(b, at, (1, 2), b"-")?;
+    let d = field(b, at, (1, 2), b" T")?;
+    let h = field(b, at, (1, 2), b":")?;
+    let mi = field(b, at, (2, 2), b"")?;
+    let s = match b.get(*at) {
+        None => 0,
+        Some(b':') => {
+            *at += 1;
+            field(b, at, (2, 2), b"")?
+        }
+        Some(_) => return None,
+    };
+    (*at == b.len()).then_some([y, mo, d, h, mi, s])
+}
+
+pub(super) fn ends_in_sentence_punct(s: &str) -> bool {
+    s.chars()
+        .last()
+        .is_some_and(|c| "。！？.!?…”\"".contains(c))
+}
+
+pub(super) fn split_names(rest: &str) -> Vec<String> {
+    let parts: Vec<&str> = rest
+        .split([',', '，', '、', ';', '；'])
+        .flat_map(|p| p.split(" and "))
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .collect();
+    // "林金彥 楊光": names in scripts without spaces inside a name are
+    // separated by spaces; "Jane Doe" stays one name.
+    let mut out = Vec::new();
+    for p in parts {
+        if p.chars().any(|c| c.is_ascii_alphabetic()) {
+            out.push(collapse_ws(p));
+        } else {
+            out.extend(p.split_whitespace().map(str::to_string));
+        }
+    }
+    out
+}
+
+pub(super) fn parse_text(
+    path: &Path,
+    rel: &str,
+    text: &str,
+    mtime: Option<DateTime<FixedOffset>>,
+    config: &Config,
+    full: bool,
+) -> Result<Parsed, Diagnostic> {
+    let zone = &config.site.timezone;
+    let mut lines: Vec<(usize, Cow<str>)> = Vec::new();
+    for (i, raw) in text.lines().enumerate() {
+        let l = raw.trim();
+        if l.is_empty() {
+            continue;
+        }
+        let l = if config.text.strip_pinyin {
+            strip_pinyin(l)
+        } else {
+            Cow::Borrowed(l)
+        };
+        lines.push((i + 1, l));
+    }
+    let mut warnings = Vec::new();
+    let Some(title) = lines.first().map(|(_, t)| t.to_string()) else {
+        return Err(Diagnostic::error(path, None, "empty file"));
+    };
+    let is_byline = |l: &str| {
+        config
+            .text
+            .byline_prefixes
+            .iter()
+            .any(|p| l.starts_with(p.as_str()))
+    };
+    let is_footer = |l: &str| {
+        config
+            .text
+            .footer_markers
+            .iter()
+            .any(|m| l.contains(m.as_str()))
+    };
+
+    let mut subtitle = None;
+    let mut rest = &lines[1..];
+    if let Some((_, second)) = rest.first() {
+        if !is_byline(second)
+            && timestamp_line(second, zone).is_none()
+            && !is_footer(second)
+            && !ends_in_sentence_punct(second)
+            && second.chars().count() <= 60
+        {
+            subtitle = Some(second.to_string());
+            rest = &rest[1..];
+        }
+    }
+    let mut authors = Vec::new();
+    let mut date = None;
+    let mut paragraphs = Vec::new();
+    for (line_no, l) in rest {
+        if let Some(prefix) = config
+            .text
+            .byline_prefixes
+            .iter()
+            .find(|p| l.starts_with(p.as_str()))
+        {
+            for n in split_names(&l[prefix.len()..]) {
+                if !authors.contains(&n) {
+                    authors.push(n);
+                }
+            }
+        } else if let Some(ts) = timestamp_line(l, zone) {
+            match ts {
+                Ok(dt) if date.is_none() => date = Some(dt),
+                Ok(_) => {}
+                Err(m) if date.is_none() => {
+                    return Err(Diagnostic::error(path, Some((*line_no, 1)), m))
+                }
+                Err(_) => {}
+            }
+        } else if is_footer(l) {
+            continue;
+        } else {
+            paragraphs.push(l.as_ref());
+        }
+    }
+    let date = match date.or(mtime) {
+        Some(d) => check_year(d).map_err(|m| Diagnostic::error(path, None, m))?,
+        None => {
+            return Err(Diagnostic::error(
+                path,
+                None,
+                "no timestamp line and no file modification time",
+            ))
+        }
+    };
+    if authors.is_empty() {
+        authors.extend(config.site.author.iter().cloned());
+    }
+    if paragraphs.is_empty() {
+        warnings.push(Diagnostic::warning(path, None, "no body paragraphs"));
+    }
+    let (category, stem) = category_and_stem(rel);
+    let slug = stem.to_string();
+    let id = tag_id(config, category, &slug, &date);
+    if !full {
+        // Checked in full; the body, summary and link are left unbuilt.
+        let entry = Article::index_entry(
+            Arc::from(rel),
+            category_name(category),
+            slug,
+            (date, date),
+            id,
+            false,
+        );
+        return Ok(Parsed::checked_entry(entry, warnings));
+    }
+    let mut html = String::new();
+    for p in &paragraphs {
+        html.push_str("<p>");
+        html.push_str(&html_escape::encode_text(p));
+        html.push_str("</p>\n");
+    }
+    let summary = match &subtitle {
+        Some(s) => s.clone(),
+        None => truncate_chars(
+            &collapse_ws(&paragraphs.join(" ")),
+            config.feeds.summary_chars,
+        ),
+    };
+    let link = config.site.article_url.fill(category, &slug, &date);
+    Ok(Parsed {
+        article: Article {
+            rel: Arc::from(rel),
+            category: category_name(category),
+            slug,
+            title,
+            summary,
+            content_html: Arc::from(html),
+            date,
+            updated: date,
+            authors,
+            tags: Vec::new(),
+            image: None,
+            link,
+            id,
+            draft: false,
+            lang: None,
+        },
+        warnings,
+        complete: true,
+        checked: true,
+        stamp: None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn timestamp_lines_read_as_the_regex_reads_them() {
+        for line in [
+            "2025-03-05 11:42:10",
+            "2025-3-5T9:07",
+            "2025-03-05 11:42:1",
+            "2025-03-05 11:42:",
+            "2025-03-05  11:42",
+            "2025-03-05 11:42:10 ",
+            "25-03-05 11:42",
+            "2025-003-05 11:42",
+            "2025年3月5日 11:42",
+            "２０２５-03-05 11:42",
+            "2025-03-05 11:4２",
+            "x2025-03-05 11:42",
+            "記者 2025-03-05 11:42",
+            "",
+        ] {
+            assert_eq!(timestamp_fields(line), regex_timestamp(line), "{line:?}");
+        }
+        assert_eq!(
+            timestamp_fields("2025-3-5T9:07"),
+            Some([2025, 3, 5, 9, 7, 0])
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn any_line_reads_as_the_regex_reads_it(
+            // Mostly well-formed fields and separators, each sometimes off.
+            year in prop_oneof![8 => "[0-9]{4}", 1 => "[0-9]{3}", 1 => "[0-9]{5}"],
+            month in prop_oneof![8 => "[0-9]{1,2}", 1 => "", 1 => "[0-9]{3}"],
+            day in prop_oneof![7 => "[0-9]{1,2}", 1 => "", 1 => "[0-9]{3}", 1 => "[0-9]?２"],
+            hour in prop_oneof![8 => "[0-9]{1,2}", 1 => "", 1 => "[0-9]{3}"],
+            minute in prop_oneof![8 => "[0-9]{2}", 1 => "[0-9]", 1 => "[0-9]{3}"],
+            second in prop_oneof![4 => "", 4 => ":[0-9]{2}", 1 => ":[0-9]{0,3}", 1 => "[ x:年]"],
+            dash in prop_oneof![8 => "-", 1 => ":", 1 => " "],
+            dash2 in prop_oneof![8 => "-", 1 => "月", 1 => ""],
+            mid in prop_oneof![4 => " ", 4 => "T", 1 => "  ", 1 => "t"],
+            colon in prop_oneof![8 => ":", 2 => "-"],
+        ) {
+            let line = format!("{year}{dash}{month}{dash2}{day}{mid}{hour}{colon}{minute}{second}");
+            prop_assert_eq!(timestamp_fields(&line), regex_timestamp(&line), "{:?}", line);
+        }
+
+    }
+}

@@ -1,0 +1,232 @@
+//! Reading content files safely: opened non-blocking (a FIFO or a device
+//! never hangs a reader), checked to be regular files within
+//! `content.max_file_bytes`, read without zeroing buffers, and decoded
+//! (UTF-8 with or without BOM, UTF-16 with BOM, GB18030/GBK).
+
+use std::io::{Read, Seek};
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, FixedOffset};
+
+use crate::diagnostics::Diagnostic;
+
+/// A file's (modification time, size), to notice changes events missed.
+pub type Stamp = (std::time::SystemTime, u64);
+
+/// A whole file read: its bytes, modification time and stamp.
+type FileRead = (Vec<u8>, Option<DateTime<FixedOffset>>, Option<Stamp>);
+
+/// Reads a regular file through a cap of `max` bytes, returning its bytes
+/// and modification time.
+pub fn read_capped(
+    path: &Path,
+    max: u64,
+) -> Result<(Vec<u8>, Option<DateTime<FixedOffset>>), Diagnostic> {
+    read_file(path, max).map(|(b, m, _)| (b, m))
+}
+
+/// A file's path as messages name it and an open by path needs it: given
+/// whole, or as the content directory and a relative path joined on first
+/// use.
+pub(crate) enum FilePath<'a> {
+    Full(&'a Path),
+    Parts {
+        dir: &'a Path,
+        rel: &'a str,
+        joined: std::cell::OnceCell<PathBuf>,
+    },
+}
+
+impl FilePath<'_> {
+    pub(crate) fn get(&self) -> &Path {
+        match self {
+            FilePath::Full(p) => p,
+            FilePath::Parts { dir, rel, joined } => joined.get_or_init(|| dir.join(rel)),
+        }
+    }
+}
+pub(crate) fn read_file(path: &Path, max: u64) -> Result<FileRead, Diagnostic> {
+    let mut bytes = Vec::new();
+    let (mtime, stamp) = read_into(&FilePath::Full(path), None, max, &mut bytes)?;
+    Ok((bytes, mtime, stamp))
+}
+
+/// A quick read: the file's modification time and stamp (when it was
+/// checked with `fstat`), and its index entry when the quick reader found one.
+pub(crate) type QuickRead<T> = (Option<DateTime<FixedOffset>>, Option<Stamp>, Option<T>);
+
+/// The first read of a quick load asks for this much (or
+/// `content.max_file_bytes` + 1, when smaller): a news article fits.
+pub(crate) const QUICK_READ: usize = 64 * 1024;
+
+/// The read of a [`Depth::Quick`] load: the file's bytes into `bytes`,
+/// and `quick(bytes, mtime)`'s index entry when it finds one.
+///
+/// One `read` call takes a file that fits in [`QUICK_READ`] bytes: when
+/// `quick` finds the entry in what it returned (a read returns less than
+/// asked only at the end of a regular file), nothing more is asked of the
+/// kernel — no `fstat`, so no stamp, no modification time and no size
+/// check; the full check later does those. Otherwise the file is checked
+/// and read to its end as [`read_into`] does, and `quick` tried again with
+/// the modification time.
+pub(crate) fn read_quick<T>(
+    path: &FilePath<'_>,
+    at: Option<(std::os::fd::BorrowedFd<'_>, &str)>,
+    max: u64,
+    bytes: &mut Vec<u8>,
+    quick: impl Fn(&[u8], Option<DateTime<FixedOffset>>) -> Option<T>,
+) -> Result<QuickRead<T>, Diagnostic> {
+    let file = open_for_read(path, at)?;
+    bytes.clear();
+    let ask = QUICK_READ.min(usize::try_from(max).unwrap_or(usize::MAX).saturating_add(1));
+    bytes.reserve(ask);
+    // Into spare capacity, never zeroed first. A FIFO or a folder fails
+    // here (non-blocking) or in the checks of `finish_read`.
+    if let Ok(n) = rustix::io::read(&file, rustix::buffer::spare_capacity(bytes)) {
+        if n < ask {
+            if let Some(article) = quick(bytes, None) {
+                return Ok((None, None, Some(article)));
+            }
+        }
+    }
+    // The stamp must not be newer than the bytes (a write in between would
+    // then look already read): fstat first, then the file again from its
+    // start. Only files the single read could not index pay for this.
+    bytes.clear();
+    let (mtime, stamp) = finish_read(path, &file, max, bytes, true)?;
+    Ok((mtime, stamp, quick(bytes, mtime)))
+}
+
+/// Opens `path` (by its name in `at`, when given) for reading,
+/// non-blocking, so a FIFO or a device never blocks the open.
+pub(crate) fn open_for_read(
+    path: &FilePath<'_>,
+    at: Option<(std::os::fd::BorrowedFd<'_>, &str)>,
+) -> Result<std::fs::File, Diagnostic> {
+    use rustix::fs::{Mode, OFlags};
+    use std::os::unix::fs::OpenOptionsExt;
+    // Non-blocking, so a FIFO or a device never blocks the open. The checks
+    // of `finish_read` run on the handle, so a path swapped meanwhile cannot
+    // slip by them; a quick read that skips them is checked in full later.
+    let opened = match at {
+        Some((folder, name)) => rustix::fs::openat(
+            folder,
+            name,
+            OFlags::RDONLY | OFlags::NONBLOCK | OFlags::NOCTTY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .map(std::fs::File::from)
+        .map_err(std::io::Error::from),
+        None => std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+            .open(path.get()),
+    };
+    match opened {
+        Ok(f) => Ok(f),
+        // A socket cannot be opened at all.
+        Err(e) if e.raw_os_error() == Some(libc::ENXIO) => {
+            Err(Diagnostic::error(path.get(), None, "not a regular file"))
+        }
+        Err(e) => Err(Diagnostic::error(
+            path.get(),
+            None,
+            format!("cannot read: {e}"),
+        )),
+    }
+}
+
+/// [`read_file`] into `bytes` (cleared first), reusing its allocation;
+/// with `at`, the file is opened by name in that open folder, which is
+/// the folder of `path`.
+pub(crate) fn read_into(
+    path: &FilePath<'_>,
+    at: Option<(std::os::fd::BorrowedFd<'_>, &str)>,
+    max: u64,
+    bytes: &mut Vec<u8>,
+) -> Result<(Option<DateTime<FixedOffset>>, Option<Stamp>), Diagnostic> {
+    let file = open_for_read(path, at)?;
+    bytes.clear();
+    finish_read(path, &file, max, bytes, false)
+}
+
+/// Checks the open `file` (a regular file within the cap) and reads it
+/// into `bytes` (from its start, with `rewind`), returning its
+/// modification time and stamp, taken before the read.
+pub(crate) fn finish_read(
+    path: &FilePath<'_>,
+    mut file: &std::fs::File,
+    max: u64,
+    bytes: &mut Vec<u8>,
+    rewind: bool,
+) -> Result<(Option<DateTime<FixedOffset>>, Option<Stamp>), Diagnostic> {
+    let cannot =
+        |e: std::io::Error| Diagnostic::error(path.get(), None, format!("cannot read: {e}"));
+    let meta = file.metadata().map_err(cannot)?;
+    if !meta.is_file() {
+        return Err(Diagnostic::error(path.get(), None, "not a regular file"));
+    }
+    if meta.len() > max {
+        return Err(Diagnostic::error(
+            path.get(),
+            None,
+            format!(
+                "file is {} bytes, over content.max_file_bytes ({max})",
+                meta.len()
+            ),
+        ));
+    }
+    // Read the size fstat gave, through the cap. A file growing meanwhile
+    // is being written, and its writer's event re-reads it.
+    if rewind {
+        file.seek(std::io::SeekFrom::Start(0)).map_err(cannot)?;
+    }
+    let want = meta.len();
+    bytes.reserve(want as usize);
+    // Into spare capacity, never zeroed first; the limit ends the read
+    // without a further call. Files up to 8 KiB take one read call; std
+    // reads larger ones in growing steps.
+    file.take(want).read_to_end(bytes).map_err(cannot)?;
+    let modified = meta.modified().ok();
+    let mtime = modified.map(|t| DateTime::<chrono::Utc>::from(t).fixed_offset());
+    Ok((mtime, modified.map(|t| (t, meta.len()))))
+}
+
+/// Decodes file bytes: UTF-8 (BOM optional), UTF-16 with BOM, else GB18030.
+///
+/// Fails when none decodes without replacement characters, or the text
+/// holds NUL bytes (a binary file).
+pub fn decode(bytes: &[u8]) -> Result<String, String> {
+    let text = if let Some(rest) = bytes.strip_prefix(b"\xEF\xBB\xBF") {
+        std::str::from_utf8(rest)
+            .map(str::to_string)
+            .map_err(|e| format!("invalid UTF-8 after BOM at byte {}", e.valid_up_to() + 3))?
+    } else if let Some(rest) = bytes.strip_prefix(b"\xFF\xFE") {
+        encoding_rs::UTF_16LE
+            .decode_without_bom_handling_and_without_replacement(rest)
+            .ok_or("invalid UTF-16LE text")?
+            .into_owned()
+    } else if let Some(rest) = bytes.strip_prefix(b"\xFE\xFF") {
+        encoding_rs::UTF_16BE
+            .decode_without_bom_handling_and_without_replacement(rest)
+            .ok_or("invalid UTF-16BE text")?
+            .into_owned()
+    } else {
+        match std::str::from_utf8(bytes) {
+            Ok(s) => s.to_string(),
+            Err(_) => {
+                if bytes.contains(&0) {
+                    return Err("binary file (contains NUL bytes)".into());
+                }
+                encoding_rs::GB18030
+                    .decode_without_bom_handling_and_without_replacement(bytes)
+                    .ok_or("cannot decode: not UTF-8, UTF-16 with BOM, or GB18030/GBK text")?
+                    .into_owned()
+            }
+        }
+    };
+    if text.contains('\0') {
+        return Err("binary file (contains NUL bytes)".into());
+    }
+    Ok(text)
+}
