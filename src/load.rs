@@ -135,13 +135,20 @@ where
 
 /// Maps `f` over `items` on all cores (rayon's pool, whose threads
 /// persist: no thread is started per call), keeping the order of `items`.
-/// An item whose `f` panics (a bug) is dropped rather than taking the
-/// caller down.
+/// An item whose `f` panics (a bug) is logged and left out rather than
+/// taking the caller down.
 pub fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync + Send) -> Vec<R> {
     use rayon::prelude::*;
     items
         .par_iter()
-        .filter_map(|item| std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(item))).ok())
+        .filter_map(|item| {
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(item)));
+            if result.is_err() {
+                // The panic message went to stderr through the panic hook.
+                tracing::error!("a worker item panicked (a bug in herald); its result is left out");
+            }
+            result.ok()
+        })
         .collect()
 }
 

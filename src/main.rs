@@ -64,21 +64,7 @@ fn init_logging(format: LogFormat) {
 }
 
 fn main() -> ExitCode {
-    // Measured need (see README, Performance): with glibc's default trim
-    // threshold a 100,000-article load keeps ~20 MB of freed parse buffers;
-    // a lower threshold hands them back. Two arenas instead of one per
-    // thread keep freed memory from scattering across many heaps, and
-    // feed-sized buffers (up to 1 MiB) come from the heap rather than from
-    // an mmap and munmap each (every munmap interrupts both cores).
-    // Called before any thread starts.
-    // SAFETY: mallopt only sets allocator tunables; it has no memory-safety
-    // preconditions and is called while the process is single-threaded.
-    #[allow(unsafe_code)]
-    unsafe {
-        libc::mallopt(libc::M_TRIM_THRESHOLD, 128 * 1024);
-        libc::mallopt(libc::M_ARENA_MAX, 2);
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 1024 * 1024);
-    }
+    tune_allocator();
     let cli = Cli::parse();
     init_logging(cli.log_format);
     match cli.command.unwrap_or(Command::Serve) {
@@ -276,3 +262,25 @@ fn raise_fd_limit() {
         Err(e) => tracing::warn!(error = %e, "cannot raise the open-file limit"),
     }
 }
+
+/// glibc's allocator, tuned for a long-lived process holding a large index:
+/// a low trim threshold gives freed parse buffers back to the system, two
+/// arenas (rather than one per thread) keep freed memory from scattering
+/// across heaps, and feed-sized buffers (up to 1 MiB) come from the heap
+/// rather than from an mmap and munmap each. `docs/performance.md` has the
+/// measurements. Called before any thread starts.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn tune_allocator() {
+    // SAFETY: mallopt only sets allocator tunables; it has no memory-safety
+    // preconditions and is called while the process is single-threaded.
+    #[allow(unsafe_code)]
+    unsafe {
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 128 * 1024);
+        libc::mallopt(libc::M_ARENA_MAX, 2);
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 1024 * 1024);
+    }
+}
+
+/// Other C libraries keep their own allocator settings.
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn tune_allocator() {}

@@ -53,8 +53,7 @@ pub(super) fn build_tag_id(
             b'0' + (d % 10) as u8,
             b':',
         ];
-        // ASCII digits and punctuation only.
-        id.push_str(std::str::from_utf8(&digits).unwrap_or_default());
+        id.push_str(std::str::from_utf8(&digits).expect("ASCII digits and punctuation are UTF-8"));
     } else {
         let _ = write!(
             id,

@@ -9,6 +9,7 @@ use pulldown_cmark::{CowStr, Event, HeadingLevel, Options, Parser, Tag, TagEnd};
 use url::Url;
 
 use super::*;
+use crate::config::language::is_language_tag;
 use crate::config::Config;
 use crate::content::rules::category_and_stem;
 use crate::diagnostics::Diagnostic;
@@ -116,6 +117,21 @@ pub(super) fn parse_markdown(
         Some(id) => id.to_string(),
         None => tag_id(config, category, &slug, &date),
     };
+    let lang = match fm.lang.as_deref().map(str::trim).filter(|l| !l.is_empty()) {
+        Some(l) if is_language_tag(l) => Some(l.to_string()),
+        Some(l) => {
+            // An invalid `xml:lang` would break the feed; the site's language stands.
+            warnings.push(Diagnostic::warning(
+                path,
+                key_at("lang"),
+                format!(
+                    "field `lang` {l:?} is not a language tag like \"en\" or \"zh-Hant\"; ignored"
+                ),
+            ));
+            None
+        }
+        None => None,
+    };
     if !full {
         // Every check is made; what only a feed shows (link, summary,
         // names, image) is left unbuilt: the index keeps none of it.
@@ -210,10 +226,6 @@ pub(super) fn parse_markdown(
                 .unwrap_or_else(|_| i.to_string()),
             None => i.to_string(),
         });
-    let lang = fm
-        .lang
-        .map(|l| l.trim().to_string())
-        .filter(|l| !l.is_empty());
 
     Ok(Parsed {
         article: Article {
@@ -238,13 +250,6 @@ pub(super) fn parse_markdown(
         checked: true,
         stamp: None,
     })
-}
-
-/// Whether `s` looks like a BCP 47 language tag (`en`, `zh-Hant-TW`).
-pub fn is_language_tag(s: &str) -> bool {
-    !s.is_empty()
-        && s.split('-')
-            .all(|p| !p.is_empty() && p.len() <= 8 && p.chars().all(|c| c.is_ascii_alphanumeric()))
 }
 
 /// Removes the first level-1 heading from the events and returns its text.

@@ -26,8 +26,7 @@ pub(super) static PINYIN: LazyLock<Regex> = LazyLock::new(|| {
     const L: &str = "a-zA-ZüÜāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜńňǹḿĀÁǍÀĒÉĚÈĪÍǏÌŌÓǑÒŪÚǓÙ";
     const T: &str = "āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜńňǹḿĀÁǍÀĒÉĚÈĪÍǏÌŌÓǑÒŪÚǓÙ";
     let re = format!(r"(\p{{Han}})[(（][{L}]*[{T}][{L}]*[)）]");
-    // The pattern is a constant; Regex::new only fails on invalid syntax.
-    Regex::new(&re).unwrap_or_else(|_| Regex::new("$^").expect("trivial regex compiles"))
+    Regex::new(&re).expect("the pinyin pattern is a constant that compiles")
 });
 
 /// Removes pinyin annotations: `務(wù)` → `務`. Other parentheses stay.
@@ -37,7 +36,7 @@ pub fn strip_pinyin(s: &str) -> std::borrow::Cow<'_, str> {
 
 pub(super) static TIMESTAMP: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^(\d{4})-(\d{1,2})-(\d{1,2})[ T](\d{1,2}):(\d{2})(?::(\d{2}))?$|^(\d{4})年(\d{1,2})月(\d{1,2})日\s*(\d{1,2}):(\d{2})(?::(\d{2}))?$")
-        .unwrap_or_else(|_| Regex::new("$^").expect("trivial regex compiles"))
+        .expect("the timestamp pattern is a constant that compiles")
 });
 
 /// Parses a timestamp line, or `None` if the line is not only a date-time.

@@ -7,6 +7,7 @@
 //! Reading the file and reacting to its changes is left to `daemon`; this
 //! module only turns text into a [`Config`].
 
+pub mod language;
 pub mod permalink;
 
 pub use permalink::Permalink;
@@ -537,11 +538,7 @@ where
     let language = match &site.language {
         Some(s) => {
             let l = s.get_ref().trim();
-            let ok = !l.is_empty()
-                && l.split('-').all(|p| {
-                    !p.is_empty() && p.len() <= 8 && p.chars().all(|c| c.is_ascii_alphanumeric())
-                });
-            if !ok {
+            if !language::is_language_tag(l) {
                 return Err(err_at(
                     Some(s.span()),
                     format!("site.language = {l:?} is not a language tag like \"zh-CN\""),

@@ -81,9 +81,9 @@ pub fn gzip(bytes: &[u8]) -> Vec<u8> {
         Vec::with_capacity(bytes.len() / 3),
         flate2::Compression::new(6),
     );
-    // Writing into a Vec cannot fail.
-    let _ = enc.write_all(bytes);
-    enc.finish().unwrap_or_default()
+    enc.write_all(bytes)
+        .and_then(|()| enc.finish())
+        .expect("gzip into a Vec cannot fail: writing to a Vec never errors")
 }
 
 /// Compresses with brotli (quality 5: most of quality 11's gain at a

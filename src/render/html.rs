@@ -1,0 +1,140 @@
+//! The HTML pages: the site index and one page per category, with
+//! headlines and feed autodiscovery links.
+
+use std::fmt::Write as _;
+
+use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
+
+use std::sync::Arc;
+
+use chrono::{DateTime, FixedOffset};
+
+use super::xml::xml_safe;
+use super::{feed_title, rfc3339, url_of, PageId};
+use crate::article::Article;
+use crate::catalog::Catalog;
+use crate::config::Config;
+
+const STYLE: &str = "body{font:16px/1.5 system-ui,-apple-system,\"PingFang SC\",\"Noto Sans CJK SC\",sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem;color:#222}\
+a{color:#0645ad}h1{font-size:1.6rem}h2{font-size:1.25rem;margin-bottom:.2rem}.meta,.feeds{color:#555;font-size:.9rem}\
+ul{padding-left:1.2rem}li{margin:.2rem 0}time{color:#777;font-size:.85rem;margin-left:.4rem}section{border-top:1px solid #ddd;margin-top:1.2rem}";
+
+pub(super) fn feed_links(config: &Config, cat: Option<&str>) -> String {
+    let mut s = String::new();
+    for (i, f) in config.feeds.formats.iter().enumerate() {
+        if i > 0 {
+            s.push_str(" · ");
+        }
+        let url = url_of(config, &PageId::Feed(cat.map(str::to_string), *f));
+        let _ = write!(
+            s,
+            "<a href=\"{}\" type=\"{}\">{}</a>",
+            attr(&url),
+            f.media_type(),
+            f.label()
+        );
+    }
+    s
+}
+
+pub(super) fn headlines(s: &mut String, items: &[Arc<Article>]) {
+    if items.is_empty() {
+        s.push_str("<p class=\"meta\">No articles yet.</p>\n");
+        return;
+    }
+    s.push_str("<ul>\n");
+    for a in items {
+        let _ = writeln!(
+            s,
+            "<li><a href=\"{}\">{}</a><time datetime=\"{}\">{}</time></li>",
+            attr(&xml_safe(&a.link)),
+            text(&xml_safe(&a.title)),
+            rfc3339(&a.date),
+            a.date.format("%Y-%m-%d %H:%M")
+        );
+    }
+    s.push_str("</ul>\n");
+}
+
+pub(super) fn render_index(
+    config: &Config,
+    catalog: &Catalog,
+    cat: Option<&str>,
+    now: DateTime<FixedOffset>,
+) -> String {
+    let title = feed_title(config, cat);
+    let mut s = String::with_capacity(8192);
+    let _ = write!(
+        s,
+        "<!DOCTYPE html>\n<html lang=\"{}\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{}</title>\n",
+        attr(&config.site.language),
+        text(&xml_safe(&title))
+    );
+    for f in &config.feeds.formats {
+        let url = url_of(config, &PageId::Feed(cat.map(str::to_string), *f));
+        let _ = writeln!(
+            s,
+            "<link rel=\"alternate\" type=\"{}\" title=\"{}\" href=\"{}\">",
+            f.media_type(),
+            attr(&xml_safe(&format!("{title} ({})", f.label()))),
+            attr(&url)
+        );
+    }
+    let _ = write!(s, "<style>{STYLE}</style>\n</head>\n<body>\n");
+    match cat {
+        None => {
+            let _ = writeln!(s, "<h1>{}</h1>", text(&xml_safe(&config.site.title)));
+            if !config.site.description.is_empty() {
+                let _ = writeln!(s, "<p>{}</p>", text(&xml_safe(&config.site.description)));
+            }
+            let _ = writeln!(
+                s,
+                "<p class=\"feeds\">All news: {} · <a href=\"{}\">OPML</a></p>",
+                feed_links(config, None),
+                attr(&url_of(config, &PageId::Opml))
+            );
+            for c in catalog.categories() {
+                let count = catalog.published_count(Some(c), now);
+                let _ = writeln!(
+                    s,
+                    "<section>\n<h2><a href=\"{}\">{}</a></h2>",
+                    attr(&url_of(config, &PageId::CategoryIndex(c.to_string()))),
+                    text(&xml_safe(config.category_title(c)))
+                );
+                if let Some(d) = config.category_description(c) {
+                    let _ = writeln!(s, "<p>{}</p>", text(&xml_safe(d)));
+                }
+                let _ = writeln!(
+                    s,
+                    "<p class=\"meta\">{count} article{} · {}</p>",
+                    if count == 1 { "" } else { "s" },
+                    feed_links(config, Some(c))
+                );
+                headlines(&mut s, &catalog.feed_items(Some(c), now, 5));
+                s.push_str("</section>\n");
+            }
+        }
+        Some(c) => {
+            let _ = writeln!(
+                s,
+                "<p class=\"meta\"><a href=\"{}\">{}</a></p>\n<h1>{}</h1>",
+                attr(&url_of(config, &PageId::Index)),
+                text(&xml_safe(&config.site.title)),
+                text(&xml_safe(config.category_title(c)))
+            );
+            if let Some(d) = config.category_description(c) {
+                let _ = writeln!(s, "<p>{}</p>", text(&xml_safe(d)));
+            }
+            let count = catalog.published_count(Some(c), now);
+            let _ = writeln!(
+                s,
+                "<p class=\"meta\">{count} article{} · {}</p>",
+                if count == 1 { "" } else { "s" },
+                feed_links(config, Some(c))
+            );
+            headlines(&mut s, &catalog.feed_items(Some(c), now, 20));
+        }
+    }
+    s.push_str("</body>\n</html>\n");
+    s
+}
