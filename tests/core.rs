@@ -1249,7 +1249,14 @@ fn control_character_in_lang_leaves_atom_well_formed() {
         "+++\ntitle = \"Language tag with a stray control\"\ndate = \"2025-03-01\"\nlang = \"en\\u0001\"\n+++\nBody\n",
     );
     let (pages, diags) = render_site(&cfg, now());
-    assert!(diags.is_empty(), "{diags:?}");
+    // Not a language tag: dropped, with a warning naming the file and key.
+    assert!(
+        diags.len() == 1
+            && diags[0].severity == Severity::Warning
+            && diags[0].path.ends_with("culture/lang.md")
+            && diags[0].message.contains("lang"),
+        "{diags:?}"
+    );
     for file in ["atom.xml", "culture/atom.xml"] {
         let body = utf8(&pages[file]);
         assert!(
