@@ -1,0 +1,93 @@
+//! The config file as written: serde structs that mirror the TOML tables,
+//! deny unknown keys, and keep each value's span for messages.
+//! `validate` turns them into typed values.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+pub(super) type S<T> = Spanned<T>;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawConfig {
+    pub(super) site: Option<RawSite>,
+    #[serde(default)]
+    pub(super) server: RawServer,
+    #[serde(default)]
+    pub(super) content: RawContent,
+    #[serde(default)]
+    pub(super) feeds: RawFeeds,
+    #[serde(default)]
+    pub(super) text: RawText,
+    #[serde(default)]
+    pub(super) output: RawOutput,
+    #[serde(default)]
+    pub(super) categories: BTreeMap<String, RawCategory>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSite {
+    pub(super) title: Option<S<String>>,
+    #[serde(default)]
+    pub(super) description: String,
+    pub(super) base_url: Option<S<String>>,
+    pub(super) link: Option<S<String>>,
+    pub(super) language: Option<S<String>>,
+    pub(super) timezone: Option<S<String>>,
+    #[serde(default)]
+    pub(super) author: String,
+    pub(super) id_authority: Option<S<String>>,
+    pub(super) article_url: Option<S<String>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawServer {
+    pub(super) listen: Option<S<String>>,
+    pub(super) max_age: Option<S<i64>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawContent {
+    pub(super) dir: Option<S<String>>,
+    pub(super) debounce_ms: Option<S<i64>>,
+    pub(super) watch: Option<S<String>>,
+    pub(super) poll_interval_ms: Option<S<i64>>,
+    pub(super) max_file_bytes: Option<S<i64>>,
+    #[serde(default)]
+    pub(super) ignore: Vec<S<String>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawFeeds {
+    pub(super) limit: Option<S<i64>>,
+    pub(super) formats: Option<S<Vec<S<String>>>>,
+    pub(super) full_content: Option<bool>,
+    pub(super) summary_chars: Option<S<i64>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawText {
+    pub(super) byline_prefixes: Option<Vec<String>>,
+    pub(super) footer_markers: Option<Vec<String>>,
+    pub(super) strip_pinyin: Option<bool>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawOutput {
+    pub(super) dir: Option<S<String>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawCategory {
+    pub(super) title: Option<String>,
+    pub(super) description: Option<String>,
+}

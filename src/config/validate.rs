@@ -1,0 +1,378 @@
+//! Raw config → [`Config`]: every value checked once and turned into its
+//! typed form, each error naming the key and its position.
+
+use std::net::SocketAddr;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use globset::{Glob, GlobSetBuilder};
+use url::Url;
+
+use super::raw::*;
+use super::*;
+
+fn int_in<F>(
+    v: &Option<S<i64>>,
+    default: i64,
+    min: i64,
+    max: i64,
+    key: &str,
+    err_at: &F,
+) -> Result<i64, ConfigError>
+where
+    F: Fn(Option<Range<usize>>, String) -> ConfigError,
+{
+    match v {
+        None => Ok(default),
+        Some(s) => {
+            let n = *s.get_ref();
+            if n < min || n > max {
+                Err(err_at(
+                    Some(s.span()),
+                    format!("{key} = {n} is out of range ({min}..={max})"),
+                ))
+            } else {
+                Ok(n)
+            }
+        }
+    }
+}
+
+fn parse_http_url<F>(s: &S<String>, key: &str, err_at: &F) -> Result<String, ConfigError>
+where
+    F: Fn(Option<Range<usize>>, String) -> ConfigError,
+{
+    let raw = s.get_ref().trim();
+    let url = Url::parse(raw).map_err(|e| {
+        err_at(
+            Some(s.span()),
+            format!("{key} = {raw:?} is not an absolute URL: {e}"),
+        )
+    })?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(err_at(
+            Some(s.span()),
+            format!("{key} = {raw:?} must be an http:// or https:// URL"),
+        ));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(err_at(
+            Some(s.span()),
+            format!("{key} = {raw:?} must not have a query or fragment"),
+        ));
+    }
+    Ok(url.as_str().trim_end_matches('/').to_string())
+}
+
+pub(super) fn validate<F>(
+    raw: RawConfig,
+    path: &Path,
+    base: &Path,
+    err_at: &F,
+) -> Result<Config, ConfigError>
+where
+    F: Fn(Option<Range<usize>>, String) -> ConfigError,
+{
+    let site = raw
+        .site
+        .ok_or_else(|| err_at(None, "missing table [site] (site.title is required)".into()))?;
+    let title = match &site.title {
+        Some(t) if !t.get_ref().trim().is_empty() => t.get_ref().trim().to_string(),
+        Some(t) => {
+            return Err(err_at(
+                Some(t.span()),
+                "site.title must not be empty".into(),
+            ))
+        }
+        None => return Err(err_at(None, "missing key site.title (required)".into())),
+    };
+    let base_url = match &site.base_url {
+        Some(s) => parse_http_url(s, "site.base_url", err_at)?,
+        None => "http://127.0.0.1:8080".to_string(),
+    };
+    let link = match &site.link {
+        Some(s) if !s.get_ref().trim().is_empty() => parse_http_url(s, "site.link", err_at)?,
+        _ => base_url.clone(),
+    };
+    let language = match &site.language {
+        Some(s) => {
+            let l = s.get_ref().trim();
+            if !language::is_language_tag(l) {
+                return Err(err_at(
+                    Some(s.span()),
+                    format!("site.language = {l:?} is not a language tag like \"zh-CN\""),
+                ));
+            }
+            l.to_string()
+        }
+        None => "zh-CN".to_string(),
+    };
+    let timezone = match &site.timezone {
+        Some(s) => parse_zone(s.get_ref()).ok_or_else(|| {
+            err_at(
+                Some(s.span()),
+                format!(
+                    "site.timezone = {:?} is not an IANA time zone or an offset like \"+08:00\"",
+                    s.get_ref()
+                ),
+            )
+        })?,
+        None => SiteZone::Named(chrono_tz::Asia::Shanghai),
+    };
+    let id_authority = match &site.id_authority {
+        Some(s) if !s.get_ref().trim().is_empty() => {
+            let a = s.get_ref().trim();
+            if !a
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-.@".contains(c))
+            {
+                return Err(err_at(
+                    Some(s.span()),
+                    format!("site.id_authority = {a:?} must be a domain name or an email address"),
+                ));
+            }
+            a.to_string()
+        }
+        _ => Url::parse(&link)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_string))
+            .unwrap_or_else(|| "localhost".into()),
+    };
+    let article_url = match &site.article_url {
+        Some(s) => Permalink::parse(s.get_ref().trim(), &link, &base_url)
+            .map_err(|msg| err_at(Some(s.span()), format!("site.article_url: {msg}")))?,
+        None => Permalink::parse("{link}/{category}/{slug}.html", &link, &base_url)
+            .expect("the default template is valid for any http(s) link"),
+    };
+
+    let listen = match &raw.server.listen {
+        Some(s) => s.get_ref().trim().parse::<SocketAddr>().map_err(|_| {
+            err_at(
+                Some(s.span()),
+                format!("server.listen = {:?} is not an address like \"127.0.0.1:8080\" (port 0..=65535)", s.get_ref()),
+            )
+        })?,
+        None => SocketAddr::from(([127, 0, 0, 1], 8080)),
+    };
+    let max_age = int_in(
+        &raw.server.max_age,
+        300,
+        0,
+        31_536_000,
+        "server.max_age",
+        err_at,
+    )? as u32;
+
+    let dir = match &raw.content.dir {
+        Some(s) if s.get_ref().trim().is_empty() => {
+            return Err(err_at(
+                Some(s.span()),
+                "content.dir must not be empty".into(),
+            ))
+        }
+        Some(s) => join_clean(base, s.get_ref().trim()),
+        None => join_clean(base, "../content"),
+    };
+    let debounce_ms = int_in(
+        &raw.content.debounce_ms,
+        100,
+        0,
+        60_000,
+        "content.debounce_ms",
+        err_at,
+    )?;
+    let watch = match &raw.content.watch {
+        None => WatchMode::Auto,
+        Some(s) => match s.get_ref().as_str() {
+            "auto" => WatchMode::Auto,
+            "poll" => WatchMode::Poll,
+            other => {
+                return Err(err_at(
+                    Some(s.span()),
+                    format!("content.watch = {other:?} must be \"auto\" or \"poll\""),
+                ))
+            }
+        },
+    };
+    let poll_ms = int_in(
+        &raw.content.poll_interval_ms,
+        2000,
+        50,
+        3_600_000,
+        "content.poll_interval_ms",
+        err_at,
+    )?;
+    let max_file_bytes = int_in(
+        &raw.content.max_file_bytes,
+        1_048_576,
+        1,
+        1 << 30,
+        "content.max_file_bytes",
+        err_at,
+    )? as u64;
+    let mut gs = GlobSetBuilder::new();
+    let mut ignore_patterns = Vec::new();
+    for pat in &raw.content.ignore {
+        let g = Glob::new(pat.get_ref()).map_err(|e| {
+            err_at(
+                Some(pat.span()),
+                format!("content.ignore: bad pattern {:?}: {e}", pat.get_ref()),
+            )
+        })?;
+        gs.add(g);
+        ignore_patterns.push(pat.get_ref().clone());
+    }
+    let ignore = gs
+        .build()
+        .map_err(|e| err_at(None, format!("content.ignore: {e}")))?;
+
+    let limit = int_in(&raw.feeds.limit, 50, 1, 10_000, "feeds.limit", err_at)? as usize;
+    let formats = match &raw.feeds.formats {
+        None => Format::ALL.to_vec(),
+        Some(list) => {
+            let mut out = Vec::new();
+            for f in list.get_ref() {
+                let fmt = match f.get_ref().as_str() {
+                    "rss" => Format::Rss,
+                    "atom" => Format::Atom,
+                    "json" => Format::Json,
+                    other => {
+                        return Err(err_at(
+                            Some(f.span()),
+                            format!("feeds.formats: unknown format {other:?} (expected \"rss\", \"atom\" or \"json\")"),
+                        ))
+                    }
+                };
+                out.push(fmt);
+            }
+            if out.is_empty() {
+                return Err(err_at(
+                    Some(list.span()),
+                    "feeds.formats must name at least one format".into(),
+                ));
+            }
+            Format::ALL
+                .iter()
+                .copied()
+                .filter(|f| out.contains(f))
+                .collect()
+        }
+    };
+    let summary_chars = int_in(
+        &raw.feeds.summary_chars,
+        160,
+        1,
+        100_000,
+        "feeds.summary_chars",
+        err_at,
+    )? as usize;
+
+    let text = Text {
+        byline_prefixes: raw
+            .text
+            .byline_prefixes
+            .unwrap_or_else(|| {
+                DEFAULT_BYLINE_PREFIXES
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect()
+            })
+            .into_iter()
+            .filter(|s| !s.is_empty())
+            .collect(),
+        footer_markers: raw
+            .text
+            .footer_markers
+            .unwrap_or_else(|| {
+                DEFAULT_FOOTER_MARKERS
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect()
+            })
+            .into_iter()
+            .filter(|s| !s.is_empty())
+            .collect(),
+        strip_pinyin: raw.text.strip_pinyin.unwrap_or(false),
+    };
+    let output_dir = match &raw.output.dir {
+        Some(s) if !s.get_ref().trim().is_empty() => Some(join_clean(base, s.get_ref().trim())),
+        _ => None,
+    };
+    let categories = raw
+        .categories
+        .into_iter()
+        .map(|(k, v)| {
+            (
+                k,
+                CategoryMeta {
+                    title: v.title.filter(|t| !t.trim().is_empty()),
+                    description: v.description.filter(|t| !t.trim().is_empty()),
+                },
+            )
+        })
+        .collect();
+
+    Ok(Config {
+        path: path.to_path_buf(),
+        site: Site {
+            title,
+            description: site.description.trim().to_string(),
+            base_url,
+            link,
+            language,
+            timezone,
+            author: Some(site.author.trim().to_string()).filter(|a| !a.is_empty()),
+            id_authority,
+            article_url,
+        },
+        server: Server { listen, max_age },
+        content: Content {
+            dir,
+            debounce: Duration::from_millis(debounce_ms as u64),
+            watch,
+            poll_interval: Duration::from_millis(poll_ms as u64),
+            max_file_bytes,
+            ignore_patterns,
+            ignore,
+        },
+        feeds: Feeds {
+            limit,
+            formats,
+            full_content: raw.feeds.full_content.unwrap_or(true),
+            summary_chars,
+        },
+        text,
+        output_dir,
+        categories,
+    })
+}
+
+/// `base` joined with `rel`, without `.` components and without each
+/// `folder/..` pair whose folder is not a symbolic link: the default
+/// `config/../content` is watched and named in messages as `content`. A
+/// link's `..` is its target's parent to the kernel, so that pair stays.
+pub(super) fn join_clean(base: &Path, rel: &str) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for c in base.join(rel).components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                let folder = matches!(out.components().next_back(), Some(Component::Normal(_)));
+                let link =
+                    std::fs::symlink_metadata(&out).is_ok_and(|m| m.file_type().is_symlink());
+                if folder && !link {
+                    out.pop();
+                } else {
+                    out.push("..");
+                }
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    if out.as_os_str().is_empty() {
+        out.push(".");
+    }
+    out
+}
