@@ -349,9 +349,8 @@ impl Catalog {
     /// registered if new.
     pub fn upsert(&mut self, mut article: Article) -> Change {
         // The same place in every feed and the same id (a body read in
-        // full, an edit of the text): only the entry is replaced. Removing
-        // and re-inserting it cost ~13,000 instructions an article when
-        // the feeds' articles are read before serving.
+        // full, an edit of the text): only the entry is replaced, without
+        // removing and re-inserting it in the ordered sets.
         if let Some((key, old)) = self.articles.get_key_value(&*article.rel) {
             if old.same_index(&article) {
                 let key = Arc::clone(key);

@@ -166,9 +166,8 @@ fn serve(config_path: &Path, listen: Option<&str>) -> ExitCode {
     }
     raise_fd_limit();
     // One core is left to the publisher and the compressor: HTTP answers
-    // are prepared bytes, and on two cores a single worker served
-    // conditional requests faster than two (fewer cross-core wake-ups; 4 of
-    // 4 alternating wrk runs, README Performance).
+    // are prepared bytes, and fewer workers mean fewer cross-core wake-ups
+    // (docs/performance.md has the measurements).
     let workers = std::thread::available_parallelism()
         .map(|n| n.get().saturating_sub(1))
         .unwrap_or(1)

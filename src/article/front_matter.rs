@@ -170,9 +170,9 @@ pub(super) fn key_position(front: &str, key: &str) -> Option<(usize, usize)> {
 
 /// Deserializes the front matter in one pass, with the top-level keys it
 /// does not know, sorted and each once (YAML lets a key repeat). Only
-/// top-level keys are reported, as before: the one known key that takes a
-/// table (a TOML datetime, in `date`/`updated`) reads all its entries. A
-/// second parse into a map just for the keys cost a fifth of a full read.
+/// top-level keys are reported: the one known key that takes a table (a
+/// TOML datetime, in `date`/`updated`) reads all its entries. One pass,
+/// rather than a second parse into a map just for the keys.
 pub(super) fn with_unknown_keys<'de, D: Deserializer<'de>>(
     de: D,
 ) -> Result<(FrontMatter, Vec<String>), D::Error> {

@@ -40,7 +40,7 @@ pub fn quick_meta(
     }
 }
 
-/// The index entry of a plain-text export (SPEC §3.2): only its date
+/// The index entry of a plain-text export: only its date
 /// decides anything, and that is the first timestamp line. A timestamp
 /// line starts with a digit, so only such lines are looked at; the rest
 /// of the file (title, subtitle, paragraphs, bylines, footers) is left to

@@ -1,4 +1,4 @@
-//! The config file (SPEC §2): TOML parsed with serde into raw structs that
+//! The config file: TOML parsed with serde into raw structs that
 //! deny unknown keys, then validated once into typed values (`Url`,
 //! `PathBuf`, `Duration`, a time zone, a socket address). The rest of the
 //! program never re-checks a string from the config. Errors name the file
@@ -284,9 +284,9 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     (line, col)
 }
 
-/// The default byline prefixes (SPEC §2).
+/// The default byline prefixes (`text.byline_prefixes`).
 pub const DEFAULT_BYLINE_PREFIXES: [&str; 5] = ["記者", "记者", "通讯员", "通訊員", "By "];
-/// The default footer markers (SPEC §2).
+/// The default footer markers (`text.footer_markers`).
 pub const DEFAULT_FOOTER_MARKERS: [&str; 7] = [
     "版權所有",
     "版权所有",

@@ -200,8 +200,8 @@ fn walk(
             listing.categories.push(rel.clone());
         }
         // Entries straight from `getdents`, in the folder's own order: no
-        // `DirEntry`, no name copies, and no sort of the names (530
-        // instructions a file in a folder of 500). `Listing::sort` orders a
+        // `DirEntry`, no name copies, and no sort of the names.
+        // `Listing::sort` orders a
         // whole listing, the catalog orders what loads hand it, and
         // subfolders are sorted below.
         let mut entries = rustix::fs::RawDir::new(&fd, &mut buf);

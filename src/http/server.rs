@@ -1,4 +1,4 @@
-//! The HTTP side (SPEC §5): a hyper 1 service over the current
+//! The HTTP side: a hyper 1 service over the current
 //! [`Snapshot`], HTTP/1.1 and HTTP/2 (prior knowledge) on one port.
 //! Requests are answered from memory only — paths are looked up, never
 //! mapped to files — with RFC 9110 conditional requests and content

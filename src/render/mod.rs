@@ -1,4 +1,4 @@
-//! Catalog → bytes (SPEC §4, §5): RSS 2.0 through the `rss` crate, Atom
+//! Catalog → bytes: RSS 2.0 through the `rss` crate, Atom
 //! 1.0 through `atom_syndication`, JSON Feed 1.1 through serde, plus the
 //! OPML list and the HTML pages. Every page is identified by a [`PageId`],
 //! so the daemon can re-render only the pages a [`Change`] touches.
