@@ -22,7 +22,7 @@ use std::time::{Duration, SystemTime};
 
 use chrono::{DateTime, FixedOffset, TimeZone as _};
 use criterion::{criterion_group, criterion_main, Criterion, SamplingMode, Throughput};
-use herald::article::{self, Article};
+use herald::article::{self, Article, Entry};
 use herald::catalog::Catalog;
 use herald::config::{Config, Format};
 use herald::http::snapshot::Resource;
@@ -258,28 +258,30 @@ const CATEGORIES: [&str; 20] = [
 fn synthetic(i: usize, date: DateTime<FixedOffset>, title: String, body: &Arc<str>) -> Article {
     let category = CATEGORIES[i % CATEGORIES.len()];
     let slug = format!("a{i:07}");
+    let id = format!(
+        "tag:news.example.cn,{}:{}/{slug}",
+        date.format("%Y-%m-%d"),
+        herald::url_segment::encode_segment(category)
+    );
     Article {
-        rel: format!("{category}/{slug}.md").into(),
-        category: category.into(),
         link: format!(
             "https://news.example.cn/{}/{slug}.html",
             herald::url_segment::encode_segment(category)
         ),
-        id: format!(
-            "tag:news.example.cn,{}:{}/{slug}",
-            date.format("%Y-%m-%d"),
-            herald::url_segment::encode_segment(category)
+        entry: Entry::new(
+            format!("{category}/{slug}.md").into(),
+            category.into(),
+            slug,
+            (date, date),
+            id,
+            false,
         ),
-        slug,
         title,
         summary: ZH[i % ZH.len()].to_string(),
         content_html: Arc::clone(body),
-        date,
-        updated: date,
         authors: vec!["王小明".into()],
         tags: vec!["民生".into(), "economy".into()],
         image: Some(format!("https://news.example.cn/images/a{i}.jpg")),
-        draft: false,
         lang: None,
     }
 }
@@ -303,7 +305,7 @@ fn bench_incremental(c: &mut Criterion) {
             if i >= N - window {
                 catalog.upsert(a);
             } else {
-                catalog.upsert_meta(a);
+                catalog.upsert_entry(a.entry);
             }
         }
         catalog

@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, FixedOffset};
 
-use crate::article::Article;
+use crate::article::{Article, Entry, Reading};
 
 /// Sort key: newest first, then by path.
 /// The path is shared (`Arc<str>`) between the map and both sets, so a
@@ -34,6 +34,58 @@ fn id_hash(id: &str) -> u64 {
     let mut h = rustc_hash::FxBuildHasher.build_hasher();
     h.write(id.as_bytes());
     h.finish()
+}
+
+/// An article as the catalog holds it: its entry alone, or read in full.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Held {
+    /// Indexed only: an article no feed shows, or one not read in full yet.
+    Entry(Arc<Entry>),
+    /// Read in full: what a feed shows of it too.
+    Full(Arc<Article>),
+}
+
+impl Held {
+    /// The index entry.
+    pub fn entry(&self) -> &Entry {
+        match self {
+            Held::Entry(e) => e,
+            Held::Full(a) => &a.entry,
+        }
+    }
+
+    /// The article, when read in full.
+    pub fn full(&self) -> Option<&Arc<Article>> {
+        match self {
+            Held::Entry(_) => None,
+            Held::Full(a) => Some(a),
+        }
+    }
+
+    fn rel(&self) -> &Arc<str> {
+        &self.entry().rel
+    }
+}
+
+impl From<Article> for Held {
+    fn from(a: Article) -> Held {
+        Held::Full(Arc::new(a))
+    }
+}
+
+impl From<Reading> for Held {
+    fn from(r: Reading) -> Held {
+        match r {
+            Reading::Indexed(i) => Held::from(i.entry),
+            Reading::Full(p) => Held::from(p.article),
+        }
+    }
+}
+
+impl From<Entry> for Held {
+    fn from(e: Entry) -> Held {
+        Held::Entry(Arc::new(e))
+    }
 }
 
 /// What an operation touched, so only affected pages are re-rendered.
@@ -64,7 +116,7 @@ impl Change {
 /// Articles grouped by category, ordered for feeds.
 #[derive(Debug, Clone, Default)]
 pub struct Catalog {
-    articles: BTreeMap<Arc<str>, Arc<Article>>,
+    articles: BTreeMap<Arc<str>, Held>,
     categories: BTreeMap<String, BTreeSet<Key>>,
     site: BTreeSet<Key>,
     /// The site's articles by `updated`, newest first: the date of empty
@@ -73,9 +125,10 @@ pub struct Catalog {
     /// Paths by the hash of their article's id, sorted: compact, and exact
     /// because lookups compare the articles' ids themselves.
     ids: FxHashMap<u64, IdPaths>,
-    /// Paths whose article holds its rendered body. Articles outside every
-    /// feed window can be held without it (see [`Catalog::slim`]), so a
-    /// large newsroom costs memory for its metadata only.
+    /// Paths held as [`Held::Full`]: the few articles the feed windows
+    /// show, found without a pass over the whole map. Articles outside
+    /// every window are held as entries (see [`Catalog::slim`]), so a large
+    /// newsroom costs memory for its metadata only.
     bodies: FxHashSet<Arc<str>>,
 }
 
@@ -85,7 +138,7 @@ pub struct Catalog {
 /// [`CatalogBuilder::finish`] sorts the indexes on all cores at once.
 #[derive(Debug, Default)]
 pub struct CatalogBuilder {
-    map: Vec<(Arc<str>, Arc<Article>)>,
+    map: Vec<(Arc<str>, Held)>,
     per_category: FxHashMap<String, Vec<Key>>,
     site: Vec<Key>,
     by_updated: Vec<Key>,
@@ -105,16 +158,13 @@ impl CatalogBuilder {
         }
     }
 
-    /// Adds an article (with whether it holds its body), returning its
-    /// path as the catalog will hold it, for callers keying their own maps
-    /// by path. Paths must be unique: a second article at one path would
-    /// be indexed twice.
-    pub fn push(&mut self, article: Article, has_body: bool) -> Arc<str> {
-        let article = if has_body || article.is_slim() {
-            article
-        } else {
-            article.slimmed()
-        };
+    /// Adds an article, returning its path as the catalog will hold it,
+    /// for callers keying their own maps by path. Paths must be unique: a
+    /// second article at one path would be indexed twice.
+    pub fn push(&mut self, held: impl Into<Held>) -> Arc<str> {
+        let held = held.into();
+        let has_body = matches!(held, Held::Full(_));
+        let article = held.entry();
         let rel = Arc::clone(&article.rel);
         if !article.draft {
             let key = (Reverse(article.date), Arc::clone(&rel));
@@ -143,7 +193,7 @@ impl CatalogBuilder {
         if has_body {
             self.bodies.insert(Arc::clone(&rel));
         }
-        self.map.push((Arc::clone(&rel), Arc::new(article)));
+        self.map.push((Arc::clone(&rel), held));
         rel
     }
 
@@ -212,29 +262,28 @@ impl Catalog {
         Self::default()
     }
 
-    /// A catalog of `categories` (folder names) and `articles` (each with
-    /// whether it holds its body), built in bulk: sorted runs turned into
+    /// A catalog of `categories` (folder names) and `articles`, built in bulk: sorted runs turned into
     /// B-trees at once, rather than 100,000 single inserts. Of two
     /// articles at one path, the later wins, as with [`Catalog::upsert`].
     pub fn from_articles(
         categories: impl IntoIterator<Item = String>,
-        articles: Vec<(Article, bool)>,
+        articles: Vec<Held>,
     ) -> Catalog {
         // Of each path, the last in input order; indexes are sorted, not
         // the 330-byte articles.
         let mut last: FxHashMap<&str, usize> =
             FxHashMap::with_capacity_and_hasher(articles.len(), Default::default());
-        for (i, (a, _)) in articles.iter().enumerate() {
-            last.insert(&*a.rel, i);
+        for (i, a) in articles.iter().enumerate() {
+            last.insert(a.rel(), i);
         }
         let mut keep: Vec<bool> = vec![false; articles.len()];
         for i in last.into_values() {
             keep[i] = true;
         }
         let mut builder = CatalogBuilder::with_capacity(articles.len());
-        for ((article, has_body), keep) in articles.into_iter().zip(keep) {
+        for (held, keep) in articles.into_iter().zip(keep) {
             if keep {
-                builder.push(article, has_body);
+                builder.push(held);
             }
         }
         builder.finish(categories)
@@ -251,12 +300,12 @@ impl Catalog {
     }
 
     /// The article at a relative path.
-    pub fn get(&self, rel: &str) -> Option<&Arc<Article>> {
+    pub fn get(&self, rel: &str) -> Option<&Held> {
         self.articles.get(rel)
     }
 
     /// Every article, by path.
-    pub fn articles(&self) -> impl Iterator<Item = &Arc<Article>> {
+    pub fn articles(&self) -> impl Iterator<Item = &Held> {
         self.articles.values()
     }
 
@@ -292,17 +341,10 @@ impl Catalog {
         change
     }
 
-    /// Inserts or replaces the article at `article.rel` with one whose body
-    /// was not rendered (from `article::parse_meta`).
-    pub fn upsert_meta(&mut self, article: Article) -> Change {
-        let rel = article.rel.clone();
-        let change = self.upsert(if article.is_slim() {
-            article
-        } else {
-            article.slimmed()
-        });
-        self.bodies.remove(&*rel);
-        change
+    /// Inserts or replaces the article at `entry.rel` with its entry alone
+    /// (a file indexed or checked without its body).
+    pub fn upsert_entry(&mut self, entry: Entry) -> Change {
+        self.insert(Held::from(entry))
     }
 
     /// Whether the article at `rel` holds its rendered body.
@@ -322,11 +364,10 @@ impl Catalog {
     /// the newsroom.
     pub fn slim(&mut self, rel: &str) {
         self.bodies.remove(rel);
-        if let Some(a) = self.articles.get_mut(rel) {
-            if a.title.is_empty() && a.content_html.is_empty() {
-                return;
+        if let Some(held) = self.articles.get_mut(rel) {
+            if let Held::Full(a) = held {
+                *held = Held::from(a.entry.clone());
             }
-            *a = Arc::new(a.slimmed());
         }
     }
 
@@ -345,16 +386,21 @@ impl Catalog {
         out
     }
 
-    /// Inserts or replaces the article at `article.rel`. Its category is
-    /// registered if new.
-    pub fn upsert(&mut self, mut article: Article) -> Change {
+    /// Inserts or replaces the article at `article.rel`, read in full. Its
+    /// category is registered if new.
+    pub fn upsert(&mut self, article: Article) -> Change {
+        self.insert(Held::from(article))
+    }
+
+    fn insert(&mut self, held: Held) -> Change {
+        let has_body = matches!(held, Held::Full(_));
+        let article = held.entry();
         // The same place in every feed and the same id (a body read in
         // full, an edit of the text): only the entry is replaced, without
         // removing and re-inserting it in the ordered sets.
         if let Some((key, old)) = self.articles.get_key_value(&*article.rel) {
-            if old.same_index(&article) {
+            if old.entry() == article {
                 let key = Arc::clone(key);
-                article.rel = Arc::clone(&key);
                 let mut change = Change {
                     site: true,
                     ..Change::default()
@@ -362,8 +408,12 @@ impl Catalog {
                 if !article.category.is_empty() {
                     change.categories.insert(article.category.to_string());
                 }
-                self.bodies.insert(Arc::clone(&key));
-                self.articles.insert(Arc::clone(&key), Arc::new(article));
+                if has_body {
+                    self.bodies.insert(Arc::clone(&key));
+                } else {
+                    self.bodies.remove(&key);
+                }
+                self.articles.insert(Arc::clone(&key), held);
                 self.note_id_sharers(&key, &mut change);
                 return change;
             }
@@ -388,8 +438,10 @@ impl Catalog {
         if let Err(at) = paths.binary_search(&rel) {
             paths.insert(at, Arc::clone(&rel));
         }
-        self.bodies.insert(Arc::clone(&rel));
-        self.articles.insert(Arc::clone(&rel), Arc::new(article));
+        if has_body {
+            self.bodies.insert(Arc::clone(&rel));
+        }
+        self.articles.insert(Arc::clone(&rel), held);
         self.note_id_sharers(&rel, &mut change);
         change
     }
@@ -402,7 +454,7 @@ impl Catalog {
             .map(|paths| {
                 paths
                     .iter()
-                    .filter(|p| self.articles.get(&***p).is_some_and(|a| a.id == id))
+                    .filter(|p| self.articles.get(&***p).is_some_and(|a| a.entry().id == id))
                     .collect()
             })
             .unwrap_or_default()
@@ -414,13 +466,14 @@ impl Catalog {
         let Some(article) = self.articles.get(rel) else {
             return;
         };
-        for other in self.same_id(&article.id) {
+        for other in self.same_id(&article.entry().id) {
             if &**other == rel {
                 continue;
             }
             if let Some(a) = self.articles.get(&**other) {
-                if !a.category.is_empty() {
-                    change.categories.insert(a.category.to_string());
+                let category = &a.entry().category;
+                if !category.is_empty() {
+                    change.categories.insert(category.to_string());
                 }
             }
         }
@@ -433,6 +486,7 @@ impl Catalog {
         let Some((shared, old)) = self.articles.remove_entry(rel) else {
             return change;
         };
+        let old = old.entry();
         self.bodies.remove(rel);
         self.by_updated
             .remove(&(Reverse(old.updated), Arc::clone(&shared)));
@@ -505,7 +559,29 @@ impl Catalog {
         set.iter()
             .filter(|(Reverse(date), _)| *date <= now)
             .take(limit)
-            .filter_map(|(_, rel)| self.articles.get(&**rel).cloned())
+            // Feeds show articles read in full; the publisher reads the
+            // windows before rendering, so only a file unreadable right now
+            // is left out.
+            .filter_map(|(_, rel)| self.articles.get(&**rel)?.full().cloned())
+            .collect()
+    }
+
+    /// The paths of the newest `limit` published articles of a category
+    /// (or the site with `None`) at `now`, whether or not they are held in
+    /// full: the places a feed's items take.
+    pub fn feed_paths(
+        &self,
+        category: Option<&str>,
+        now: DateTime<FixedOffset>,
+        limit: usize,
+    ) -> Vec<&str> {
+        let Some(set) = self.set(category) else {
+            return Vec::new();
+        };
+        set.iter()
+            .filter(|(Reverse(date), _)| *date <= now)
+            .take(limit)
+            .map(|(_, rel)| &**rel)
             .collect()
     }
 
@@ -526,7 +602,11 @@ impl Catalog {
         // Newest `updated` first; only future-dated articles are skipped.
         self.by_updated
             .iter()
-            .find(|(_, rel)| self.articles.get(&**rel).is_some_and(|a| a.date <= now))
+            .find(|(_, rel)| {
+                self.articles
+                    .get(&**rel)
+                    .is_some_and(|a| a.entry().date <= now)
+            })
             .map(|(Reverse(updated), _)| *updated)
     }
 
@@ -554,8 +634,9 @@ impl Catalog {
             if *date <= until {
                 change.site = true;
                 if let Some(a) = self.articles.get(&**rel) {
-                    if !a.category.is_empty() {
-                        change.categories.insert(a.category.to_string());
+                    let category = &a.entry().category;
+                    if !category.is_empty() {
+                        change.categories.insert(category.to_string());
                     }
                 }
             }
@@ -566,7 +647,7 @@ impl Catalog {
     /// The id an article is published under: its own, or, when an article
     /// with an earlier path has the same id, the id with a suffix derived
     /// from its path.
-    pub fn effective_id(&self, article: &Article) -> String {
+    pub fn effective_id(&self, article: &Entry) -> String {
         match self.same_id(&article.id).first() {
             Some(first) if ***first != *article.rel => {
                 let h = blake3::hash(article.rel.as_bytes()).to_hex();
@@ -582,7 +663,7 @@ impl Catalog {
         for paths in self.ids.values().filter(|p| p.len() > 1) {
             let mut seen: Vec<&str> = Vec::new();
             for p in paths {
-                let Some(a) = self.articles.get(&**p) else {
+                let Some(a) = self.articles.get(&**p).map(Held::entry) else {
                     continue;
                 };
                 if seen.contains(&a.id.as_str()) {
@@ -610,20 +691,21 @@ mod tests {
         let (category, stem) = crate::content::rules::category_and_stem(rel);
         let date = DateTime::parse_from_rfc3339(date).unwrap();
         Article {
-            rel: rel.into(),
-            category: category.into(),
-            slug: stem.into(),
+            entry: Entry::new(
+                rel.into(),
+                category.into(),
+                stem.into(),
+                (date, date),
+                format!("id:{rel}"),
+                false,
+            ),
             title: format!("title of {rel}"),
             summary: String::new(),
-            content_html: crate::article::no_body(),
-            date,
-            updated: date,
+            content_html: Arc::from(""),
             authors: vec![],
             tags: vec![],
             image: None,
             link: format!("http://x/{rel}"),
-            id: format!("id:{rel}"),
-            draft: false,
             lang: None,
         }
     }
@@ -676,7 +758,7 @@ mod tests {
         base.upsert(art("a/1.md", "2025-01-01T00:00:00Z"));
         base.upsert(art("a/2.md", "2025-01-02T00:00:00Z"));
         let mut sharer = art("b/1.md", "2025-01-03T00:00:00Z");
-        sharer.id = "id:a/1.md".into();
+        sharer.entry.id = "id:a/1.md".into();
         base.upsert(sharer.clone());
         base.slim("a/1.md");
         let retitled = |mut a: Article| {
@@ -685,7 +767,7 @@ mod tests {
             a
         };
         let mut draft = art("a/draft.md", "2025-01-04T00:00:00Z");
-        draft.draft = true;
+        draft.entry.draft = true;
         base.upsert(draft.clone());
         base.upsert(art("root.md", "2025-01-05T00:00:00Z"));
         let mut moved = art("a/2.md", "2024-12-01T00:00:00Z");
@@ -715,7 +797,7 @@ mod tests {
                     assert_eq!(fast.effective_id(x), slow.effective_id(y), "{rel}");
                 }
             }
-            assert_eq!(fast.get(&rel).unwrap().title, "new title");
+            assert_eq!(fast.get(&rel).unwrap().full().unwrap().title, "new title");
             assert!(fast.has_body(&rel) && slow.has_body(&rel));
             assert_eq!(fast.duplicate_ids(), slow.duplicate_ids());
         }
@@ -725,7 +807,7 @@ mod tests {
     fn drafts_and_future_articles_stay_out_of_feeds() {
         let mut c = Catalog::new();
         let mut d = art("a/draft.md", "2025-01-01T00:00:00Z");
-        d.draft = true;
+        d.entry.draft = true;
         c.upsert(d);
         c.upsert(art("a/future.md", "2030-01-01T00:00:00Z"));
         c.upsert(art("a/now.md", "2025-01-01T00:00:00Z"));
@@ -752,7 +834,7 @@ mod tests {
         c.upsert(art("a/x.md", "2025-01-01T00:00:00Z"));
         let ch = c.remove_under("a/x");
         assert!(ch.categories.contains("a"));
-        let mut left: Vec<_> = c.articles().map(|a| a.rel.to_string()).collect();
+        let mut left: Vec<_> = c.articles().map(|a| a.entry().rel.to_string()).collect();
         left.sort();
         assert_eq!(left, ["a/x.md", "a/x0.md"]);
         let ch = c.remove_category("a");
@@ -764,9 +846,9 @@ mod tests {
     fn duplicate_ids_get_a_derived_id_for_the_later_path() {
         let mut c = Catalog::new();
         let mut a = art("a/1.md", "2025-01-01T00:00:00Z");
-        a.id = "same".into();
+        a.entry.id = "same".into();
         let mut b = art("b/1.md", "2025-01-01T00:00:00Z");
-        b.id = "same".into();
+        b.entry.id = "same".into();
         c.upsert(b.clone());
         c.upsert(a.clone());
         assert_eq!(c.effective_id(&a), "same");
@@ -791,43 +873,46 @@ mod tests {
                 format!("{cat}/{}.md", i % 89)
             };
             let mut a = art(&rel, &format!("2025-01-{:02}T00:00:00Z", 1 + i % 28));
-            a.draft = i % 13 == 0;
+            a.entry.draft = i % 13 == 0;
             if i % 7 == 0 {
-                a.id = format!("shared-{}", i % 3);
+                a.entry.id = format!("shared-{}", i % 3);
             }
-            a.updated = a.date + chrono::Duration::hours((i % 5) as i64);
-            items.push((a, i % 2 == 0));
+            a.entry.updated = a.date + chrono::Duration::hours((i % 5) as i64);
+            items.push(if i % 2 == 0 {
+                Held::from(a)
+            } else {
+                Held::from(a.entry)
+            });
         }
         let categories = ["a", "b", "c", "社会"].map(String::from);
         let mut one_by_one = Catalog::new();
         for c in &categories {
             one_by_one.add_category(c);
         }
-        for (a, body) in items.clone() {
-            if body {
-                one_by_one.upsert(a);
-            } else {
-                one_by_one.upsert_meta(a);
-            }
+        for held in items.clone() {
+            match held {
+                Held::Full(a) => one_by_one.upsert((*a).clone()),
+                Held::Entry(e) => one_by_one.upsert_entry((*e).clone()),
+            };
         }
         let bulk = Catalog::from_articles(categories.clone(), items.clone());
         assert_same_catalog(&bulk, &one_by_one);
 
         // The first load's builder: unique paths in scrambled order (as
         // the readers deliver them) give the same catalog.
-        let mut last: BTreeMap<Arc<str>, (Article, bool)> = BTreeMap::new();
-        for (a, body) in items {
-            last.insert(a.rel.clone(), (a, body));
+        let mut last: BTreeMap<Arc<str>, Held> = BTreeMap::new();
+        for held in items {
+            last.insert(held.rel().clone(), held);
         }
-        let mut unique: Vec<(Article, bool)> = last.into_values().collect();
+        let mut unique: Vec<Held> = last.into_values().collect();
         let n = unique.len();
         for i in 0..n {
             unique.swap(i, (i * 7919 + 13) % n);
         }
         let mut builder = CatalogBuilder::default();
-        for (a, body) in unique {
-            let rel = a.rel.clone();
-            assert_eq!(&*builder.push(a, body), &*rel);
+        for held in unique {
+            let rel = held.rel().clone();
+            assert_eq!(&*builder.push(held), &*rel);
         }
         let built = builder.finish(categories);
         assert_same_catalog(&built, &one_by_one);
@@ -861,27 +946,33 @@ mod tests {
         assert_eq!(w, ["a/3.md", "a/4.md", "b/x.md"]);
         c.slim("a/0.md");
         assert!(!c.has_body("a/0.md") && c.has_body("a/1.md"));
-        assert_eq!(c.get("a/0.md").unwrap().title, "");
+        assert!(matches!(c.get("a/0.md").unwrap(), Held::Entry(_)));
+        // In its place in the feed's order; only articles read in full are
+        // handed to the renderers.
+        assert_eq!(
+            c.feed_paths(Some("a"), now(), 10),
+            ["a/4.md", "a/3.md", "a/2.md", "a/1.md", "a/0.md"]
+        );
         assert_eq!(
             rels(&c.feed_items(Some("a"), now(), 10)),
-            ["a/4.md", "a/3.md", "a/2.md", "a/1.md", "a/0.md"]
+            ["a/4.md", "a/3.md", "a/2.md", "a/1.md"]
         );
         c.upsert(art("a/0.md", "2025-01-01T00:00:00Z"));
         assert!(c.has_body("a/0.md"));
-        c.upsert_meta(art("a/9.md", "2025-02-01T00:00:00Z"));
+        c.upsert_entry(art("a/9.md", "2025-02-01T00:00:00Z").entry);
         assert!(!c.has_body("a/9.md"));
-        assert_eq!(c.feed_items(Some("a"), now(), 1)[0].rel, "a/9.md".into());
+        assert_eq!(c.feed_paths(Some("a"), now(), 1), ["a/9.md"]);
     }
 
     #[test]
     fn newest_updated_ignores_future_articles_and_follows_updates() {
         let mut c = Catalog::new();
         let mut old = art("a/old.md", "2024-01-01T00:00:00Z");
-        old.updated = DateTime::parse_from_rfc3339("2025-06-01T00:00:00Z").unwrap();
+        old.entry.updated = DateTime::parse_from_rfc3339("2025-06-01T00:00:00Z").unwrap();
         c.upsert(old);
         c.upsert(art("a/new.md", "2025-03-01T00:00:00Z"));
         let mut future = art("a/future.md", "2030-01-01T00:00:00Z");
-        future.updated = DateTime::parse_from_rfc3339("2030-02-01T00:00:00Z").unwrap();
+        future.entry.updated = DateTime::parse_from_rfc3339("2030-02-01T00:00:00Z").unwrap();
         c.upsert(future);
         assert_eq!(
             c.newest_updated(now()),

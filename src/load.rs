@@ -7,8 +7,9 @@ use std::path::PathBuf;
 
 use chrono::{DateTime, FixedOffset};
 
-use crate::article::{self, Depth, Parsed};
+use crate::article::{self, Depth, Reading};
 use crate::catalog::Catalog;
+use crate::catalog::Held;
 use crate::config::Config;
 use crate::content::walk as scan;
 use crate::diagnostics::{Diagnostic, Severity};
@@ -48,7 +49,7 @@ pub struct Loaded {
 /// directory.
 pub fn load_tree<F>(config: &Config, depth: Depth, mut each: F) -> std::io::Result<scan::Listing>
 where
-    F: FnMut(String, Result<Parsed, Diagnostic>),
+    F: FnMut(String, Result<Reading, Diagnostic>),
 {
     const BATCH: usize = 64;
     let threads = std::thread::available_parallelism()
@@ -60,7 +61,7 @@ where
     // batches, through a bounded queue.
     let (work_tx, work_rx) = std::sync::mpsc::channel::<Vec<String>>();
     let work_rx = std::sync::Mutex::new(work_rx);
-    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<(String, Result<Parsed, Diagnostic>)>>(64);
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<(String, Result<Reading, Diagnostic>)>>(64);
     std::thread::scope(|s| {
         let walker = s.spawn(move || {
             scan::scan_with(config, &mut |files| {
@@ -160,7 +161,7 @@ pub fn load_files(
     config: &Config,
     rels: &[String],
     depth: Depth,
-) -> Vec<(String, Result<Parsed, Diagnostic>)> {
+) -> Vec<(String, Result<Reading, Diagnostic>)> {
     let dir = &config.content.dir;
     let mut out = par_map(rels, |rel| {
         (rel.clone(), article::load_at(dir, rel, config, depth))
@@ -192,12 +193,13 @@ pub fn load_content_meta(config: &Config) -> Result<Loaded, LoadError> {
     let mut loaded = Loaded::default();
     let mut articles = Vec::new();
     let listing = load_tree(config, Depth::Meta, |rel, result| match result {
-        Ok(parsed) => {
-            loaded.diagnostics.extend(parsed.warnings.iter().cloned());
-            if !parsed.warnings.is_empty() {
-                loaded.per_file.push((rel, parsed.warnings));
+        Ok(reading) => {
+            let warnings = reading.warnings();
+            loaded.diagnostics.extend(warnings.iter().cloned());
+            if !warnings.is_empty() {
+                loaded.per_file.push((rel, warnings.to_vec()));
             }
-            articles.push((parsed.article, parsed.complete));
+            articles.push(Held::from(reading));
         }
         Err(d) => {
             loaded.per_file.push((rel, vec![d.clone()]));
@@ -228,7 +230,7 @@ pub fn duplicate_warnings(config: &Config, catalog: &Catalog) -> Vec<Diagnostic>
         .map(|(rel, id, first)| {
             let derived = catalog
                 .get(&rel)
-                .map(|a| catalog.effective_id(a))
+                .map(|a| catalog.effective_id(a.entry()))
                 .unwrap_or_default();
             Diagnostic {
                 path: config.content.dir.join(&rel),
@@ -277,7 +279,7 @@ pub fn hydrate(config: &Config, catalog: &mut Catalog, now: DateTime<FixedOffset
     let mut done = Hydrated::default();
     for (rel, result) in load_files(config, &missing, Depth::Full) {
         match result {
-            Ok(parsed) => {
+            Ok(Reading::Full(parsed)) => {
                 done.read.push(HydratedFile {
                     rel,
                     stamp: parsed.stamp,
@@ -285,6 +287,8 @@ pub fn hydrate(config: &Config, catalog: &mut Catalog, now: DateTime<FixedOffset
                 });
                 catalog.upsert(parsed.article);
             }
+            // A full load gives full articles only.
+            Ok(Reading::Indexed(_)) => {}
             Err(d) => done.failed.push((rel, d)),
         }
     }

@@ -19,15 +19,67 @@ use super::front_matter::*;
 use super::id::tag_id;
 use super::whitespace::{clean_list, collapse_ws, truncate_chars};
 
+/// A Markdown file checked in full: its index entry and what rendering
+/// its body needs.
+struct Checked<'a> {
+    entry: Entry,
+    front: FrontMatter,
+    /// The body's events, once parsed (they are parsed for the check only
+    /// when the title comes from the first heading).
+    events: Option<Vec<Event<'a>>>,
+    body: &'a str,
+    title: String,
+    link: Option<String>,
+    lang: Option<String>,
+    warnings: Vec<Diagnostic>,
+}
+
+/// Checks a Markdown article without rendering its body: every error and
+/// warning [`parse_markdown`] would give, and the index entry.
+pub(super) fn check_markdown(
+    path: &Path,
+    rel: &str,
+    text: &str,
+    config: &Config,
+) -> Result<Indexed, Diagnostic> {
+    let checked = check(path, rel, text, config)?;
+    Ok(Indexed {
+        entry: checked.entry,
+        phase: Phase::Checked,
+        warnings: checked.warnings,
+        stamp: None,
+    })
+}
+
+/// Parses a Markdown article: checked, then its body rendered.
 pub(super) fn parse_markdown(
     path: &Path,
     rel: &str,
     text: &str,
     config: &Config,
-    full: bool,
 ) -> Result<Parsed, Diagnostic> {
+    let checked = check(path, rel, text, config)?;
+    let warnings = checked.warnings.clone();
+    Ok(Parsed {
+        article: render(checked, config),
+        warnings,
+        stamp: None,
+    })
+}
+
+fn body_options() -> Options {
+    Options::ENABLE_TABLES | Options::ENABLE_FOOTNOTES | Options::ENABLE_STRIKETHROUGH
+}
+
+/// Front matter and title checked, the index entry built.
+fn check<'a>(
+    path: &Path,
+    rel: &str,
+    text: &'a str,
+    config: &Config,
+) -> Result<Checked<'a>, Diagnostic> {
     let split = split_front_matter(path, text)?;
-    let (fm, keys) = parse_front(path, &split)?;
+    let (front, keys) = parse_front(path, &split)?;
     let mut warnings = Vec::new();
     for k in keys {
         if !KNOWN_KEYS.contains(&k.as_str()) {
@@ -47,7 +99,7 @@ pub(super) fn parse_markdown(
     let body_line =
         memchr::memchr_iter(b'\n', &text.as_bytes()[..text.len() - split.body.len()]).count() + 1;
 
-    let date = match &fm.date {
+    let date = match &front.date {
         Some(d) => parse_date(&d.0, &config.site.timezone)
             .map_err(|m| Diagnostic::error(path, key_at("date"), m))?,
         None => {
@@ -58,23 +110,14 @@ pub(super) fn parse_markdown(
             ))
         }
     };
-    let updated = match &fm.updated {
+    let updated = match &front.updated {
         Some(d) => parse_date(&d.0, &config.site.timezone)
             .map_err(|m| Diagnostic::error(path, key_at("updated"), m))?,
         None => date,
     };
 
-    let options =
-        Options::ENABLE_TABLES | Options::ENABLE_FOOTNOTES | Options::ENABLE_STRIKETHROUGH;
-    let has_title = fm.title.is_some();
-    // The body is only parsed when it is rendered, or holds the title.
-    let mut events: Vec<Event> = if full || !has_title {
-        Parser::new_ext(split.body, options).collect()
-    } else {
-        Vec::new()
-    };
-
-    let title = match fm.title.as_deref().map(str::trim) {
+    let mut events = None;
+    let title = match front.title.as_deref().map(str::trim) {
         Some(t) if !t.is_empty() => t.to_string(),
         Some(_) => {
             return Err(Diagnostic::error(
@@ -83,27 +126,37 @@ pub(super) fn parse_markdown(
                 "field `title` is empty",
             ))
         }
-        None => match take_first_h1(&mut events) {
-            Some(t) if !t.trim().is_empty() => t.trim().to_string(),
-            _ => {
-                return Err(Diagnostic::error(
-                    path,
-                    Some((if split.kind.is_some() { 1 } else { body_line }, 1)),
-                    "missing field `title` (and no `# heading` in the body)",
-                ))
+        None => {
+            let mut parsed: Vec<Event> = Parser::new_ext(split.body, body_options()).collect();
+            let heading = take_first_h1(&mut parsed);
+            events = Some(parsed);
+            match heading {
+                Some(t) if !t.trim().is_empty() => t.trim().to_string(),
+                _ => {
+                    return Err(Diagnostic::error(
+                        path,
+                        Some((if split.kind.is_some() { 1 } else { body_line }, 1)),
+                        "missing field `title` (and no `# heading` in the body)",
+                    ))
+                }
             }
-        },
+        }
     };
 
     let (category, stem) = category_and_stem(rel);
-    let slug = fm
+    let slug = front
         .slug
         .as_deref()
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .unwrap_or(stem)
         .to_string();
-    let given_link = match fm.link.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+    let link = match front
+        .link
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
         Some(l) => Some(absolute_link(l, &config.site.link).ok_or_else(|| {
             Diagnostic::error(
                 path,
@@ -113,11 +166,16 @@ pub(super) fn parse_markdown(
         })?),
         None => None,
     };
-    let id = match fm.id.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+    let id = match front.id.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         Some(id) => id.to_string(),
         None => tag_id(config, category, &slug, &date),
     };
-    let lang = match fm.lang.as_deref().map(str::trim).filter(|l| !l.is_empty()) {
+    let lang = match front
+        .lang
+        .as_deref()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+    {
         Some(l) if is_language_tag(l) => Some(l.to_string()),
         Some(l) => {
             // An invalid `xml:lang` would break the feed; the site's language stands.
@@ -132,21 +190,47 @@ pub(super) fn parse_markdown(
         }
         None => None,
     };
-    if !full {
-        // Every check is made; what only a feed shows (link, summary,
-        // names, image) is left unbuilt: the index keeps none of it.
-        let entry = Article::index_entry(
-            Arc::from(rel),
-            category_name(category),
-            slug,
-            (date, updated),
-            id,
-            fm.draft.unwrap_or(false),
-        );
-        return Ok(Parsed::checked_entry(entry, warnings));
-    }
-    let link = given_link.unwrap_or_else(|| config.site.article_url.fill(category, &slug, &date));
+    let entry = Entry::new(
+        Arc::from(rel),
+        category_name(category),
+        slug,
+        (date, updated),
+        id,
+        front.draft.unwrap_or(false),
+    );
+    Ok(Checked {
+        entry,
+        front,
+        events,
+        body: split.body,
+        title,
+        link,
+        lang,
+        warnings,
+    })
+}
+
+/// The article of a checked file: the body rendered with links made
+/// absolute against the permalink, the summary, names, tags and image.
+fn render(checked: Checked<'_>, config: &Config) -> Article {
+    let Checked {
+        entry,
+        front,
+        events,
+        body,
+        title,
+        link,
+        lang,
+        warnings: _,
+    } = checked;
+    let link = link.unwrap_or_else(|| {
+        config
+            .site
+            .article_url
+            .fill(&entry.category, &entry.slug, &entry.date)
+    });
     let base = Url::parse(&link).ok();
+    let mut events = events.unwrap_or_else(|| Parser::new_ext(body, body_options()).collect());
 
     let mut has_html = false;
     let mut plain = String::new();
@@ -172,10 +256,8 @@ pub(super) fn parse_markdown(
             _ => {}
         }
     }
-    let mut html = String::with_capacity(if full { split.body.len() * 3 / 2 } else { 0 });
-    if full {
-        pulldown_cmark::html::push_html(&mut html, events.into_iter());
-    }
+    let mut html = String::with_capacity(body.len() * 3 / 2);
+    pulldown_cmark::html::push_html(&mut html, events.into_iter());
     // Footnote references are written as `href="#…"`; feed readers show the
     // item away from its page, so anchor them on the permalink too.
     if html.contains("href=\"#") {
@@ -193,28 +275,27 @@ pub(super) fn parse_markdown(
         html
     };
 
-    let summary = match fm
+    let summary = match front
         .summary
         .as_deref()
         .map(str::trim)
         .filter(|s| !s.is_empty())
     {
         Some(s) => collapse_ws(s),
-        None if full => truncate_chars(&collapse_ws(&plain), config.feeds.summary_chars),
-        None => String::new(),
+        None => truncate_chars(&collapse_ws(&plain), config.feeds.summary_chars),
     };
 
     // `author` names first, in order, then `authors` (clean_list drops repeats).
-    let mut authors: Vec<String> = fm.author.map(|n| n.0).unwrap_or_default();
-    authors.extend(fm.authors.map(|n| n.0).unwrap_or_default());
+    let mut authors: Vec<String> = front.author.map(|n| n.0).unwrap_or_default();
+    authors.extend(front.authors.map(|n| n.0).unwrap_or_default());
     let authors = clean_list(authors);
     let authors = if authors.is_empty() {
         config.site.author.iter().cloned().collect()
     } else {
         authors
     };
-    let tags = clean_list(fm.tags.map(|n| n.0).unwrap_or_default());
-    let image = fm
+    let tags = clean_list(front.tags.map(|n| n.0).unwrap_or_default());
+    let image = front
         .image
         .as_deref()
         .map(str::trim)
@@ -227,29 +308,17 @@ pub(super) fn parse_markdown(
             None => i.to_string(),
         });
 
-    Ok(Parsed {
-        article: Article {
-            rel: Arc::from(rel),
-            category: category_name(category),
-            slug,
-            title: collapse_ws(&title),
-            summary,
-            content_html: Arc::from(content_html),
-            date,
-            updated,
-            authors,
-            tags,
-            image,
-            link,
-            id,
-            draft: fm.draft.unwrap_or(false),
-            lang,
-        },
-        warnings,
-        complete: full,
-        checked: true,
-        stamp: None,
-    })
+    Article {
+        entry,
+        title: collapse_ws(&title),
+        summary,
+        content_html: Arc::from(content_html),
+        authors,
+        tags,
+        image,
+        link,
+        lang,
+    }
 }
 
 /// Removes the first level-1 heading from the events and returns its text.

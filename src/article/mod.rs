@@ -18,21 +18,23 @@ pub mod text_export;
 pub mod whitespace;
 
 use std::path::Path;
-use std::sync::{Arc, LazyLock};
+use std::sync::Arc;
 
 use chrono::{DateTime, FixedOffset};
 
-use self::markdown::parse_markdown;
+use self::markdown::{check_markdown, parse_markdown};
 use self::quick_index::quick_meta;
-use self::text_export::parse_text;
+use self::text_export::{check_text, parse_text};
 use crate::config::Config;
-use crate::content::read::{decode, read_into, read_quick, FilePath};
+use crate::content::read::{decode, read_into, read_quick, FilePath, Stamp};
 use crate::content::rules::{kind_of, FileKind};
 use crate::diagnostics::Diagnostic;
 
-/// A parsed article, ready for the catalog and the renderers.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Article {
+/// What the index needs of every article: its place in the feeds (path,
+/// category, dates), its id, slug and draft flag. An article no feed shows
+/// is held as its entry alone; an [`Article`] adds what a feed shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
     /// Path relative to `content.dir`, `/`-separated: the catalog key and
     /// the tie-breaker; shared with the catalog's maps.
     pub rel: Arc<str>,
@@ -41,16 +43,50 @@ pub struct Article {
     pub category: Arc<str>,
     /// URL slug.
     pub slug: String,
+    /// Publication time.
+    pub date: DateTime<FixedOffset>,
+    /// Last significant change.
+    pub updated: DateTime<FixedOffset>,
+    /// Permanent id (before duplicate resolution, which is the catalog's).
+    pub id: String,
+    /// Drafts are never published.
+    pub draft: bool,
+}
+
+impl Entry {
+    /// An entry from its parts; `(date, updated)` together.
+    pub fn new(
+        rel: Arc<str>,
+        category: Arc<str>,
+        slug: String,
+        (date, updated): (DateTime<FixedOffset>, DateTime<FixedOffset>),
+        id: String,
+        draft: bool,
+    ) -> Entry {
+        Entry {
+            rel,
+            category,
+            slug,
+            date,
+            updated,
+            id,
+            draft,
+        }
+    }
+}
+
+/// An article read in full: its [`Entry`] and what a feed shows of it.
+/// Dereferences to its entry, so `article.date` reads the entry's date.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Article {
+    /// Path, category, slug, dates, id, draft.
+    pub entry: Entry,
     /// Title (plain text).
     pub title: String,
     /// Summary (plain text).
     pub summary: String,
     /// The article body as sanitised HTML with absolute URLs.
     pub content_html: Arc<str>,
-    /// Publication time.
-    pub date: DateTime<FixedOffset>,
-    /// Last significant change.
-    pub updated: DateTime<FixedOffset>,
     /// Author names.
     pub authors: Vec<String>,
     /// Tags.
@@ -59,109 +95,85 @@ pub struct Article {
     pub image: Option<String>,
     /// Permalink.
     pub link: String,
-    /// Permanent id (before duplicate resolution, which is the catalog's).
-    pub id: String,
-    /// Drafts are never published.
-    pub draft: bool,
     /// Item language, when it differs from the site's.
     pub lang: Option<String>,
 }
 
-/// The body of an article held without one: one shared allocation rather
-/// than one per article (100,000 at a first load).
-pub fn no_body() -> Arc<str> {
-    static EMPTY: LazyLock<Arc<str>> = LazyLock::new(|| Arc::from(""));
-    Arc::clone(&EMPTY)
-}
+impl std::ops::Deref for Article {
+    type Target = Entry;
 
-impl Article {
-    /// The article reduced to what ordering and id checks need (path,
-    /// category, slug, dates, id, draft). Re-reading the file restores the rest.
-    pub fn slimmed(&self) -> Article {
-        Article::index_entry(
-            self.rel.clone(),
-            self.category.clone(),
-            self.slug.clone(),
-            (self.date, self.updated),
-            self.id.clone(),
-            self.draft,
-        )
-    }
-
-    /// An article holding only what [`Article::slimmed`] keeps: path,
-    /// category, slug, (date, updated), id and draft.
-    pub fn index_entry(
-        rel: Arc<str>,
-        category: Arc<str>,
-        slug: String,
-        (date, updated): (DateTime<FixedOffset>, DateTime<FixedOffset>),
-        id: String,
-        draft: bool,
-    ) -> Article {
-        Article {
-            rel,
-            category,
-            slug,
-            title: String::new(),
-            summary: String::new(),
-            content_html: no_body(),
-            date,
-            updated,
-            authors: Vec::new(),
-            tags: Vec::new(),
-            image: None,
-            link: String::new(),
-            id,
-            draft,
-            lang: None,
-        }
-    }
-
-    /// Whether two articles agree on everything [`Article::slimmed`] keeps.
-    pub fn same_index(&self, other: &Article) -> bool {
-        self.rel == other.rel
-            && self.category == other.category
-            && self.slug == other.slug
-            && self.date == other.date
-            && self.updated == other.updated
-            && self.id == other.id
-            && self.draft == other.draft
-    }
-
-    /// Whether this is a [`Article::slimmed`] article (a parsed article always has a title).
-    pub fn is_slim(&self) -> bool {
-        self.title.is_empty()
+    fn deref(&self) -> &Entry {
+        &self.entry
     }
 }
 
-/// The result of parsing: the article and any warnings.
+/// An article read in full: the article and any warnings.
 #[derive(Debug, Clone)]
 pub struct Parsed {
     /// The article.
     pub article: Article,
     /// Non-fatal problems.
     pub warnings: Vec<Diagnostic>,
-    /// Whether the body (`content_html`, and a summary made from the body)
-    /// was rendered; [`parse_meta`] leaves it out.
-    pub complete: bool,
-    /// Whether every check ran; `false` only for a [`quick_meta`] article
-    /// from [`load_at`] with [`Depth::Quick`].
-    pub checked: bool,
-    /// The file's (modification time, size) when [`load`] read it; `None`
-    /// for a quick read that indexed the file from one `read` without `fstat`.
-    pub stamp: Option<(std::time::SystemTime, u64)>,
+    /// The file's (modification time, size) when [`load`] read it.
+    pub stamp: Option<Stamp>,
 }
 
-impl Parsed {
-    /// A file checked in full whose body was not rendered: its index entry
-    /// ([`Article::index_entry`]) and warnings.
-    fn checked_entry(article: Article, warnings: Vec<Diagnostic>) -> Parsed {
-        Parsed {
-            article,
-            warnings,
-            complete: false,
-            checked: true,
-            stamp: None,
+/// How far a file indexed without its body was checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Indexed from its first bytes by [`quick_index`]: not checked yet;
+    /// the full check may still reject the file.
+    Quick,
+    /// Every check made; only the body was not rendered.
+    Checked,
+}
+
+/// A file indexed without its body: its entry and, once checked, its
+/// warnings.
+#[derive(Debug, Clone)]
+pub struct Indexed {
+    /// The index entry.
+    pub entry: Entry,
+    /// Quick or checked.
+    pub phase: Phase,
+    /// Non-fatal problems (none before the check).
+    pub warnings: Vec<Diagnostic>,
+    /// The file's (modification time, size) when it was read; `None` for
+    /// a quick read that indexed the file from one `read` without `fstat`.
+    pub stamp: Option<Stamp>,
+}
+
+/// What [`load_at`] read, by [`Depth`].
+#[derive(Debug, Clone)]
+pub enum Reading {
+    /// Indexed without the body ([`Depth::Quick`], [`Depth::Meta`]).
+    Indexed(Indexed),
+    /// Read in full ([`Depth::Full`]).
+    Full(Parsed),
+}
+
+impl Reading {
+    /// The index entry, whichever way the file was read.
+    pub fn entry(&self) -> &Entry {
+        match self {
+            Reading::Indexed(i) => &i.entry,
+            Reading::Full(p) => &p.article.entry,
+        }
+    }
+
+    /// The file's warnings.
+    pub fn warnings(&self) -> &[Diagnostic] {
+        match self {
+            Reading::Indexed(i) => &i.warnings,
+            Reading::Full(p) => &p.warnings,
+        }
+    }
+
+    /// The file's stamp, when it was taken.
+    pub fn stamp(&self) -> Option<Stamp> {
+        match self {
+            Reading::Indexed(i) => i.stamp,
+            Reading::Full(p) => p.stamp,
         }
     }
 }
@@ -197,19 +209,26 @@ pub enum Depth {
 /// decoded, or when [`parse`] fails. FIFOs and devices are opened
 /// non-blocking and refused, so they never hang the caller.
 pub fn load(content_dir: &Path, rel: &str, config: &Config) -> Result<Parsed, Diagnostic> {
-    load_at(content_dir, rel, config, Depth::Full)
+    match load_at(content_dir, rel, config, Depth::Full)? {
+        Reading::Full(parsed) => Ok(parsed),
+        // `load_in` answers `Depth::Full` with `Reading::Full` only.
+        Reading::Indexed(_) => unreachable!("a full load gives a full article"),
+    }
 }
 
 /// Like [`load`], but leaves the body unrendered (see [`parse_meta`]).
 ///
 /// Fails exactly when [`load`] would.
-pub fn load_meta(content_dir: &Path, rel: &str, config: &Config) -> Result<Parsed, Diagnostic> {
-    load_at(content_dir, rel, config, Depth::Meta)
+pub fn load_meta(content_dir: &Path, rel: &str, config: &Config) -> Result<Indexed, Diagnostic> {
+    match load_at(content_dir, rel, config, Depth::Meta)? {
+        Reading::Indexed(indexed) => Ok(indexed),
+        // `load_in` answers `Depth::Meta` with `Reading::Indexed` only.
+        Reading::Full(_) => unreachable!("a meta load renders no body"),
+    }
 }
 
 /// Reads the article at `content_dir/rel` to `depth`. With
-/// [`Depth::Quick`] a simple file yields an unchecked slim article
-/// (`checked == false`).
+/// [`Depth::Quick`] a simple file yields an entry in [`Phase::Quick`].
 ///
 /// Fails when [`load`] would, except that a quick read may accept a file
 /// the full check rejects.
@@ -218,7 +237,7 @@ pub fn load_at(
     rel: &str,
     config: &Config,
     depth: Depth,
-) -> Result<Parsed, Diagnostic> {
+) -> Result<Reading, Diagnostic> {
     load_in(None, content_dir, rel, config, depth)
 }
 
@@ -231,7 +250,7 @@ pub fn load_in(
     rel: &str,
     config: &Config,
     depth: Depth,
-) -> Result<Parsed, Diagnostic> {
+) -> Result<Reading, Diagnostic> {
     // Joined only for a message or an open by path: a quick load needs
     // neither (one allocation and a copy fewer per file).
     let path = FilePath::Parts {
@@ -241,65 +260,87 @@ pub fn load_in(
     };
     let at = folder.map(|f| (f, rel.rsplit_once('/').map_or(rel, |(_, name)| name)));
     let (bytes, mtime, stamp) = if depth == Depth::Quick {
-        // The bytes go to a buffer this thread keeps: a quick index entry
-        // needs no copy of them, and most files need nothing more.
-        let quick = QUICK_BUF.with_borrow_mut(|buf| {
-            let (mtime, stamp, article) = read_quick(
-                &path,
-                at,
-                config.content.max_file_bytes,
-                buf,
-                |bytes, mtime| quick_meta(rel, bytes, mtime, config),
-            )?;
-            let bytes = if article.is_some() {
-                Vec::new()
-            } else {
-                buf.clone()
-            };
-            if buf.capacity() > QUICK_BUF_KEEP {
-                *buf = Vec::new();
-            }
-            Ok::<_, Diagnostic>((article, bytes, mtime, stamp))
-        })?;
-        match quick {
-            (Some(article), _, _, stamp) => {
-                return Ok(Parsed {
-                    article,
-                    warnings: Vec::new(),
-                    complete: false,
-                    checked: false,
-                    stamp,
-                })
-            }
-            (None, bytes, mtime, stamp) => (bytes, mtime, stamp),
+        match quick_load(&path, at, rel, config)? {
+            QuickLoad::Indexed(indexed) => return Ok(Reading::Indexed(indexed)),
+            QuickLoad::Read(bytes, mtime, stamp) => (bytes, mtime, stamp),
         }
     } else {
         let mut bytes = Vec::new();
         let (mtime, stamp) = read_into(&path, at, config.content.max_file_bytes, &mut bytes)?;
         (bytes, mtime, stamp)
     };
-    // UTF-8 (the usual case) is read in place; `decode` does the rest.
-    // simdutf8 and memchr: vectorised checks, much faster than std's on
-    // Chinese text.
     let path = path.get();
-    let decoded: String;
-    let text = match simdutf8::basic::from_utf8(&bytes) {
-        Ok(_) if memchr::memchr(0, &bytes).is_some() => {
-            return Err(Diagnostic::error(
-                path,
-                None,
-                "binary file (contains NUL bytes)",
-            ))
+    let text = decode_text(path, &bytes)?;
+    Ok(match depth {
+        Depth::Full => {
+            let mut parsed = parse(path, rel, &text, mtime, config)?;
+            parsed.stamp = stamp;
+            Reading::Full(parsed)
         }
-        Ok(s) => s,
-        Err(_) => {
-            decoded = decode(&bytes).map_err(|m| Diagnostic::error(path, None, m))?;
-            &decoded
+        Depth::Meta | Depth::Quick => {
+            let mut indexed = parse_meta(path, rel, &text, mtime, config)?;
+            indexed.stamp = stamp;
+            Reading::Indexed(indexed)
         }
-    };
-    let mut parsed = parse_with(path, rel, text, mtime, config, depth == Depth::Full)?;
-    parsed.stamp = stamp;
-    Ok(parsed)
+    })
+}
+
+/// What a quick read found: the entry, or the whole file for a full parse.
+enum QuickLoad {
+    Indexed(Indexed),
+    Read(Vec<u8>, Option<DateTime<FixedOffset>>, Option<Stamp>),
+}
+
+/// The read of [`Depth::Quick`]: the entry when [`quick_meta`] finds it
+/// in the file's first bytes, else the file's bytes. The bytes go to a
+/// buffer this thread keeps: a quick index entry needs no copy of them,
+/// and most files need nothing more.
+fn quick_load(
+    path: &FilePath<'_>,
+    at: Option<(std::os::fd::BorrowedFd<'_>, &str)>,
+    rel: &str,
+    config: &Config,
+) -> Result<QuickLoad, Diagnostic> {
+    QUICK_BUF.with_borrow_mut(|buf| {
+        let (mtime, stamp, entry) = read_quick(
+            path,
+            at,
+            config.content.max_file_bytes,
+            buf,
+            |bytes, mtime| quick_meta(rel, bytes, mtime, config),
+        )?;
+        let found = match entry {
+            Some(entry) => QuickLoad::Indexed(Indexed {
+                entry,
+                phase: Phase::Quick,
+                warnings: Vec::new(),
+                stamp,
+            }),
+            None => QuickLoad::Read(buf.clone(), mtime, stamp),
+        };
+        if buf.capacity() > QUICK_BUF_KEEP {
+            *buf = Vec::new();
+        }
+        Ok(found)
+    })
+}
+
+/// File bytes as text: UTF-8 (the usual case) checked in place with
+/// simdutf8 and kept without a copy; anything else through `decode`.
+///
+/// Fails on NUL bytes (a binary file) and on text no encoding decodes.
+fn decode_text<'a>(path: &Path, bytes: &'a [u8]) -> Result<std::borrow::Cow<'a, str>, Diagnostic> {
+    match simdutf8::basic::from_utf8(bytes) {
+        Ok(_) if memchr::memchr(0, bytes).is_some() => Err(Diagnostic::error(
+            path,
+            None,
+            "binary file (contains NUL bytes)",
+        )),
+        Ok(s) => Ok(std::borrow::Cow::Borrowed(s)),
+        Err(_) => decode(bytes)
+            .map(std::borrow::Cow::Owned)
+            .map_err(|m| Diagnostic::error(path, None, m)),
+    }
 }
 
 thread_local! {
@@ -324,49 +365,47 @@ pub fn parse(
     mtime: Option<DateTime<FixedOffset>>,
     config: &Config,
 ) -> Result<Parsed, Diagnostic> {
-    parse_with(path, rel, text, mtime, config, true)
+    let text = normalise(path, text)?;
+    match kind_of(rel) {
+        Some(FileKind::Text) => parse_text(path, rel, &text, mtime, config),
+        _ => parse_markdown(path, rel, &text, config),
+    }
 }
 
-/// Checks the whole file but keeps only what indexing needs: a
-/// [`Article::slimmed`] article with `complete == false`, and every warning.
-/// The body is not rendered. Enough to index (and `check`) an article that
-/// no feed shows; the catalog's feed windows are filled with [`parse`].
+/// Checks the whole file but keeps only what indexing needs: the
+/// [`Entry`] and every warning. The body is not rendered. Enough to index
+/// (and `check`) an article that no feed shows; the catalog's feed windows
+/// are filled with [`parse`].
 ///
-/// Fails exactly when [`parse`] would: a Markdown body never fails to render.
+/// Fails exactly when [`parse`] would: a body never fails to render.
 pub fn parse_meta(
     path: &Path,
     rel: &str,
     text: &str,
     mtime: Option<DateTime<FixedOffset>>,
     config: &Config,
-) -> Result<Parsed, Diagnostic> {
-    parse_with(path, rel, text, mtime, config, false)
+) -> Result<Indexed, Diagnostic> {
+    let text = normalise(path, text)?;
+    match kind_of(rel) {
+        Some(FileKind::Text) => check_text(path, rel, &text, mtime, config),
+        _ => check_markdown(path, rel, &text, config),
+    }
 }
 
-fn parse_with(
-    path: &Path,
-    rel: &str,
-    text: &str,
-    mtime: Option<DateTime<FixedOffset>>,
-    config: &Config,
-    full: bool,
-) -> Result<Parsed, Diagnostic> {
+/// The text without a byte-order mark, with `\n` line ends.
+///
+/// Fails on a file that is empty or only whitespace.
+fn normalise<'a>(path: &Path, text: &'a str) -> Result<std::borrow::Cow<'a, str>, Diagnostic> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let owned;
     let text = if memchr::memchr(b'\r', text.as_bytes()).is_some() {
-        owned = text.replace("\r\n", "\n").replace('\r', "\n");
-        owned.as_str()
+        std::borrow::Cow::Owned(text.replace("\r\n", "\n").replace('\r', "\n"))
     } else {
-        text
+        std::borrow::Cow::Borrowed(text)
     };
     if text.trim().is_empty() {
         return Err(Diagnostic::error(path, None, "empty file"));
     }
-    match kind_of(rel) {
-        // Without `full`, the article comes slimmed already.
-        Some(FileKind::Text) => parse_text(path, rel, text, mtime, config, full),
-        _ => parse_markdown(path, rel, text, config, full),
-    }
+    Ok(text)
 }
 
 #[cfg(test)]

@@ -33,7 +33,7 @@ pub fn quick_meta(
     bytes: &[u8],
     mtime: Option<DateTime<FixedOffset>>,
     config: &Config,
-) -> Option<Article> {
+) -> Option<Entry> {
     match kind_of(rel)? {
         FileKind::Markdown => quick_markdown(rel, bytes, config),
         FileKind::Text => quick_text(rel, bytes, mtime, config),
@@ -52,7 +52,7 @@ pub(super) fn quick_text(
     bytes: &[u8],
     mtime: Option<DateTime<FixedOffset>>,
     config: &Config,
-) -> Option<Article> {
+) -> Option<Entry> {
     let text = simdutf8::basic::from_utf8(bytes).ok()?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     if memchr::memchr2(b'\0', b'\r', text.as_bytes()).is_some() {
@@ -92,7 +92,7 @@ pub(super) fn quick_text(
     }
     let date = check_year(date.or(mtime)?).ok()?;
     let (category, stem) = category_and_stem(rel);
-    Some(Article::index_entry(
+    Some(Entry::new(
         Arc::from(rel),
         category_name(category),
         stem.to_string(),
@@ -118,7 +118,7 @@ pub(super) fn split_lines(text: &str) -> impl Iterator<Item = &str> {
 }
 
 /// [`quick_meta`] of a Markdown file.
-pub(super) fn quick_markdown(rel: &str, bytes: &[u8], config: &Config) -> Option<Article> {
+pub(super) fn quick_markdown(rel: &str, bytes: &[u8], config: &Config) -> Option<Entry> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let rest = bytes.strip_prefix(b"+++\n")?;
     // The closing fence: the first line that is exactly `+++`.
@@ -214,7 +214,7 @@ pub(super) fn quick_markdown(rel: &str, bytes: &[u8], config: &Config) -> Option
         Some(id) => id.to_string(),
         None => tag_id(config, category, &slug, &date),
     };
-    Some(Article::index_entry(
+    Some(Entry::new(
         Arc::from(rel),
         category_name(category),
         slug,
@@ -278,17 +278,20 @@ mod tests {
         super::super::tests::config("timezone = \"Asia/Shanghai\"\n")
     }
 
-    fn full(rel: &str, text: &str, config: &Config) -> Result<Parsed, Diagnostic> {
+    fn full(rel: &str, text: &str, config: &Config) -> Result<Indexed, Diagnostic> {
         parse_meta(Path::new(rel), rel, text, None, config)
     }
 
     /// A quick load of `rel` written with `text` in a fresh content folder.
-    fn quick_load(rel: &str, text: &[u8], config: &Config) -> Result<Parsed, Diagnostic> {
+    fn quick_load(rel: &str, text: &[u8], config: &Config) -> Result<Indexed, Diagnostic> {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(rel);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(&path, text).unwrap();
-        load_at(dir.path(), rel, config, Depth::Quick)
+        match load_at(dir.path(), rel, config, Depth::Quick)? {
+            Reading::Indexed(indexed) => Ok(indexed),
+            Reading::Full(p) => panic!("a quick load read {rel} in full: {p:?}"),
+        }
     }
 
     #[test]
@@ -296,11 +299,8 @@ mod tests {
         let config = config();
         let text = "+++\ntitle = \"t\"\ndate = 2024-01-01T08:00:00+08:00\n+++\nBody.\n";
         let p = quick_load("news/a.md", text.as_bytes(), &config).unwrap();
-        assert!(!p.checked && p.stamp.is_none());
-        assert_eq!(
-            p.article,
-            full("news/a.md", text, &config).unwrap().article.slimmed()
-        );
+        assert!(p.phase == Phase::Quick && p.stamp.is_none());
+        assert_eq!(p.entry, full("news/a.md", text, &config).unwrap().entry);
     }
 
     #[test]
@@ -310,9 +310,9 @@ mod tests {
         let text = format!("+++\ntitle = \"t\"\ndate = 2024-01-01T08:00:00+08:00\n+++\n{body}\n");
         assert!(text.len() > QUICK_READ);
         let p = quick_load("news/a.md", text.as_bytes(), &config).unwrap();
-        assert!(!p.checked);
+        assert_eq!(p.phase, Phase::Quick);
         assert_eq!(p.stamp.map(|s| s.1), Some(text.len() as u64));
-        assert_eq!(p.article.date.to_rfc3339(), "2024-01-01T08:00:00+08:00");
+        assert_eq!(p.entry.date.to_rfc3339(), "2024-01-01T08:00:00+08:00");
     }
 
     #[test]
@@ -332,7 +332,7 @@ mod tests {
         let p = quick_load("news/a.txt", "标题\n\n第一段正文。\n".as_bytes(), &config).unwrap();
         let (mtime, _) = p.stamp.expect("read with fstat, for the date");
         let mtime = DateTime::<chrono::Utc>::from(mtime).timestamp();
-        assert_eq!(p.article.date.timestamp(), mtime);
+        assert_eq!(p.entry.date.timestamp(), mtime);
     }
 
     #[test]
@@ -359,11 +359,11 @@ mod tests {
         let (bytes, _, bad) = encoding_rs::GB18030.encode(text);
         assert!(!bad && std::str::from_utf8(&bytes).is_err());
         let p = quick_load("news/a.txt", &bytes, &config).unwrap();
-        assert_eq!(p.article.date.to_rfc3339(), "2024-05-06T07:08:00+08:00");
+        assert_eq!(p.entry.date.to_rfc3339(), "2024-05-06T07:08:00+08:00");
         // Checked in full (as an index entry: the body is read when shown).
-        assert!(p.stamp.is_some() && p.checked && p.article.is_slim());
+        assert!(p.stamp.is_some() && p.phase == Phase::Checked);
         let whole = full_text("news/a.txt", text, None, &config).unwrap();
-        assert_eq!(p.article, whole.article.slimmed());
+        assert_eq!(p.entry, whole.entry);
     }
 
     #[test]
@@ -390,13 +390,13 @@ mod tests {
         let quick = quick_meta("politics/a1.md", text.as_bytes(), None, &config)
             .expect("simple front matter");
         let parsed = full("politics/a1.md", text, &config).unwrap();
-        assert_eq!(quick, parsed.article);
+        assert_eq!(quick, parsed.entry);
         assert_eq!(quick.slug, "my-slug");
         assert_eq!(quick.date.to_rfc3339(), "2024-01-01T08:00:13+08:00");
         // A string date, a local date, an id, and updated.
         let text = "+++\ntitle = \"x\"\ndate = \"2024-03-02 10:20\"\nupdated = 2024-03-05\nid = \"urn:x:1\"\n+++\n";
         let quick = quick_meta("a/b.md", text.as_bytes(), None, &config).expect("simple");
-        assert_eq!(quick, full("a/b.md", text, &config).unwrap().article);
+        assert_eq!(quick, full("a/b.md", text, &config).unwrap().entry);
         assert_eq!(quick.id, "urn:x:1");
     }
 
@@ -445,7 +445,7 @@ mod tests {
         text: &str,
         mtime: Option<DateTime<FixedOffset>>,
         config: &Config,
-    ) -> Result<Parsed, Diagnostic> {
+    ) -> Result<Indexed, Diagnostic> {
         parse_meta(Path::new(rel), rel, text, mtime, config)
     }
 
@@ -456,9 +456,9 @@ mod tests {
         text: &str,
         mtime: Option<DateTime<FixedOffset>>,
         config: &Config,
-    ) -> Article {
+    ) -> Entry {
         let quick = quick_meta(rel, text.as_bytes(), mtime, config).expect("a simple export");
-        assert_eq!(quick, full_text(rel, text, mtime, config).unwrap().article);
+        assert_eq!(quick, full_text(rel, text, mtime, config).unwrap().entry);
         quick
     }
 
@@ -576,7 +576,7 @@ mod tests {
                 quick_meta("news/a.txt", text.as_bytes(), mtime, &config),
                 full_text("news/a.txt", &text, mtime, &config),
             ) {
-                (Some(quick), Ok(parsed)) => prop_assert_eq!(quick, parsed.article, "{:?}", text),
+                (Some(quick), Ok(parsed)) => prop_assert_eq!(quick, parsed.entry, "{:?}", text),
                 (Some(quick), Err(e)) => prop_assert!(false, "quick {:?} but full fails: {}\n{:?}", quick, e, text),
                 _ => {}
             }
@@ -641,7 +641,7 @@ mod tests {
                 quick_meta("news/a.md", text.as_bytes(), None, &config),
                 full("news/a.md", &text, &config),
             ) {
-                prop_assert_eq!(quick, parsed.article, "{}", text);
+                prop_assert_eq!(quick, parsed.entry, "{}", text);
             }
         }
     }

@@ -161,14 +161,61 @@ pub(super) fn split_names(rest: &str) -> Vec<String> {
     out
 }
 
+/// A text export read line by line: the index entry and the parts an
+/// article is made of. Paragraphs borrow the file's (trimmed) lines.
+struct Export<'a> {
+    entry: Entry,
+    title: String,
+    subtitle: Option<String>,
+    authors: Vec<String>,
+    paragraphs: Vec<&'a str>,
+    warnings: Vec<Diagnostic>,
+}
+
+/// Checks a text export without building its body: every error and
+/// warning [`parse_text`] would give, and the index entry.
+pub(super) fn check_text(
+    path: &Path,
+    rel: &str,
+    text: &str,
+    mtime: Option<DateTime<FixedOffset>>,
+    config: &Config,
+) -> Result<Indexed, Diagnostic> {
+    read_export(path, rel, text, mtime, config, |export| Indexed {
+        entry: export.entry,
+        phase: Phase::Checked,
+        warnings: export.warnings,
+        stamp: None,
+    })
+}
+
+/// Parses a text export into an article.
 pub(super) fn parse_text(
     path: &Path,
     rel: &str,
     text: &str,
     mtime: Option<DateTime<FixedOffset>>,
     config: &Config,
-    full: bool,
 ) -> Result<Parsed, Diagnostic> {
+    read_export(path, rel, text, mtime, config, |export| {
+        let warnings = export.warnings.clone();
+        Parsed {
+            article: render(export, config),
+            warnings,
+            stamp: None,
+        }
+    })
+}
+
+/// Reads the lines of an export into an [`Export`] and hands it to `then`.
+fn read_export<R>(
+    path: &Path,
+    rel: &str,
+    text: &str,
+    mtime: Option<DateTime<FixedOffset>>,
+    config: &Config,
+    then: impl FnOnce(Export<'_>) -> R,
+) -> Result<R, Diagnostic> {
     let zone = &config.site.timezone;
     let mut lines: Vec<(usize, Cow<str>)> = Vec::new();
     for (i, raw) in text.lines().enumerate() {
@@ -264,55 +311,62 @@ pub(super) fn parse_text(
     let (category, stem) = category_and_stem(rel);
     let slug = stem.to_string();
     let id = tag_id(config, category, &slug, &date);
-    if !full {
-        // Checked in full; the body, summary and link are left unbuilt.
-        let entry = Article::index_entry(
+    Ok(then(Export {
+        entry: Entry::new(
             Arc::from(rel),
             category_name(category),
             slug,
             (date, date),
             id,
             false,
-        );
-        return Ok(Parsed::checked_entry(entry, warnings));
-    }
+        ),
+        title,
+        subtitle,
+        authors,
+        paragraphs,
+        warnings,
+    }))
+}
+
+/// The article of an export: paragraphs as HTML, the subtitle (or the
+/// start of the text) as summary, the permalink from the template.
+fn render(export: Export<'_>, config: &Config) -> Article {
+    let Export {
+        entry,
+        title,
+        subtitle,
+        authors,
+        paragraphs,
+        warnings: _,
+    } = export;
     let mut html = String::new();
     for p in &paragraphs {
         html.push_str("<p>");
         html.push_str(&html_escape::encode_text(p));
         html.push_str("</p>\n");
     }
-    let summary = match &subtitle {
-        Some(s) => s.clone(),
+    let summary = match subtitle {
+        Some(s) => s,
         None => truncate_chars(
             &collapse_ws(&paragraphs.join(" ")),
             config.feeds.summary_chars,
         ),
     };
-    let link = config.site.article_url.fill(category, &slug, &date);
-    Ok(Parsed {
-        article: Article {
-            rel: Arc::from(rel),
-            category: category_name(category),
-            slug,
-            title,
-            summary,
-            content_html: Arc::from(html),
-            date,
-            updated: date,
-            authors,
-            tags: Vec::new(),
-            image: None,
-            link,
-            id,
-            draft: false,
-            lang: None,
-        },
-        warnings,
-        complete: true,
-        checked: true,
-        stamp: None,
-    })
+    let link = config
+        .site
+        .article_url
+        .fill(&entry.category, &entry.slug, &entry.date);
+    Article {
+        entry,
+        title,
+        summary,
+        content_html: Arc::from(html),
+        authors,
+        tags: Vec::new(),
+        image: None,
+        link,
+        lang: None,
+    }
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use rustc_hash::FxHashSet;
 
 use super::problems::log_problem;
 use super::*;
-use crate::article::{Depth, Parsed};
+use crate::article::{Depth, Reading};
 use crate::catalog::Change;
 use crate::diagnostics::Diagnostic;
 use crate::load as build;
@@ -114,7 +114,7 @@ impl Publisher {
     /// Applies full checks of quickly indexed files: a file that fails
     /// leaves the feeds, one whose index entry differs is re-indexed.
     /// Files re-read since (by an event) are skipped: that read was full.
-    pub(super) fn apply_checked(&mut self, results: Vec<(String, Result<Parsed, Diagnostic>)>) {
+    pub(super) fn apply_checked(&mut self, results: Vec<(String, Result<Reading, Diagnostic>)>) {
         // With the content directory gone, its failures say nothing about
         // the articles: the last good feeds stay, and its return reloads.
         if std::fs::metadata(&self.config.content.dir).is_err() {
@@ -128,21 +128,22 @@ impl Publisher {
                 continue;
             };
             match result {
-                Ok(parsed) => {
-                    if let Some(s) = parsed.stamp {
+                Ok(reading) => {
+                    if let Some(s) = reading.stamp() {
                         self.stamps.insert(key, s);
                     }
-                    if !parsed.warnings.is_empty() {
-                        self.log_warnings(&parsed.warnings);
-                        self.problems.insert(rel.clone(), parsed.warnings);
+                    if !reading.warnings().is_empty() {
+                        self.log_warnings(reading.warnings());
+                        self.problems
+                            .insert(rel.clone(), reading.warnings().to_vec());
                         problems_changed = true;
                     }
                     let same = self
                         .catalog
                         .get(&rel)
-                        .is_some_and(|old| old.same_index(&parsed.article));
+                        .is_some_and(|old| old.entry() == reading.entry());
                     if !same {
-                        change.merge(self.catalog.upsert_meta(parsed.article));
+                        change.merge(self.catalog.upsert_entry(reading.entry().clone()));
                     }
                 }
                 // Deleted since the quick read: its event drops it.

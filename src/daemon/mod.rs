@@ -39,7 +39,7 @@ use std::sync::Arc;
 use arc_swap::ArcSwap;
 use tokio::net::TcpListener;
 
-use crate::article::Parsed;
+use crate::article::Reading;
 use crate::config::Config;
 use crate::diagnostics::Diagnostic;
 use crate::http::server::{self, Limits};
@@ -65,7 +65,7 @@ pub enum Msg {
     ReloadConfig,
     /// Full checks of files the first index read quickly: the check's
     /// generation, and its results.
-    Checked(u64, Vec<(String, Result<Parsed, Diagnostic>)>),
+    Checked(u64, Vec<(String, Result<Reading, Diagnostic>)>),
     /// Compressed variants from the compressor thread: (path, the
     /// resource compressed, the resource with its variants).
     Compressed(Vec<(String, Arc<Resource>, Arc<Resource>)>),

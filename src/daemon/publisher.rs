@@ -17,8 +17,8 @@ use super::compress::Pending;
 use super::problems::{log_problem, LoadWarnings};
 use super::reconcile::RECONCILE_EVERY;
 use super::*;
-use crate::article::{self, Depth};
-use crate::catalog::{Catalog, CatalogBuilder, Change};
+use crate::article::{self, Depth, Phase, Reading};
+use crate::catalog::{Catalog, CatalogBuilder, Change, Held};
 use crate::config::Config;
 use crate::content::watch::{self, Mode};
 use crate::content::{rules, walk as scan};
@@ -205,18 +205,23 @@ impl Publisher {
         let loaded = build::load_tree(&self.config, Depth::Quick, |rel, result| {
             files += 1;
             match result {
-                Ok(parsed) => {
-                    if !parsed.warnings.is_empty() {
+                Ok(reading) => {
+                    if !reading.warnings().is_empty() {
                         // (Said once: a later read that finds the same
                         // warnings does not repeat them.)
-                        warnings.log(&parsed.warnings);
-                        problems.insert(rel, parsed.warnings);
+                        warnings.log(reading.warnings());
+                        problems.insert(rel, reading.warnings().to_vec());
                     }
-                    let key = builder.push(parsed.article, parsed.complete);
-                    if !parsed.checked {
+                    let quick = matches!(
+                        &reading,
+                        Reading::Indexed(i) if i.phase == Phase::Quick
+                    );
+                    let stamp = reading.stamp();
+                    let key = builder.push(reading);
+                    if quick {
                         unchecked.insert(Arc::clone(&key));
                     }
-                    if let Some(s) = parsed.stamp {
+                    if let Some(s) = stamp {
                         stamps.insert(key, s);
                     }
                 }
@@ -224,7 +229,7 @@ impl Publisher {
                     log_problem(&d);
                     // Keep the last good version of a file that broke.
                     if let Some(old) = old_catalog.get(&rel) {
-                        builder.push((**old).clone(), old_catalog.has_body(&rel));
+                        builder.push(old.clone());
                     }
                     problems.insert(rel, vec![d]);
                 }
@@ -539,6 +544,7 @@ impl Publisher {
                 if self
                     .catalog
                     .get(rel)
+                    .and_then(Held::full)
                     .is_some_and(|old| **old == parsed.article)
                 {
                     return Change::default();

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant, SystemTime};
 use super::publisher::{stamp_of, Stamp};
 use super::*;
 use crate::catalog::Change;
+use crate::catalog::Held;
 use crate::config::Config;
 use crate::content::walk as scan;
 
@@ -168,6 +169,7 @@ impl Publisher {
         let missing: Vec<String> = self
             .catalog
             .articles()
+            .map(Held::entry)
             .filter(|a| !present.contains(&*a.rel))
             .map(|a| a.rel.to_string())
             .collect();

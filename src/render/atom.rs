@@ -154,7 +154,7 @@ mod tests {
             article::parse(Path::new("/c/news/b.md"), "news/b.md", good, None, &config).unwrap();
         let catalog = Catalog::from_articles(
             ["news".to_string()],
-            vec![(parsed.article, true), (good.article, true)],
+            vec![parsed.article.into(), good.article.into()],
         );
         let now = chrono::DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z").unwrap();
 
