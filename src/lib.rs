@@ -14,7 +14,8 @@
 //!   ETags) and the hyper service over it.
 //! - [`daemon`]: wires load, watch, regenerate and serve together.
 //!
-//! Beside it: [`diagnostics`] (file:line:col problems), [`url_segment`]
+//! Beside it: [`diagnostics`] (file:line:col problems), [`taxonomy`]
+//! (tags and authors, and how their names fold), [`url_segment`]
 //! (percent-encoding), [`load`] (whole-tree loads, for the daemon and
 //! `herald build`/`check`) and [`output`] (atomic writes of rendered files).
 #![forbid(unsafe_code)]
@@ -30,4 +31,5 @@ pub mod http;
 pub mod load;
 pub mod output;
 pub mod render;
+pub mod taxonomy;
 pub mod url_segment;

@@ -14,6 +14,8 @@ mod validate;
 pub mod zone;
 
 pub use permalink::Permalink;
+
+use crate::taxonomy::Taxonomy;
 pub use zone::{parse_zone, SiteZone};
 
 use std::collections::BTreeMap;
@@ -175,6 +177,9 @@ pub struct Feeds {
     pub full_content: bool,
     /// Length of an automatic summary, in characters.
     pub summary_chars: usize,
+    /// The groupings besides categories that get pages and feeds, in
+    /// `Taxonomy::ALL` order.
+    pub taxonomies: Vec<Taxonomy>,
 }
 
 /// `[text]`: the plain-text importer.
@@ -338,6 +343,7 @@ mod tests {
         assert_eq!(c.content.poll_interval, Duration::from_millis(2000));
         assert_eq!(c.content.max_file_bytes, 1_048_576);
         assert_eq!(c.feeds.limit, 50);
+        assert_eq!(c.feeds.taxonomies, Taxonomy::ALL);
         assert_eq!(c.feeds.formats, Format::ALL.to_vec());
         assert!(c.feeds.full_content);
         assert_eq!(c.feeds.summary_chars, 160);
@@ -358,6 +364,14 @@ mod tests {
                 .starts_with("/srv/herald/config/herald.toml:6:1: error:"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn taxonomies_can_be_narrowed_or_turned_off() {
+        let c = parse("[site]\ntitle = \"T\"\n[feeds]\ntaxonomies = [\"authors\"]\n").unwrap();
+        assert_eq!(c.feeds.taxonomies, [Taxonomy::Authors]);
+        let c = parse("[site]\ntitle = \"T\"\n[feeds]\ntaxonomies = []\n").unwrap();
+        assert!(c.feeds.taxonomies.is_empty());
     }
 
     #[test]
@@ -386,6 +400,11 @@ mod tests {
             (
                 "[site]\ntitle = \"T\"\n[feeds]\nformats = [\"rss\", \"rdf\"]\n",
                 "feeds.formats",
+                4,
+            ),
+            (
+                "[site]\ntitle = \"T\"\n[feeds]\ntaxonomies = [\"tags\", \"topics\"]\n",
+                "feeds.taxonomies",
                 4,
             ),
             (

@@ -69,6 +69,7 @@ pub(super) struct RawFeeds {
     pub(super) formats: Option<S<Vec<S<String>>>>,
     pub(super) full_content: Option<bool>,
     pub(super) summary_chars: Option<S<i64>>,
+    pub(super) taxonomies: Option<S<Vec<S<String>>>>,
 }
 
 #[derive(Deserialize, Default)]

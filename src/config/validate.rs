@@ -11,6 +11,7 @@ use url::Url;
 
 use super::raw::*;
 use super::*;
+use crate::taxonomy::Taxonomy;
 
 fn int_in<F>(
     v: &Option<S<i64>>,
@@ -228,6 +229,31 @@ where
         .map_err(|e| err_at(None, format!("content.ignore: {e}")))?;
 
     let limit = int_in(&raw.feeds.limit, 50, 1, 10_000, "feeds.limit", err_at)? as usize;
+    let taxonomies = match &raw.feeds.taxonomies {
+        None => Taxonomy::ALL.to_vec(),
+        Some(list) => {
+            let mut out = Vec::new();
+            for t in list.get_ref() {
+                match Taxonomy::ALL.iter().find(|x| x.name() == t.get_ref().as_str()) {
+                    Some(x) => out.push(*x),
+                    None => {
+                        return Err(err_at(
+                            Some(t.span()),
+                            format!(
+                                "feeds.taxonomies: unknown taxonomy {:?} (expected \"tags\" or \"authors\")",
+                                t.get_ref()
+                            ),
+                        ))
+                    }
+                }
+            }
+            Taxonomy::ALL
+                .iter()
+                .copied()
+                .filter(|t| out.contains(t))
+                .collect()
+        }
+    };
     let formats = match &raw.feeds.formats {
         None => Format::ALL.to_vec(),
         Some(list) => {
@@ -339,6 +365,7 @@ where
         feeds: Feeds {
             limit,
             formats,
+            taxonomies,
             full_content: raw.feeds.full_content.unwrap_or(true),
             summary_chars,
         },

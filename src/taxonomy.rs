@@ -1,0 +1,80 @@
+//! Tags and authors: the two ways besides categories to group articles.
+//! An article names its tags (`tags`) and its authors (`author`/`authors`,
+//! or the byline of a text export); names that fold to the same key are
+//! one term, whose URL segment is the key.
+
+use std::fmt;
+
+/// Which grouping a term belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Taxonomy {
+    /// `tags` from the front matter, at `/tags/`.
+    Tags,
+    /// The names an article gives itself, at `/authors/`.
+    Authors,
+}
+
+impl Taxonomy {
+    /// Both, in the order the index page lists them.
+    pub const ALL: [Taxonomy; 2] = [Taxonomy::Tags, Taxonomy::Authors];
+
+    /// The first path segment of its pages, and its name in the config.
+    pub fn name(self) -> &'static str {
+        match self {
+            Taxonomy::Tags => "tags",
+            Taxonomy::Authors => "authors",
+        }
+    }
+
+    /// Its position in [`Taxonomy::ALL`], for per-taxonomy arrays.
+    pub fn index(self) -> usize {
+        match self {
+            Taxonomy::Tags => 0,
+            Taxonomy::Authors => 1,
+        }
+    }
+}
+
+impl fmt::Display for Taxonomy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The key of a tag or author name: trimmed, runs of whitespace made one
+/// space, lowercased (Unicode), then spaces and `/` made `-`, so the key
+/// is also the term's URL segment (before percent-encoding). Names with
+/// the same key are one term. Empty for a name of only whitespace.
+pub fn key(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for word in name.split_whitespace() {
+        if !out.is_empty() {
+            out.push('-');
+        }
+        for c in word.chars() {
+            if c == '/' {
+                out.push('-');
+            } else {
+                out.extend(c.to_lowercase());
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_fold_case_whitespace_and_slashes() {
+        assert_eq!(key("  City   Budget "), "city-budget");
+        assert_eq!(key("city-budget"), "city-budget");
+        assert_eq!(key("EV"), "ev");
+        assert_eq!(key("财政"), "财政");
+        assert_eq!(key("Ünïcode ÄÖ"), "ünïcode-äö");
+        assert_eq!(key("A/B testing"), "a-b-testing");
+        assert_eq!(key("林金彥"), "林金彥");
+        assert_eq!(key(" \t "), "");
+    }
+}
