@@ -79,7 +79,7 @@ fn check<'a>(
     config: &Config,
 ) -> Result<Checked<'a>, Diagnostic> {
     let split = split_front_matter(path, text)?;
-    let (front, keys) = parse_front(path, &split)?;
+    let (mut front, keys) = parse_front(path, &split)?;
     let mut warnings = Vec::new();
     for k in keys {
         if !KNOWN_KEYS.contains(&k.as_str()) {
@@ -190,6 +190,11 @@ fn check<'a>(
         }
         None => None,
     };
+    // `author` names first, in order, then `authors` (clean_list drops repeats).
+    let mut authors: Vec<String> = front.author.take().map(|n| n.0).unwrap_or_default();
+    authors.extend(front.authors.take().map(|n| n.0).unwrap_or_default());
+    let authors = clean_list(authors);
+    let tags = clean_list(front.tags.take().map(|n| n.0).unwrap_or_default());
     let entry = Entry::new(
         Arc::from(rel),
         category_name(category),
@@ -197,7 +202,8 @@ fn check<'a>(
         (date, updated),
         id,
         front.draft.unwrap_or(false),
-    );
+    )
+    .with_names(&tags, &authors);
     Ok(Checked {
         entry,
         front,
@@ -285,16 +291,12 @@ fn render(checked: Checked<'_>, config: &Config) -> Article {
         None => truncate_chars(&collapse_ws(&plain), config.feeds.summary_chars),
     };
 
-    // `author` names first, in order, then `authors` (clean_list drops repeats).
-    let mut authors: Vec<String> = front.author.map(|n| n.0).unwrap_or_default();
-    authors.extend(front.authors.map(|n| n.0).unwrap_or_default());
-    let authors = clean_list(authors);
-    let authors = if authors.is_empty() {
+    let authors = if entry.authors.is_empty() {
         config.site.author.iter().cloned().collect()
     } else {
-        authors
+        entry.authors.iter().map(|a| a.to_string()).collect()
     };
-    let tags = clean_list(front.tags.map(|n| n.0).unwrap_or_default());
+    let tags = entry.tags.iter().map(|t| t.to_string()).collect();
     let image = front
         .image
         .as_deref()

@@ -51,6 +51,12 @@ pub struct Entry {
     pub id: String,
     /// Drafts are never published.
     pub draft: bool,
+    /// Tags as the article writes them (trimmed, whitespace collapsed,
+    /// repeats dropped).
+    pub tags: Box<[Arc<str>]>,
+    /// The names the article gives itself (`author`/`authors`, or a text
+    /// export's bylines), cleaned like tags; never the `site.author` fallback.
+    pub authors: Box<[Arc<str>]>,
 }
 
 impl Entry {
@@ -71,7 +77,16 @@ impl Entry {
             updated,
             id,
             draft,
+            tags: Box::default(),
+            authors: Box::default(),
         }
+    }
+
+    /// The entry with its tags and authors.
+    pub fn with_names(mut self, tags: &[String], authors: &[String]) -> Entry {
+        self.tags = tags.iter().map(|t| intern(t)).collect();
+        self.authors = authors.iter().map(|a| intern(a)).collect();
+        self
     }
 }
 
@@ -188,6 +203,31 @@ pub(crate) fn category_name(category: &str) -> Arc<str> {
     LAST.with_borrow_mut(|last| match last {
         Some(c) if **c == *category => Arc::clone(c),
         _ => Arc::clone(last.insert(Arc::from(category))),
+    })
+}
+
+/// A tag or author name as entries hold it: one allocation per name and
+/// loader thread, shared by the articles that thread reads (a newsroom
+/// has a few thousand names for 100,000 articles).
+pub(crate) fn intern(name: &str) -> Arc<str> {
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+    /// A thread's table is dropped when it grows past this, so a stream of
+    /// one-off names cannot grow it without bound.
+    const KEEP: usize = 16 * 1024;
+    thread_local! {
+        static NAMES: RefCell<HashMap<Box<str>, Arc<str>>> = RefCell::new(HashMap::new());
+    }
+    NAMES.with_borrow_mut(|names| {
+        if let Some(n) = names.get(name) {
+            return Arc::clone(n);
+        }
+        if names.len() >= KEEP {
+            names.clear();
+        }
+        let n: Arc<str> = Arc::from(name);
+        names.insert(name.into(), Arc::clone(&n));
+        n
     })
 }
 

@@ -14,7 +14,8 @@ use crate::content::rules::{category_and_stem, kind_of, FileKind};
 
 use super::dates::{check_year, parse_date};
 use super::id::tag_id;
-use super::text_export::{strip_pinyin, timestamp_line};
+use super::text_export::{split_names, strip_pinyin, timestamp_line};
+use super::whitespace::clean_list;
 
 /// The [`Article::slimmed`] article of a Markdown file whose TOML front
 /// matter is simple enough to read line by line, without parsing the rest:
@@ -63,29 +64,33 @@ pub(super) fn quick_text(
     // The first line is the title, whatever it holds.
     lines.next()?;
     let mut date = None;
+    let mut authors: Vec<String> = Vec::new();
     for line in lines {
-        // `\d` of the timestamp pattern is any Unicode digit.
-        if !line.chars().next().is_some_and(char::is_numeric) {
-            continue;
-        }
         let line = if config.text.strip_pinyin {
             strip_pinyin(line)
         } else {
             Cow::Borrowed(line)
         };
-        let byline = config
+        if let Some(prefix) = config
             .text
             .byline_prefixes
             .iter()
-            .any(|p| line.starts_with(p.as_str()));
-        if byline {
+            .find(|p| line.starts_with(p.as_str()))
+        {
+            for n in split_names(&line[prefix.len()..]) {
+                if !authors.contains(&n) {
+                    authors.push(n);
+                }
+            }
+            continue;
+        }
+        // The first timestamp line dates the export; later ones are
+        // furniture. `\d` of the timestamp pattern is any Unicode digit.
+        if date.is_some() || !line.chars().next().is_some_and(char::is_numeric) {
             continue;
         }
         match timestamp_line(&line, zone) {
-            Some(Ok(dt)) => {
-                date = Some(dt);
-                break;
-            }
+            Some(Ok(dt)) => date = Some(dt),
             Some(Err(_)) => return None,
             None => {}
         }
@@ -99,7 +104,8 @@ pub(super) fn quick_text(
         (date, date),
         tag_id(config, category, stem, &date),
         false,
-    ))
+    )
+    .with_names(&[], &authors))
 }
 
 /// The lines of a text without carriage returns (as [`str::lines`] gives
@@ -147,6 +153,7 @@ pub(super) fn quick_markdown(rel: &str, bytes: &[u8], config: &Config) -> Option
     }
     let front = simdutf8::basic::from_utf8(front).ok()?;
     let (mut date, mut updated, mut id, mut slug, mut draft) = (None, None, None, None, None);
+    let (mut tags, mut author, mut authors) = (None, None, None);
     // On the stack: front matter rarely has more than 16 keys.
     let mut seen: smallvec::SmallVec<[&str; 16]> = smallvec::SmallVec::new();
     // Carriage returns were refused above: lines end at `\n` alone.
@@ -175,6 +182,9 @@ pub(super) fn quick_markdown(rel: &str, bytes: &[u8], config: &Config) -> Option
             "updated" => updated = Some(quick_date(value)?),
             "id" => id = Some(quick_string(value)?),
             "slug" => slug = Some(quick_string(value)?),
+            "tags" => tags = Some(quick_names(value)?),
+            "author" => author = Some(quick_names(value)?),
+            "authors" => authors = Some(quick_names(value)?),
             "draft" => {
                 draft = Some(match quick_bare(value) {
                     "true" => true,
@@ -214,14 +224,51 @@ pub(super) fn quick_markdown(rel: &str, bytes: &[u8], config: &Config) -> Option
         Some(id) => id.to_string(),
         None => tag_id(config, category, &slug, &date),
     };
-    Some(Entry::new(
-        Arc::from(rel),
-        category_name(category),
-        slug,
-        (date, updated),
-        id,
-        draft.unwrap_or(false),
-    ))
+    // As the full parser cleans them: `author` first, then `authors`.
+    let mut names: Vec<String> = author.unwrap_or_default();
+    names.extend(authors.unwrap_or_default());
+    Some(
+        Entry::new(
+            Arc::from(rel),
+            category_name(category),
+            slug,
+            (date, updated),
+            id,
+            draft.unwrap_or(false),
+        )
+        .with_names(&clean_list(tags.unwrap_or_default()), &clean_list(names)),
+    )
+}
+
+/// A name or a list of names on one line: a string, or an array of
+/// strings without escapes (`["a", 'b',]`), followed by nothing but a
+/// comment. `None` for anything else: the full parser decides.
+fn quick_names(value: &str) -> Option<Vec<String>> {
+    if !value.starts_with('[') {
+        return Some(vec![quick_string(value)?.to_string()]);
+    }
+    let mut rest = value[1..].trim_start();
+    let mut out = Vec::new();
+    loop {
+        if let Some(after) = rest.strip_prefix(']') {
+            let after = after.trim_start();
+            return (after.is_empty() || after.starts_with('#')).then_some(out);
+        }
+        let quote = rest.chars().next().filter(|c| *c == '"' || *c == '\'')?;
+        let inner = &rest[1..];
+        let close = inner.find(quote)?;
+        let text = &inner[..close];
+        if text.contains('\\') || text.chars().any(|c| c.is_control() && c != '\t') {
+            return None;
+        }
+        out.push(text.to_string());
+        rest = inner[close + 1..].trim_start();
+        if let Some(after) = rest.strip_prefix(',') {
+            rest = after.trim_start();
+        } else if !rest.starts_with(']') {
+            return None;
+        }
+    }
 }
 
 /// A value up to an end-of-line comment.
@@ -536,6 +583,10 @@ mod tests {
             "12 家企业参加。",
             "2024-12-06 11:35:39 更新",
             "記者 刘洋 张伟",
+            "記者 刘洋、刘洋",
+            "By Jane Doe and John Roe",
+            "记者(jì zhě) 王芳",
+            "記(jì)者 陈静",
             "记者 2024-12-06 11:35",
             "本网 2006-2025 版權所有",
             "備案號：魯ICP備00000000號",
@@ -586,8 +637,8 @@ mod tests {
     /// One front-matter line, from forms the quick reader takes and forms it must refuse.
     fn line() -> impl Strategy<Value = String> {
         let key = prop::sample::select(vec![
-            "title", "date", "updated", "id", "slug", "draft", "author", "tags", "summary", "lang",
-            "extra", "date.x", "\"date\"",
+            "title", "date", "updated", "id", "slug", "draft", "author", "authors", "tags",
+            "summary", "lang", "extra", "date.x", "\"date\"",
         ]);
         let value = prop::sample::select(vec![
             "\"x\"",
@@ -611,6 +662,14 @@ mod tests {
             "false",
             "1",
             "[\"a\", \"b\"]",
+            "[\"A  b\", 'a  b', \"c\",]",
+            "[ ]",
+            "[\"x\", 1]",
+            "[\"x\" \"y\"]",
+            "[\"x\"] # c",
+            "[\"x\"] y",
+            "[\"a\\\"b\"]",
+            "[[\"x\"]]",
             "[",
             "{ a = 1 }",
             "\"\"\"",

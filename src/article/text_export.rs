@@ -31,6 +31,10 @@ pub(super) static PINYIN: LazyLock<Regex> = LazyLock::new(|| {
 
 /// Removes pinyin annotations: `務(wù)` → `務`. Other parentheses stay.
 pub fn strip_pinyin(s: &str) -> std::borrow::Cow<'_, str> {
+    // Most lines have no parenthesis at all: no need to run the pattern.
+    if !s.contains(['(', '（']) {
+        return std::borrow::Cow::Borrowed(s);
+    }
     PINYIN.replace_all(s, "$1")
 }
 
@@ -302,9 +306,6 @@ fn read_export<R>(
             ))
         }
     };
-    if authors.is_empty() {
-        authors.extend(config.site.author.iter().cloned());
-    }
     if paragraphs.is_empty() {
         warnings.push(Diagnostic::warning(path, None, "no body paragraphs"));
     }
@@ -319,7 +320,8 @@ fn read_export<R>(
             (date, date),
             id,
             false,
-        ),
+        )
+        .with_names(&[], &authors),
         title,
         subtitle,
         authors,
@@ -356,6 +358,11 @@ fn render(export: Export<'_>, config: &Config) -> Article {
         .site
         .article_url
         .fill(&entry.category, &entry.slug, &entry.date);
+    let authors = if authors.is_empty() {
+        config.site.author.iter().cloned().collect()
+    } else {
+        authors
+    };
     Article {
         entry,
         title,
