@@ -19,6 +19,7 @@ use std::sync::Arc;
 use chrono::{DateTime, FixedOffset};
 
 use crate::article::{Article, Entry, Reading};
+use crate::taxonomy::{self, Taxonomy};
 
 /// Sort key: newest first, then by path.
 /// The path is shared (`Arc<str>`) between the map and both sets, so a
@@ -97,12 +98,15 @@ pub struct Change {
     pub site: bool,
     /// Whether the set of categories changed (OPML and the index list them).
     pub category_set: bool,
+    /// Tags and authors (by key) whose feeds changed: those the articles
+    /// had before and have after.
+    pub terms: BTreeSet<(Taxonomy, String)>,
 }
 
 impl Change {
     /// Whether nothing changed.
     pub fn is_empty(&self) -> bool {
-        self.categories.is_empty() && !self.site && !self.category_set
+        self.categories.is_empty() && !self.site && !self.category_set && self.terms.is_empty()
     }
 
     /// Adds another change to this one.
@@ -110,7 +114,61 @@ impl Change {
         self.categories.extend(other.categories);
         self.site |= other.site;
         self.category_set |= other.category_set;
+        self.terms.extend(other.terms);
     }
+
+    /// Notes every term of `entry` as changed.
+    fn note_terms(&mut self, entry: &Entry) {
+        for (tax, name) in terms_of(entry) {
+            self.terms.insert((tax, taxonomy::key(name)));
+        }
+    }
+}
+
+/// One tag or author: its published-or-scheduled articles in feed order,
+/// and how they spell it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Term {
+    items: BTreeSet<Key>,
+    /// Each spelling and how many of the articles use it.
+    spellings: BTreeMap<Arc<str>, u32>,
+}
+
+impl Term {
+    /// The spelling most of its articles use; ties go to the first in
+    /// code-point order.
+    pub fn name(&self) -> &str {
+        let mut best: Option<(&Arc<str>, u32)> = None;
+        // In code-point order: a later spelling wins only with more uses.
+        for (spelling, n) in &self.spellings {
+            if best.is_none_or(|(_, m)| *n > m) {
+                best = Some((spelling, *n));
+            }
+        }
+        best.map_or("", |(s, _)| s)
+    }
+
+    fn add(&mut self, key: Key, spelling: &Arc<str>) {
+        self.items.insert(key);
+        *self.spellings.entry(Arc::clone(spelling)).or_default() += 1;
+    }
+
+    fn remove(&mut self, key: &Key, spelling: &str) {
+        self.items.remove(key);
+        if let Some(n) = self.spellings.get_mut(spelling) {
+            *n -= 1;
+            if *n == 0 {
+                self.spellings.remove(spelling);
+            }
+        }
+    }
+}
+
+/// Every (taxonomy, name) an entry is indexed under.
+fn terms_of(entry: &Entry) -> impl Iterator<Item = (Taxonomy, &Arc<str>)> {
+    let tags = entry.tags.iter().map(|t| (Taxonomy::Tags, t));
+    let authors = entry.authors.iter().map(|a| (Taxonomy::Authors, a));
+    tags.chain(authors)
 }
 
 /// Articles grouped by category, ordered for feeds.
@@ -125,6 +183,8 @@ pub struct Catalog {
     /// Paths by the hash of their article's id, sorted: compact, and exact
     /// because lookups compare the articles' ids themselves.
     ids: FxHashMap<u64, IdPaths>,
+    /// Tags and authors by key, per taxonomy (`Taxonomy::index`).
+    terms: [BTreeMap<String, Term>; 2],
     /// Paths held as [`Held::Full`]: the few articles the feed windows
     /// show, found without a pass over the whole map. Articles outside
     /// every window are held as entries (see [`Catalog::slim`]), so a large
@@ -144,6 +204,8 @@ pub struct CatalogBuilder {
     by_updated: Vec<Key>,
     ids: FxHashMap<u64, IdPaths>,
     bodies: FxHashSet<Arc<str>>,
+    /// Per taxonomy and key: the articles' keys, and their spellings.
+    terms: [FxHashMap<String, (Vec<Key>, FxHashMap<Arc<str>, u32>)>; 2],
 }
 
 impl CatalogBuilder {
@@ -177,6 +239,13 @@ impl CatalogBuilder {
                     }
                 }
             }
+            for (tax, name) in terms_of(article) {
+                let (keys, spellings) = self.terms[tax.index()]
+                    .entry(taxonomy::key(name))
+                    .or_default();
+                keys.push(key.clone());
+                *spellings.entry(Arc::clone(name)).or_default() += 1;
+            }
             self.site.push(key);
             self.by_updated
                 .push((Reverse(article.updated), Arc::clone(&rel)));
@@ -208,6 +277,7 @@ impl CatalogBuilder {
             by_updated,
             mut ids,
             bodies,
+            terms,
         } = self;
         for c in categories {
             if !c.is_empty() {
@@ -245,6 +315,18 @@ impl CatalogBuilder {
                 )
             },
         );
+        let terms = terms.map(|by_key| {
+            by_key
+                .into_iter()
+                .map(|(k, (keys, spellings))| {
+                    let term = Term {
+                        items: sorted(keys),
+                        spellings: spellings.into_iter().collect(),
+                    };
+                    (k, term)
+                })
+                .collect()
+        });
         Catalog {
             articles,
             categories,
@@ -252,6 +334,7 @@ impl CatalogBuilder {
             by_updated,
             ids,
             bodies,
+            terms,
         }
     }
 }
@@ -408,6 +491,9 @@ impl Catalog {
                 if !article.category.is_empty() {
                     change.categories.insert(article.category.to_string());
                 }
+                if !article.draft {
+                    change.note_terms(article);
+                }
                 if has_body {
                     self.bodies.insert(Arc::clone(&key));
                 } else {
@@ -429,6 +515,14 @@ impl Catalog {
             let key = (Reverse(article.date), Arc::clone(&rel));
             if let Some(set) = self.categories.get_mut(&*article.category) {
                 set.insert(key.clone());
+            }
+            for (tax, name) in terms_of(article) {
+                let k = taxonomy::key(name);
+                self.terms[tax.index()]
+                    .entry(k.clone())
+                    .or_default()
+                    .add(key.clone(), name);
+                change.terms.insert((tax, k));
             }
             self.site.insert(key);
             self.by_updated
@@ -495,6 +589,19 @@ impl Catalog {
             set.remove(&key);
         }
         self.site.remove(&key);
+        if !old.draft {
+            for (tax, name) in terms_of(old) {
+                let k = taxonomy::key(name);
+                let by_key = &mut self.terms[tax.index()];
+                if let Some(term) = by_key.get_mut(&k) {
+                    term.remove(&key, name);
+                    if term.items.is_empty() {
+                        by_key.remove(&k);
+                    }
+                }
+                change.terms.insert((tax, k));
+            }
+        }
         let h = id_hash(&old.id);
         if let Some(paths) = self.ids.get_mut(&h) {
             paths.retain(|p| &**p != rel);
@@ -585,6 +692,64 @@ impl Catalog {
             .collect()
     }
 
+    /// The terms of a taxonomy by key, in key order.
+    pub fn terms(&self, tax: Taxonomy) -> impl Iterator<Item = (&str, &Term)> {
+        self.terms[tax.index()].iter().map(|(k, t)| (k.as_str(), t))
+    }
+
+    /// The term of a taxonomy with this key.
+    pub fn term(&self, tax: Taxonomy, key: &str) -> Option<&Term> {
+        self.terms[tax.index()].get(key)
+    }
+
+    /// The newest `limit` published articles of a term at `now`, read in
+    /// full: those the catalog holds in full.
+    pub fn term_items(
+        &self,
+        tax: Taxonomy,
+        key: &str,
+        now: DateTime<FixedOffset>,
+        limit: usize,
+    ) -> Vec<Arc<Article>> {
+        self.term_paths(tax, key, now, limit)
+            .into_iter()
+            .filter_map(|rel| self.articles.get(rel)?.full().cloned())
+            .collect()
+    }
+
+    /// The paths of the newest `limit` published articles of a term at `now`.
+    pub fn term_paths(
+        &self,
+        tax: Taxonomy,
+        key: &str,
+        now: DateTime<FixedOffset>,
+        limit: usize,
+    ) -> Vec<&str> {
+        let Some(term) = self.term(tax, key) else {
+            return Vec::new();
+        };
+        term.items
+            .iter()
+            .filter(|(Reverse(date), _)| *date <= now)
+            .take(limit)
+            .map(|(_, rel)| &**rel)
+            .collect()
+    }
+
+    /// Number of published articles of a term at `now` (0 for none: such
+    /// a term has no pages).
+    pub fn term_count(&self, tax: Taxonomy, key: &str, now: DateTime<FixedOffset>) -> usize {
+        let Some(term) = self.term(tax, key) else {
+            return 0;
+        };
+        let future = term
+            .items
+            .iter()
+            .take_while(|(Reverse(date), _)| *date > now)
+            .count();
+        term.items.len() - future
+    }
+
     /// Number of published articles of a category (or the site) at `now`.
     pub fn published_count(&self, category: Option<&str>, now: DateTime<FixedOffset>) -> usize {
         let Some(set) = self.set(category) else {
@@ -634,10 +799,11 @@ impl Catalog {
             if *date <= until {
                 change.site = true;
                 if let Some(a) = self.articles.get(&**rel) {
-                    let category = &a.entry().category;
-                    if !category.is_empty() {
-                        change.categories.insert(category.to_string());
+                    let entry = a.entry();
+                    if !entry.category.is_empty() {
+                        change.categories.insert(entry.category.to_string());
                     }
+                    change.note_terms(entry);
                 }
             }
         }
@@ -878,6 +1044,16 @@ mod tests {
                 a.entry.id = format!("shared-{}", i % 3);
             }
             a.entry.updated = a.date + chrono::Duration::hours((i % 5) as i64);
+            let tags = [
+                ["EV", "财政"],
+                ["ev", "City  Budget"],
+                ["Ev", "city budget"],
+            ];
+            let names = ["林金彥", "Jane Doe"];
+            a.entry = a.entry.clone().with_names(
+                &tags[(i % 3) as usize].map(String::from),
+                &[names[(i % 2) as usize].into()],
+            );
             items.push(if i % 2 == 0 {
                 Held::from(a)
             } else {
@@ -926,6 +1102,7 @@ mod tests {
         assert_eq!(a.by_updated, b.by_updated);
         assert_eq!(a.ids, b.ids);
         assert_eq!(a.bodies, b.bodies);
+        assert_eq!(a.terms, b.terms);
         assert_eq!(a.duplicate_ids(), b.duplicate_ids());
     }
 
@@ -962,6 +1139,90 @@ mod tests {
         c.upsert_entry(art("a/9.md", "2025-02-01T00:00:00Z").entry);
         assert!(!c.has_body("a/9.md"));
         assert_eq!(c.feed_paths(Some("a"), now(), 1), ["a/9.md"]);
+    }
+
+    fn tagged(rel: &str, date: &str, tags: &[&str], authors: &[&str]) -> Article {
+        let mut a = art(rel, date);
+        let tags: Vec<String> = tags.iter().map(|t| t.to_string()).collect();
+        let authors: Vec<String> = authors.iter().map(|t| t.to_string()).collect();
+        a.entry = a.entry.clone().with_names(&tags, &authors);
+        a
+    }
+
+    #[test]
+    fn tags_fold_to_one_term_spelled_as_most_articles_spell_it() {
+        let mut c = Catalog::new();
+        c.upsert(tagged("a/1.md", "2025-01-01T00:00:00Z", &["ev"], &[]));
+        c.upsert(tagged("a/2.md", "2025-01-02T00:00:00Z", &["EV"], &[]));
+        c.upsert(tagged("b/3.md", "2025-01-03T00:00:00Z", &["EV"], &[]));
+        let keys: Vec<&str> = c.terms(Taxonomy::Tags).map(|(k, _)| k).collect();
+        assert_eq!(keys, ["ev"]);
+        assert_eq!(c.term(Taxonomy::Tags, "ev").unwrap().name(), "EV");
+        assert_eq!(
+            c.term_paths(Taxonomy::Tags, "ev", now(), 10),
+            ["b/3.md", "a/2.md", "a/1.md"]
+        );
+        // A tie goes to the first spelling in code-point order ("E" < "e").
+        c.remove("b/3.md");
+        assert_eq!(c.term(Taxonomy::Tags, "ev").unwrap().name(), "EV");
+        c.upsert(tagged("b/4.md", "2025-01-04T00:00:00Z", &["ev"], &[]));
+        assert_eq!(c.term(Taxonomy::Tags, "ev").unwrap().name(), "ev");
+    }
+
+    #[test]
+    fn retagging_moves_an_article_between_terms_and_reports_both() {
+        let mut c = Catalog::new();
+        c.upsert(tagged(
+            "a/1.md",
+            "2025-01-01T00:00:00Z",
+            &["财政"],
+            &["林金彥"],
+        ));
+        c.upsert(tagged(
+            "a/2.md",
+            "2025-01-02T00:00:00Z",
+            &["财政"],
+            &["楊光"],
+        ));
+        let change = c.upsert(tagged(
+            "a/1.md",
+            "2025-01-01T00:00:00Z",
+            &["City Budget"],
+            &["林金彥"],
+        ));
+        let want: BTreeSet<(Taxonomy, String)> = [
+            (Taxonomy::Tags, "财政".to_string()),
+            (Taxonomy::Tags, "city-budget".to_string()),
+            (Taxonomy::Authors, "林金彥".to_string()),
+        ]
+        .into();
+        assert_eq!(change.terms, want);
+        assert_eq!(c.term_paths(Taxonomy::Tags, "财政", now(), 10), ["a/2.md"]);
+        assert_eq!(
+            c.term_paths(Taxonomy::Tags, "city-budget", now(), 10),
+            ["a/1.md"]
+        );
+        // The last article of a term going takes the term with it.
+        let change = c.remove("a/2.md");
+        assert!(change.terms.contains(&(Taxonomy::Tags, "财政".to_string())));
+        assert!(c.term(Taxonomy::Tags, "财政").is_none());
+        assert!(c.term(Taxonomy::Authors, "楊光").is_none());
+        assert_eq!(c.term_count(Taxonomy::Authors, "林金彥", now()), 1);
+    }
+
+    #[test]
+    fn drafts_and_future_articles_count_in_no_term_until_published() {
+        let mut c = Catalog::new();
+        let mut d = tagged("a/d.md", "2025-01-01T00:00:00Z", &["x"], &[]);
+        d.entry.draft = true;
+        c.upsert(d);
+        assert!(c.term(Taxonomy::Tags, "x").is_none());
+        c.upsert(tagged("a/f.md", "2030-01-01T00:00:00Z", &["x"], &[]));
+        assert_eq!(c.term_count(Taxonomy::Tags, "x", now()), 0);
+        let later = DateTime::parse_from_rfc3339("2030-06-01T00:00:00Z").unwrap();
+        let due = c.due_between(now(), later);
+        assert!(due.terms.contains(&(Taxonomy::Tags, "x".to_string())));
+        assert_eq!(c.term_count(Taxonomy::Tags, "x", later), 1);
     }
 
     #[test]

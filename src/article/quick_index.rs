@@ -97,15 +97,17 @@ pub(super) fn quick_text(
     }
     let date = check_year(date.or(mtime)?).ok()?;
     let (category, stem) = category_and_stem(rel);
-    Some(Entry::new(
-        Arc::from(rel),
-        category_name(category),
-        stem.to_string(),
-        (date, date),
-        tag_id(config, category, stem, &date),
-        false,
+    Some(
+        Entry::new(
+            Arc::from(rel),
+            category_name(category),
+            stem.to_string(),
+            (date, date),
+            tag_id(config, category, stem, &date),
+            false,
+        )
+        .with_names(&[], &authors),
     )
-    .with_names(&[], &authors))
 }
 
 /// The lines of a text without carriage returns (as [`str::lines`] gives
