@@ -164,6 +164,10 @@ impl Term {
     }
 }
 
+/// A term as a first load collects it: its articles' keys, unsorted, and
+/// its spellings with their counts.
+type TermParts = (Vec<Key>, FxHashMap<Arc<str>, u32>);
+
 /// Every (taxonomy, name) an entry is indexed under.
 fn terms_of(entry: &Entry) -> impl Iterator<Item = (Taxonomy, &Arc<str>)> {
     let tags = entry.tags.iter().map(|t| (Taxonomy::Tags, t));
@@ -205,7 +209,7 @@ pub struct CatalogBuilder {
     ids: FxHashMap<u64, IdPaths>,
     bodies: FxHashSet<Arc<str>>,
     /// Per taxonomy and key: the articles' keys, and their spellings.
-    terms: [FxHashMap<String, (Vec<Key>, FxHashMap<Arc<str>, u32>)>; 2],
+    terms: [FxHashMap<String, TermParts>; 2],
 }
 
 impl CatalogBuilder {
