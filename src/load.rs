@@ -4,6 +4,9 @@
 //! articles the feeds show read in full ([`hydrate`]).
 
 use std::path::PathBuf;
+use std::sync::Arc;
+
+use rustc_hash::FxHashSet;
 
 use chrono::{DateTime, FixedOffset};
 
@@ -13,6 +16,7 @@ use crate::catalog::Held;
 use crate::config::Config;
 use crate::content::walk as scan;
 use crate::diagnostics::{Diagnostic, Severity};
+use crate::render::{self, PageId};
 
 /// Errors of whole-tree loads.
 #[derive(Debug, thiserror::Error)]
@@ -181,6 +185,7 @@ pub fn load_content(config: &Config) -> Result<Loaded, LoadError> {
         config,
         &mut loaded.catalog,
         chrono::Utc::now().fixed_offset(),
+        &[],
     );
     Ok(loaded)
 }
@@ -244,6 +249,26 @@ pub fn duplicate_warnings(config: &Config, catalog: &Catalog) -> Vec<Diagnostic>
         .collect()
 }
 
+/// The articles whose bodies rendering `pages` at `now` needs: every
+/// feed window (see [`window_size`]), and the items of pages rendered on
+/// request among `pages`.
+pub fn needed_bodies(
+    config: &Config,
+    catalog: &Catalog,
+    now: DateTime<FixedOffset>,
+    pages: &[PageId],
+) -> FxHashSet<Arc<str>> {
+    let mut needed = catalog.windows(now, window_size(config));
+    for page in pages.iter().filter(|p| p.is_on_demand()) {
+        needed.extend(
+            render::item_paths(config, catalog, page, now)
+                .into_iter()
+                .map(Arc::from),
+        );
+    }
+    needed
+}
+
 /// What [`hydrate`] read.
 #[derive(Debug, Default)]
 pub struct Hydrated {
@@ -268,9 +293,13 @@ pub struct HydratedFile {
 
 /// Renders the bodies of every article a feed shows at `now` that the
 /// catalog holds without one, re-reading those files.
-pub fn hydrate(config: &Config, catalog: &mut Catalog, now: DateTime<FixedOffset>) -> Hydrated {
-    let mut missing: Vec<String> = catalog
-        .windows(now, window_size(config))
+pub fn hydrate(
+    config: &Config,
+    catalog: &mut Catalog,
+    now: DateTime<FixedOffset>,
+    pages: &[PageId],
+) -> Hydrated {
+    let mut missing: Vec<String> = needed_bodies(config, catalog, now, pages)
         .into_iter()
         .filter(|r| !catalog.has_body(r))
         .map(|r| r.to_string())

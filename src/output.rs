@@ -25,17 +25,19 @@ pub enum OutputError {
     },
 }
 
-/// Renders every page at time `now`.
+/// Renders every page at time `now`, those of every tag and author too.
 pub fn render_all(
     config: &Config,
     catalog: &mut Catalog,
     now: DateTime<FixedOffset>,
 ) -> Vec<(PageId, Rendered)> {
-    for (_, d) in hydrate(config, catalog, now).failed {
+    let mut pages = render::all_pages(config, catalog);
+    pages.extend(render::term_pages(config, catalog, now));
+    for (_, d) in hydrate(config, catalog, now, &pages).failed {
         tracing::warn!(path = %d.path.display(), problem = %d, "article body unavailable");
     }
     let catalog = &*catalog;
-    render::all_pages(config, catalog)
+    pages
         .into_iter()
         .map(|p| {
             let r = render::render(config, catalog, &p, now);

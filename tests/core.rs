@@ -1154,6 +1154,18 @@ fn check_well_formed(articles: &[Article]) -> Result<(), TestCaseError> {
         let body = std::str::from_utf8(&rendered.body);
         prop_assert!(body.is_ok(), "{file} is not UTF-8");
         let body = body.unwrap();
+        if let PageId::TermFeed(_, _, f) = &page {
+            // Tag and author feeds: well-formed feeds (what they list is
+            // the taxonomy tests' concern).
+            if *f == Format::Json {
+                let v: Result<serde_json::Value, _> = serde_json::from_str(body);
+                prop_assert!(v.is_ok(), "{file}: {:?}\n{body}", v.err());
+            } else {
+                let parsed = feed_rs::parser::parse(body.as_bytes());
+                prop_assert!(parsed.is_ok(), "{file}: feed-rs: {:?}", parsed.err());
+            }
+            continue;
+        }
         let want_titles: Vec<&str> = match page.category() {
             None => titles.clone(),
             Some(c) => order
@@ -1212,7 +1224,11 @@ fn check_well_formed(articles: &[Article]) -> Result<(), TestCaseError> {
                 let doc = roxmltree::Document::parse(body);
                 prop_assert!(doc.is_ok(), "{file}: {:?}\n{body}", doc.err());
             }
-            PageId::Index | PageId::CategoryIndex(_) => {}
+            PageId::Index
+            | PageId::CategoryIndex(_)
+            | PageId::TermList(_)
+            | PageId::TermIndex(..)
+            | PageId::TermFeed(..) => {}
         }
     }
     Ok(())
@@ -1472,18 +1488,29 @@ fn every_page_has_the_content_type_of_its_format() {
     write_sample(&dir);
     let mut loaded = herald::load::load_content(&cfg).unwrap();
     let pages = herald::output::render_all(&cfg, &mut loaded.catalog, now());
+    let terms = render::term_pages(&cfg, &loaded.catalog, now()).len();
+    assert!(terms > 0, "the sample names tags and authors");
     assert_eq!(
         pages.len(),
-        2 + 3 + 3 * 4,
-        "index, OPML, 3 site feeds, 3 categories x 4"
+        2 + 3 + 3 * 4 + 2 + terms,
+        "index, OPML, 3 site feeds, 3 categories x 4, the tag and author lists, their pages"
     );
     for (page, rendered) in &pages {
         let want = match page {
-            PageId::Feed(_, Format::Rss) => "application/rss+xml; charset=utf-8",
-            PageId::Feed(_, Format::Atom) => "application/atom+xml; charset=utf-8",
-            PageId::Feed(_, Format::Json) => "application/feed+json; charset=utf-8",
+            PageId::Feed(_, Format::Rss) | PageId::TermFeed(_, _, Format::Rss) => {
+                "application/rss+xml; charset=utf-8"
+            }
+            PageId::Feed(_, Format::Atom) | PageId::TermFeed(_, _, Format::Atom) => {
+                "application/atom+xml; charset=utf-8"
+            }
+            PageId::Feed(_, Format::Json) | PageId::TermFeed(_, _, Format::Json) => {
+                "application/feed+json; charset=utf-8"
+            }
             PageId::Opml => "text/x-opml; charset=utf-8",
-            PageId::Index | PageId::CategoryIndex(_) => "text/html; charset=utf-8",
+            PageId::Index
+            | PageId::CategoryIndex(_)
+            | PageId::TermList(_)
+            | PageId::TermIndex(..) => "text/html; charset=utf-8",
         };
         assert_eq!(rendered.content_type, want, "{page:?}");
         // render() of one page gives what render_all gave.

@@ -90,6 +90,9 @@ impl Publisher {
                 Ok(Msg::Stop) | Err(mpsc::RecvTimeoutError::Disconnected) => break,
                 Ok(Msg::Compressed(done)) => self.install_compressed(done),
                 Ok(Msg::Tick) | Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Ok(Msg::Render(path, reply)) => {
+                    let _ = reply.send(self.render_on_request(&path));
+                }
                 Ok(Msg::Surveyed(gen, survey)) => {
                     self.surveying = false;
                     if gen == self.load_gen.load(Ordering::SeqCst) {

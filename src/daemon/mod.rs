@@ -74,6 +74,9 @@ pub enum Msg {
     Surveyed(u64, Survey),
     /// The clock was set: look again at what is due.
     Tick,
+    /// A request for a page rendered on request (a tag's or author's),
+    /// by its decoded path; the page, or `None` when there is none.
+    Render(String, tokio::sync::oneshot::Sender<Option<Arc<Resource>>>),
     /// Stop.
     Stop,
 }
@@ -167,7 +170,16 @@ pub async fn run_with(
         // The listener accepts from here on: `serve` takes it next.
         let _ = ready.send(());
     }
-    let result = server::serve(listener, shared, limits, listener_rx, shutdown).await;
+    let on_demand = on_demand(tx.clone());
+    let result = server::serve(
+        listener,
+        shared,
+        limits,
+        listener_rx,
+        Some(on_demand),
+        shutdown,
+    )
+    .await;
     let _ = tx.send(Msg::Stop);
     rebinder.abort();
     if let Some(t) = reload_task {
@@ -179,6 +191,23 @@ pub async fn run_with(
         Ok(Ok(())) => Ok(()),
         _ => Err(DaemonError::Publisher),
     }
+}
+
+/// Asks the publisher for pages rendered on request: those under
+/// `/tags/` and `/authors/` (the publisher decides whether one exists).
+fn on_demand(tx: mpsc::Sender<Msg>) -> server::OnDemand {
+    let tx = std::sync::Mutex::new(tx);
+    Arc::new(move |path: &str| {
+        if !(path.starts_with("/tags/") || path.starts_with("/authors/")) {
+            return None;
+        }
+        let (reply_tx, reply_rx) = tokio::sync::oneshot::channel();
+        let sent = tx
+            .lock()
+            .ok()?
+            .send(Msg::Render(path.to_string(), reply_tx));
+        sent.ok().map(|()| reply_rx)
+    })
 }
 
 fn absolute(p: &Path) -> PathBuf {

@@ -2,7 +2,7 @@
 //! mutable state, applies touched paths, re-renders the affected pages and
 //! swaps a new snapshot in.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
@@ -28,6 +28,11 @@ use crate::load as build;
 use crate::render::{self, PageId};
 
 /// (mtime, size) of a file, to notice changes events missed.
+/// How many bytes of pages rendered on request are held (their identity
+/// bodies; compressed variants add about a third). A page let go is
+/// rendered again at its next request.
+pub const ON_DEMAND_BYTES: usize = 24 * 1024 * 1024;
+
 pub(super) type Stamp = (SystemTime, u64);
 
 pub(super) fn stamp_of(path: &Path) -> Option<Stamp> {
@@ -91,6 +96,11 @@ pub struct Publisher {
     /// edit made before the watchers started.
     pub(super) config_stamp: Option<Stamp>,
     pub(super) clock: Clock,
+    /// Pages rendered on request that are held, oldest first, with their
+    /// sizes: the oldest go when they pass [`ON_DEMAND_BYTES`].
+    pub(super) on_demand: VecDeque<(String, usize)>,
+    /// The sum of the sizes in `on_demand`.
+    pub(super) on_demand_bytes: usize,
     pub(super) _watchers: Option<watch::Watchers>,
 }
 
@@ -147,6 +157,8 @@ impl Publisher {
             compress_tx: None,
             config_stamp: None,
             clock,
+            on_demand: VecDeque::new(),
+            on_demand_bytes: 0,
             _watchers: None,
         };
         p.config_stamp = stamp_of(&p.config_path);
@@ -261,6 +273,8 @@ impl Publisher {
         let pages = render::all_pages(&self.config, &self.catalog);
         let keep: HashSet<String> = pages.iter().map(PageId::path).collect();
         self.resources.retain(|k, _| keep.contains(k));
+        self.on_demand.clear();
+        self.on_demand_bytes = 0;
         self.render_pages(&pages, now);
         tracing::info!(
             files,
@@ -281,7 +295,7 @@ impl Publisher {
     /// then every page is rendered once (rendering never reads a file),
     /// then bodies no feed shows any more are dropped.
     pub(super) fn render_pages(&mut self, pages: &[PageId], now: DateTime<FixedOffset>) {
-        self.read_window_bodies(now);
+        self.read_bodies(pages, now);
         self.note_if_all_checked();
         self.render_pages_inner(pages, now);
         // Bodies of articles no feed shows any more are dropped: memory
@@ -298,20 +312,20 @@ impl Publisher {
         }
     }
 
-    /// Reads in full every article a feed shows at `now` that the catalog
-    /// holds without a body. A quickly indexed file that fails its full
+    /// Reads in full every article a feed window shows at `now`, or one of
+    /// `pages` rendered on request shows, that the catalog holds without a
+    /// body. A quickly indexed file that fails its full
     /// read leaves the catalog, and the next article takes its place; a
     /// full read can also move an article out of a window, letting in one
     /// without a body. So it reads again until every article in a window
     /// has its body or cannot be read now. That ends: each round gives a
     /// body to, removes, or marks unavailable at least one article, and a
     /// body once read stays until `render_pages` slims it.
-    fn read_window_bodies(&mut self, now: DateTime<FixedOffset>) {
-        let size = build::window_size(&self.config);
+    fn read_bodies(&mut self, pages: &[PageId], now: DateTime<FixedOffset>) {
         let mut unavailable = HashSet::new();
         loop {
             let mut dropped = false;
-            let hydrated = build::hydrate(&self.config, &mut self.catalog, now);
+            let hydrated = build::hydrate(&self.config, &mut self.catalog, now, pages);
             // A body read in full is a full check of the file: a good
             // version to keep if a later save breaks it, and one reconcile
             // can compare against (a quick first read leaves no stamp).
@@ -341,9 +355,7 @@ impl Publisher {
                     tracing::warn!(path = %d.path.display(), problem = %d, "article body unavailable; will retry");
                 }
             }
-            let complete = self
-                .catalog
-                .windows(now, size)
+            let complete = build::needed_bodies(&self.config, &self.catalog, now, pages)
                 .iter()
                 .all(|r| self.catalog.has_body(r) || unavailable.contains(&**r));
             if complete && !dropped {
@@ -604,9 +616,53 @@ impl Publisher {
             self.publish_health();
             return;
         }
-        let pages = render::affected_pages(&self.config, &self.catalog, &change, now);
+        let mut pages = render::affected_pages(&self.config, &self.catalog, &change, now);
+        // Pages rendered on request are rendered again only while held;
+        // one whose term has no published article left is gone (404).
+        pages.retain(|p| !p.is_on_demand() || self.resources.contains_key(&p.path()));
+        let gone: Vec<String> = pages
+            .iter()
+            .filter(|p| !render::exists(&self.catalog, p, now))
+            .map(PageId::path)
+            .collect();
+        for path in &gone {
+            self.resources.remove(path);
+        }
+        pages.retain(|p| render::exists(&self.catalog, p, now));
         self.render_pages(&pages, now);
         self.finish_regeneration(started, now, false);
+    }
+
+    /// The page at a decoded request path that is rendered on request: the
+    /// held one, or rendered now at the snapshot's time (so it agrees with
+    /// every other page served), held within [`ON_DEMAND_BYTES`] and
+    /// published. `None` when there is no such page.
+    pub(super) fn render_on_request(&mut self, path: &str) -> Option<Arc<Resource>> {
+        if let Some(r) = self.resources.get(path) {
+            return Some(Arc::clone(r));
+        }
+        let page = PageId::on_demand(&self.config, path)?;
+        let now = self.rendered_at;
+        if !render::exists(&self.catalog, &page, now) {
+            return None;
+        }
+        self.render_pages(std::slice::from_ref(&page), now);
+        let res = Arc::clone(self.resources.get(path)?);
+        self.on_demand
+            .push_back((path.to_string(), res.identity.body.len()));
+        self.on_demand_bytes += res.identity.body.len();
+        while self.on_demand_bytes > ON_DEMAND_BYTES {
+            let Some((old, bytes)) = self.on_demand.pop_front() else {
+                break;
+            };
+            self.on_demand_bytes -= bytes;
+            self.resources.remove(&old);
+        }
+        self.publish_health();
+        if self.serving {
+            self.compress_pending();
+        }
+        Some(res)
     }
 
     /// Reloads the config file. A config that fails keeps the old one in

@@ -92,6 +92,7 @@ pub async fn serve(
     snapshot: Arc<ArcSwap<Snapshot>>,
     limits: Limits,
     mut rebind_rx: tokio::sync::mpsc::Receiver<TcpListener>,
+    on_demand: Option<OnDemand>,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     metrics_handle();
@@ -152,6 +153,7 @@ pub async fn serve(
         };
         let _ = stream.set_nodelay(true);
         let snapshot = Arc::clone(&snapshot);
+        let on_demand = on_demand.clone();
         let builder = Arc::clone(&builder);
         let mut stop_rx = stop_rx.clone();
         let first_byte = limits.first_byte_timeout;
@@ -168,7 +170,7 @@ pub async fn serve(
                 }
                 _ = stop_rx.wait_for(|s| *s) => return,
             }
-            serve_connection(stream, peer, snapshot, builder, watcher).await;
+            serve_connection(stream, peer, snapshot, on_demand, builder, watcher).await;
         });
     }
     drop(listener);
@@ -181,6 +183,17 @@ pub async fn serve(
     }
     Ok(())
 }
+
+/// Renders a page the snapshot does not hold, on request. Given a decoded
+/// path: `None` when no page rendered on request can live there; else a
+/// receiver of the page, or of `None` when it does not exist.
+pub type OnDemand = Arc<
+    dyn Fn(&str) -> Option<tokio::sync::oneshot::Receiver<Option<Arc<Resource>>>> + Send + Sync,
+>;
+
+/// How long a request waits for a page rendered on request before it is
+/// answered 503 (the renderer is busy with a large regeneration).
+const ON_DEMAND_WAIT: Duration = Duration::from_secs(10);
 
 /// The HTTP/2 connection preface (RFC 9113 §3.4).
 const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
@@ -208,12 +221,36 @@ async fn serve_connection(
     stream: TcpStream,
     peer: SocketAddr,
     snapshot: Arc<ArcSwap<Snapshot>>,
+    on_demand: Option<OnDemand>,
     builder: Arc<auto::Builder<TokioExecutor>>,
     watcher: hyper_util::server::graceful::Watcher,
 ) {
     let service = hyper::service::service_fn(move |req: Request<Incoming>| {
         let snap = snapshot.load_full();
-        async move { Ok::<_, Infallible>(respond(&req, &snap)) }
+        let on_demand = on_demand.clone();
+        async move {
+            let resp = match route(&req, &snap) {
+                Routed::Answer(r) => r,
+                Routed::Missing { path, head } => {
+                    match on_demand.as_ref().and_then(|render| render(&path)) {
+                        Some(rx) => match tokio::time::timeout(ON_DEMAND_WAIT, rx).await {
+                            Ok(Ok(Some(res))) => {
+                                send_resource(req.headers(), &res, snap.max_age, head)
+                            }
+                            Ok(Ok(None)) | Ok(Err(_)) => not_found(head),
+                            Err(_) => simple(
+                                StatusCode::SERVICE_UNAVAILABLE,
+                                "busy; try again\n",
+                                Some("text/plain; charset=utf-8"),
+                            ),
+                        },
+                        None => not_found(head),
+                    }
+                }
+            };
+            count_status(resp.status());
+            Ok::<_, Infallible>(resp)
+        }
     });
     let conn = builder.serve_connection(TokioIo::new(stream), service);
     if let Err(e) = watcher.watch(conn.into_owned()).await {
@@ -223,9 +260,20 @@ async fn serve_connection(
 
 /// Answers one request from a snapshot. Pure: no I/O, no clock.
 pub fn respond<B>(req: &Request<B>, snap: &Snapshot) -> Response<Full<Bytes>> {
-    let resp = route(req, snap);
+    let resp = match route(req, snap) {
+        Routed::Answer(r) => r,
+        Routed::Missing { head, .. } => not_found(head),
+    };
     count_status(resp.status());
     resp
+}
+
+/// What the snapshot alone says about a request.
+enum Routed {
+    /// The answer.
+    Answer(Response<Full<Bytes>>),
+    /// A GET or HEAD of a decoded path the snapshot does not hold.
+    Missing { path: String, head: bool },
 }
 
 /// Counts a response in `herald_http_requests_total`, with the counter of
@@ -247,30 +295,30 @@ fn count_status(status: StatusCode) {
     })
 }
 
-fn route<B>(req: &Request<B>, snap: &Snapshot) -> Response<Full<Bytes>> {
+fn route<B>(req: &Request<B>, snap: &Snapshot) -> Routed {
     // RFC 9112 §3.2: an HTTP/1.1 request without Host is a bad request.
     if req.version() == hyper::Version::HTTP_11 && !req.headers().contains_key(header::HOST) {
-        return simple(
+        return Routed::Answer(simple(
             StatusCode::BAD_REQUEST,
             "missing Host header\n",
             Some("text/plain; charset=utf-8"),
-        );
+        ));
     }
     let method = req.method();
     if method == Method::OPTIONS {
-        return simple(StatusCode::NO_CONTENT, "", None);
+        return Routed::Answer(simple(StatusCode::NO_CONTENT, "", None));
     }
     if method != Method::GET && method != Method::HEAD {
-        return simple(
+        return Routed::Answer(simple(
             StatusCode::METHOD_NOT_ALLOWED,
             "method not allowed\n",
             Some("text/plain; charset=utf-8"),
-        );
+        ));
     }
     let head = method == Method::HEAD;
     let raw = req.uri().path();
     let Some(path) = decode_path(raw) else {
-        return not_found(head);
+        return Routed::Answer(not_found(head));
     };
     match path.as_str() {
         "/healthz" => {
@@ -279,7 +327,7 @@ fn route<B>(req: &Request<B>, snap: &Snapshot) -> Response<Full<Bytes>> {
             let mut r = simple(StatusCode::OK, "", Some("application/json"));
             r.headers_mut()
                 .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            return with_body(r, Bytes::from(body), head);
+            return Routed::Answer(with_body(r, Bytes::from(body), head));
         }
         "/metrics" => {
             let body = metrics_handle().render();
@@ -290,12 +338,12 @@ fn route<B>(req: &Request<B>, snap: &Snapshot) -> Response<Full<Bytes>> {
             );
             r.headers_mut()
                 .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            return with_body(r, Bytes::from(body), head);
+            return Routed::Answer(with_body(r, Bytes::from(body), head));
         }
         _ => {}
     }
     if let Some(res) = snap.resources.get(&path) {
-        return send_resource(req.headers(), res, snap.max_age, head);
+        return Routed::Answer(send_resource(req.headers(), res, snap.max_age, head));
     }
     // "/politics" → "/politics/", as static servers do for directories.
     if !path.ends_with('/') && snap.resources.contains_key(&format!("{path}/")) {
@@ -303,9 +351,9 @@ fn route<B>(req: &Request<B>, snap: &Snapshot) -> Response<Full<Bytes>> {
         if let Ok(loc) = HeaderValue::from_str(&format!("{raw}/")) {
             r.headers_mut().insert(header::LOCATION, loc);
         }
-        return r;
+        return Routed::Answer(r);
     }
-    not_found(head)
+    Routed::Missing { path, head }
 }
 
 /// Percent-decodes a request path; `None` for anything that could not

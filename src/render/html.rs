@@ -1,5 +1,6 @@
-//! The HTML pages: the site index and one page per category, with
-//! headlines and feed autodiscovery links.
+//! The HTML pages: the site index, one page per category, the lists of
+//! tags and authors and a page per tag and author, with headlines and
+//! feed autodiscovery links.
 
 use std::fmt::Write as _;
 
@@ -10,22 +11,28 @@ use std::sync::Arc;
 use chrono::{DateTime, FixedOffset};
 
 use super::xml::xml_safe;
-use super::{feed_title, rfc3339, url_of, PageId};
+use super::{feed_title, rfc3339, term_title, url_of, PageId, HEADLINES};
 use crate::article::Article;
 use crate::catalog::Catalog;
-use crate::config::Config;
+use crate::config::{Config, Format};
+use crate::taxonomy::Taxonomy;
 
 const STYLE: &str = "body{font:16px/1.5 system-ui,-apple-system,\"PingFang SC\",\"Noto Sans CJK SC\",sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem;color:#222}\
 a{color:#0645ad}h1{font-size:1.6rem}h2{font-size:1.25rem;margin-bottom:.2rem}.meta,.feeds{color:#555;font-size:.9rem}\
 ul{padding-left:1.2rem}li{margin:.2rem 0}time{color:#777;font-size:.85rem;margin-left:.4rem}section{border-top:1px solid #ddd;margin-top:1.2rem}";
 
 pub(super) fn feed_links(config: &Config, cat: Option<&str>) -> String {
+    feed_links_of(config, |f| PageId::Feed(cat.map(str::to_string), f))
+}
+
+/// Links to the feeds `feed` names in each enabled format.
+fn feed_links_of(config: &Config, feed: impl Fn(Format) -> PageId) -> String {
     let mut s = String::new();
     for (i, f) in config.feeds.formats.iter().enumerate() {
         if i > 0 {
             s.push_str(" · ");
         }
-        let url = url_of(config, &PageId::Feed(cat.map(str::to_string), *f));
+        let url = url_of(config, &feed(*f));
         let _ = write!(
             s,
             "<a href=\"{}\" type=\"{}\">{}</a>",
@@ -63,24 +70,9 @@ pub(super) fn render_index(
     now: DateTime<FixedOffset>,
 ) -> String {
     let title = feed_title(config, cat);
-    let mut s = String::with_capacity(8192);
-    let _ = write!(
-        s,
-        "<!DOCTYPE html>\n<html lang=\"{}\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{}</title>\n",
-        attr(&config.site.language),
-        text(&xml_safe(&title))
-    );
-    for f in &config.feeds.formats {
-        let url = url_of(config, &PageId::Feed(cat.map(str::to_string), *f));
-        let _ = writeln!(
-            s,
-            "<link rel=\"alternate\" type=\"{}\" title=\"{}\" href=\"{}\">",
-            f.media_type(),
-            attr(&xml_safe(&format!("{title} ({})", f.label()))),
-            attr(&url)
-        );
-    }
-    let _ = write!(s, "<style>{STYLE}</style>\n</head>\n<body>\n");
+    let mut s = head(config, &title, |f| {
+        Some(PageId::Feed(cat.map(str::to_string), f))
+    });
     match cat {
         None => {
             let _ = writeln!(s, "<h1>{}</h1>", text(&xml_safe(&config.site.title)));
@@ -93,6 +85,21 @@ pub(super) fn render_index(
                 feed_links(config, None),
                 attr(&url_of(config, &PageId::Opml))
             );
+            if !config.feeds.taxonomies.is_empty() {
+                let links: Vec<String> = config
+                    .feeds
+                    .taxonomies
+                    .iter()
+                    .map(|t| {
+                        format!(
+                            "<a href=\"{}\">{}</a>",
+                            attr(&url_of(config, &PageId::TermList(*t))),
+                            list_title(*t)
+                        )
+                    })
+                    .collect();
+                let _ = writeln!(s, "<p class=\"feeds\">Browse: {}</p>", links.join(" · "));
+            }
             for c in catalog.categories() {
                 let count = catalog.published_count(Some(c), now);
                 let _ = writeln!(
@@ -132,9 +139,121 @@ pub(super) fn render_index(
                 if count == 1 { "" } else { "s" },
                 feed_links(config, Some(c))
             );
-            headlines(&mut s, &catalog.feed_items(Some(c), now, 20));
+            headlines(&mut s, &catalog.feed_items(Some(c), now, HEADLINES));
         }
     }
+    s.push_str("</body>\n</html>\n");
+    s
+}
+
+/// The start of a page up to `<body>`: language, title, and an
+/// autodiscovery link to each feed `feed` names.
+fn head(config: &Config, title: &str, feed: impl Fn(Format) -> Option<PageId>) -> String {
+    let mut s = String::with_capacity(8192);
+    let _ = write!(
+        s,
+        "<!DOCTYPE html>\n<html lang=\"{}\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{}</title>\n",
+        attr(&config.site.language),
+        text(&xml_safe(title))
+    );
+    for f in &config.feeds.formats {
+        let Some(page) = feed(*f) else {
+            continue;
+        };
+        let _ = writeln!(
+            s,
+            "<link rel=\"alternate\" type=\"{}\" title=\"{}\" href=\"{}\">",
+            f.media_type(),
+            attr(&xml_safe(&format!("{title} ({})", f.label()))),
+            attr(&url_of(config, &page))
+        );
+    }
+    let _ = write!(s, "<style>{STYLE}</style>\n</head>\n<body>\n");
+    s
+}
+
+/// The heading of a taxonomy's list.
+fn list_title(tax: Taxonomy) -> &'static str {
+    match tax {
+        Taxonomy::Tags => "Tags",
+        Taxonomy::Authors => "Authors",
+    }
+}
+
+/// `/tags/` or `/authors/`: every term with a published article and its
+/// count, most used first (ties by name).
+pub(super) fn render_term_list(
+    config: &Config,
+    catalog: &Catalog,
+    tax: Taxonomy,
+    now: DateTime<FixedOffset>,
+) -> String {
+    let title = format!("{} - {}", list_title(tax), config.site.title);
+    let mut s = head(config, &title, |_| None);
+    let _ = writeln!(
+        s,
+        "<p class=\"meta\"><a href=\"{}\">{}</a></p>\n<h1>{}</h1>",
+        attr(&url_of(config, &PageId::Index)),
+        text(&xml_safe(&config.site.title)),
+        list_title(tax)
+    );
+    let mut terms: Vec<(usize, &str, &str)> = catalog
+        .terms(tax)
+        .map(|(k, t)| (catalog.term_count(tax, k, now), t.name(), k))
+        .filter(|(n, _, _)| *n > 0)
+        .collect();
+    terms.sort_by(|a, b| {
+        b.0.cmp(&a.0)
+            .then_with(|| a.1.cmp(b.1))
+            .then_with(|| a.2.cmp(b.2))
+    });
+    if terms.is_empty() {
+        s.push_str("<p class=\"meta\">None yet.</p>\n");
+    } else {
+        s.push_str("<ul>\n");
+        for (n, name, k) in terms {
+            let _ = writeln!(
+                s,
+                "<li><a href=\"{}\">{}</a> <span class=\"meta\">{n}</span></li>",
+                attr(&url_of(config, &PageId::TermIndex(tax, k.to_string()))),
+                text(&xml_safe(name))
+            );
+        }
+        s.push_str("</ul>\n");
+    }
+    s.push_str("</body>\n</html>\n");
+    s
+}
+
+/// `/tags/<key>/`: a term's latest headlines and its feeds.
+pub(super) fn render_term_index(
+    config: &Config,
+    catalog: &Catalog,
+    tax: Taxonomy,
+    key: &str,
+    now: DateTime<FixedOffset>,
+) -> String {
+    let title = term_title(config, catalog, tax, key);
+    let feed = |f| PageId::TermFeed(tax, key.to_string(), f);
+    let mut s = head(config, &title, |f| Some(feed(f)));
+    let name = catalog.term(tax, key).map_or(key, |t| t.name());
+    let _ = writeln!(
+        s,
+        "<p class=\"meta\"><a href=\"{}\">{}</a> · <a href=\"{}\">{}</a></p>\n<h1>{}</h1>",
+        attr(&url_of(config, &PageId::Index)),
+        text(&xml_safe(&config.site.title)),
+        attr(&url_of(config, &PageId::TermList(tax))),
+        list_title(tax),
+        text(&xml_safe(name))
+    );
+    let count = catalog.term_count(tax, key, now);
+    let _ = writeln!(
+        s,
+        "<p class=\"meta\">{count} article{} · {}</p>",
+        if count == 1 { "" } else { "s" },
+        feed_links_of(config, feed)
+    );
+    headlines(&mut s, &catalog.term_items(tax, key, now, HEADLINES));
     s.push_str("</body>\n</html>\n");
     s
 }

@@ -16,6 +16,7 @@ use chrono::{DateTime, FixedOffset};
 use crate::article::Article;
 use crate::catalog::{Catalog, Change};
 use crate::config::{Config, Format};
+use crate::taxonomy::{self, Taxonomy};
 use crate::url_segment::encode_segment;
 
 mod atom;
@@ -38,6 +39,12 @@ pub enum PageId {
     Feed(Option<String>, Format),
     /// `/feeds.opml`.
     Opml,
+    /// `/tags/` or `/authors/`: every term with its article count.
+    TermList(Taxonomy),
+    /// `/tags/<key>/`: a term's headlines and feeds. Rendered on request.
+    TermIndex(Taxonomy, String),
+    /// `/tags/<key>/<format file>`: a term's feed. Rendered on request.
+    TermFeed(Taxonomy, String, Format),
 }
 
 impl PageId {
@@ -50,7 +57,37 @@ impl PageId {
             PageId::Feed(None, f) => format!("/{}", f.file_name()),
             PageId::Feed(Some(c), f) => format!("/{c}/{}", f.file_name()),
             PageId::Opml => "/feeds.opml".into(),
+            PageId::TermList(t) => format!("/{t}/"),
+            PageId::TermIndex(t, k) => format!("/{t}/{k}/"),
+            PageId::TermFeed(t, k, f) => format!("/{t}/{k}/{}", f.file_name()),
         }
+    }
+
+    /// The page a request path names, when it is one rendered on request
+    /// (a tag's or author's page or feed) under this config: its taxonomy
+    /// and format enabled, its segment a key as herald writes it.
+    pub fn on_demand(config: &Config, path: &str) -> Option<PageId> {
+        let (name, rest) = path.strip_prefix('/')?.split_once('/')?;
+        let tax = *config.feeds.taxonomies.iter().find(|t| t.name() == name)?;
+        let (key, file) = rest.split_once('/')?;
+        if key.is_empty() || taxonomy::key(key) != key {
+            return None;
+        }
+        if file.is_empty() {
+            return Some(PageId::TermIndex(tax, key.to_string()));
+        }
+        let f = *config
+            .feeds
+            .formats
+            .iter()
+            .find(|f| f.file_name() == file)?;
+        Some(PageId::TermFeed(tax, key.to_string(), f))
+    }
+
+    /// Whether this page is rendered on request rather than with every
+    /// change: there may be thousands of tags.
+    pub fn is_on_demand(&self) -> bool {
+        matches!(self, PageId::TermIndex(..) | PageId::TermFeed(..))
     }
 
     /// The file this page is written to by `herald build`, relative to the output dir.
@@ -58,6 +95,8 @@ impl PageId {
         match self {
             PageId::Index => "index.html".into(),
             PageId::CategoryIndex(c) => format!("{c}/index.html"),
+            PageId::TermList(t) => format!("{t}/index.html"),
+            PageId::TermIndex(t, k) => format!("{t}/{k}/index.html"),
             other => other.path()[1..].to_string(),
         }
     }
@@ -89,8 +128,59 @@ pub fn url_of(config: &Config, page: &PageId) -> String {
         PageId::Feed(None, f) => format!("{base}/{}", f.file_name()),
         PageId::Feed(Some(c), f) => format!("{base}/{}/{}", encode_segment(c), f.file_name()),
         PageId::Opml => format!("{base}/feeds.opml"),
+        PageId::TermList(t) => format!("{base}/{t}/"),
+        PageId::TermIndex(t, k) => format!("{base}/{t}/{}/", encode_segment(k)),
+        PageId::TermFeed(t, k, f) => {
+            format!("{base}/{t}/{}/{}", encode_segment(k), f.file_name())
+        }
     }
 }
+
+/// Whether a page exists now: a term's pages while it has a published
+/// article; every other page whenever it is listed.
+pub fn exists(catalog: &Catalog, page: &PageId, now: DateTime<FixedOffset>) -> bool {
+    match page {
+        PageId::TermIndex(t, k) | PageId::TermFeed(t, k, _) => catalog.term_count(*t, k, now) > 0,
+        _ => true,
+    }
+}
+
+/// The articles a page rendered on request shows, newest first: those
+/// it needs read in full. Empty for every other page (the feed windows
+/// cover them).
+pub fn item_paths<'a>(
+    config: &Config,
+    catalog: &'a Catalog,
+    page: &PageId,
+    now: DateTime<FixedOffset>,
+) -> Vec<&'a str> {
+    match page {
+        PageId::TermIndex(t, k) => catalog.term_paths(*t, k, now, HEADLINES),
+        PageId::TermFeed(t, k, _) => catalog.term_paths(*t, k, now, config.feeds.limit),
+        _ => Vec::new(),
+    }
+}
+
+/// Every page of every term that exists now: what `herald build` writes
+/// besides [`all_pages`].
+pub fn term_pages(config: &Config, catalog: &Catalog, now: DateTime<FixedOffset>) -> Vec<PageId> {
+    let mut pages = Vec::new();
+    for t in &config.feeds.taxonomies {
+        for (k, _) in catalog.terms(*t) {
+            if catalog.term_count(*t, k, now) == 0 {
+                continue;
+            }
+            pages.push(PageId::TermIndex(*t, k.to_string()));
+            for f in &config.feeds.formats {
+                pages.push(PageId::TermFeed(*t, k.to_string(), *f));
+            }
+        }
+    }
+    pages
+}
+
+/// Headlines on a category's or term's page.
+pub(crate) const HEADLINES: usize = 20;
 
 /// Every page the current config and catalog serve.
 pub fn all_pages(config: &Config, catalog: &Catalog) -> Vec<PageId> {
@@ -103,6 +193,9 @@ pub fn all_pages(config: &Config, catalog: &Catalog) -> Vec<PageId> {
         for f in &config.feeds.formats {
             pages.push(PageId::Feed(Some(c.to_string()), *f));
         }
+    }
+    for t in &config.feeds.taxonomies {
+        pages.push(PageId::TermList(*t));
     }
     pages
 }
@@ -149,6 +242,19 @@ pub fn affected_pages(
             pages.push(PageId::Feed(Some(c.clone()), *f));
         }
     }
+    // A term's list, and its own pages (rendered again only where held).
+    for t in &config.feeds.taxonomies {
+        let mut touched = change.terms.iter().filter(|(x, _)| x == t).peekable();
+        if touched.peek().is_some() {
+            pages.push(PageId::TermList(*t));
+        }
+        for (_, k) in touched {
+            pages.push(PageId::TermIndex(*t, k.clone()));
+            for f in &config.feeds.formats {
+                pages.push(PageId::TermFeed(*t, k.clone(), *f));
+            }
+        }
+    }
     pages
 }
 
@@ -184,7 +290,33 @@ pub fn render(
             content_type: "text/html; charset=utf-8",
             body: html::render_index(config, catalog, Some(c), now).into_bytes(),
         },
+        PageId::TermList(t) => Rendered {
+            content_type: "text/html; charset=utf-8",
+            body: html::render_term_list(config, catalog, *t, now).into_bytes(),
+        },
+        PageId::TermIndex(t, k) => Rendered {
+            content_type: "text/html; charset=utf-8",
+            body: html::render_term_index(config, catalog, *t, k, now).into_bytes(),
+        },
+        PageId::TermFeed(t, k, f) => {
+            let view = FeedView::term(config, catalog, *t, k, now);
+            let body = match f {
+                Format::Rss => rss::render_rss(config, catalog, &view),
+                Format::Atom => atom::render_atom(config, catalog, &view),
+                Format::Json => json::render_json(config, catalog, &view),
+            };
+            Rendered {
+                content_type: f.content_type(),
+                body,
+            }
+        }
     }
+}
+
+/// A term's display name and the title of its pages and feeds.
+pub fn term_title(config: &Config, catalog: &Catalog, tax: Taxonomy, key: &str) -> String {
+    let name = catalog.term(tax, key).map_or(key, |t| t.name());
+    format!("{name} - {}", config.site.title)
 }
 
 /// The category's title, or the site's, as feeds name it.
@@ -195,8 +327,17 @@ pub fn feed_title(config: &Config, category: Option<&str>) -> String {
     }
 }
 
+/// What a feed lists.
+#[derive(Debug, Clone)]
+pub(crate) enum FeedSource {
+    /// The site (`None`) or a category.
+    Category(Option<String>),
+    /// A tag or author, by key.
+    Term(Taxonomy, String),
+}
+
 pub(crate) struct FeedView {
-    pub(crate) category: Option<String>,
+    pub(crate) source: FeedSource,
     pub(crate) title: String,
     pub(crate) description: String,
     pub(crate) items: Vec<Arc<Article>>,
@@ -228,7 +369,7 @@ impl FeedView {
         .or_else(|| Some(config.site.description.clone()).filter(|d| !d.is_empty()))
         .unwrap_or_else(|| feed_title(config, category));
         FeedView {
-            category: category.map(str::to_string),
+            source: FeedSource::Category(category.map(str::to_string)),
             title: feed_title(config, category),
             description,
             items,
@@ -236,8 +377,39 @@ impl FeedView {
         }
     }
 
+    /// The feed of a tag or author: its newest published articles.
+    fn term(
+        config: &Config,
+        catalog: &Catalog,
+        tax: Taxonomy,
+        key: &str,
+        now: DateTime<FixedOffset>,
+    ) -> Self {
+        let items = catalog.term_items(tax, key, now, config.feeds.limit);
+        let updated = items
+            .iter()
+            .map(|a| a.updated)
+            .max()
+            .or_else(|| catalog.newest_updated(now))
+            .unwrap_or_else(epoch);
+        let title = term_title(config, catalog, tax, key);
+        let description = Some(config.site.description.clone())
+            .filter(|d| !d.is_empty())
+            .unwrap_or_else(|| title.clone());
+        FeedView {
+            source: FeedSource::Term(tax, key.to_string()),
+            title,
+            description,
+            items,
+            updated,
+        }
+    }
+
     pub(crate) fn page(&self, f: Format) -> PageId {
-        PageId::Feed(self.category.clone(), f)
+        match &self.source {
+            FeedSource::Category(c) => PageId::Feed(c.clone(), f),
+            FeedSource::Term(t, k) => PageId::TermFeed(*t, k.clone(), f),
+        }
     }
 }
 
