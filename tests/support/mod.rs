@@ -1,0 +1,43 @@
+//! The integration tests' one harness. Every test file says `mod support;`
+//! and `use support::*;`.
+//!
+//! - [`daemon`]: start the daemon — in-process through `run_with` (short
+//!   limits, an injectable clock), or the real binary where the test is
+//!   about the process — and talk to it.
+//! - [`http`]: the one HTTP client (reqwest).
+//! - [`raw`]: raw sockets, for requests a client library would not send.
+//! - [`poll`]: [`eventually`], the one way to wait.
+//! - [`site`]: temp content directories, configs, editor-style saves, the
+//!   sample newsroom and the `tests/fixtures/serve` site.
+//! - [`feeds`]: reading served bodies (RSS/Atom items, gzip/br,
+//!   Prometheus text, HTML tags).
+//! - [`run`]: one-shot `herald check` / `herald build` runs.
+//!
+//! The library paths the tests use are re-exported here, so that moving a
+//! library module means changing these lines only.
+#![allow(dead_code, unused_imports)] // each test binary uses a different subset
+
+pub mod daemon;
+pub mod feeds;
+pub mod http;
+pub mod poll;
+pub mod raw;
+pub mod run;
+pub mod site;
+
+pub use daemon::*;
+pub use feeds::*;
+pub use http::*;
+pub use poll::*;
+pub use raw::*;
+pub use run::*;
+pub use site::*;
+
+pub use herald::article::{self, encode_segment, Article, Diagnostic, Severity};
+pub use herald::build::{load_content, render_all};
+pub use herald::catalog::Catalog;
+pub use herald::config::{Config, Format};
+pub use herald::daemon::{Clock, DaemonError, Options, Publisher, LOAD_WARNINGS_LOGGED};
+pub use herald::render::{self, PageId};
+pub use herald::server::Limits;
+pub use herald::snapshot::Snapshot;
