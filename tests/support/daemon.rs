@@ -317,6 +317,13 @@ impl Daemon {
         });
     }
 
+    /// Returns once the daemon has taken in every change made to the site
+    /// before the call: a probe file written now is served, then gone
+    /// (changes reach the daemon in order).
+    pub fn settle(&self, site: &Site) {
+        self.wait_until_watching_dir(&site.content);
+    }
+
     /// Waits until the compressed variants of the first load are served:
     /// the daemon serves the first load as soon as it is rendered and
     /// compresses it just after.
