@@ -12,11 +12,14 @@
 //! - [`feeds`]: reading served bodies (RSS/Atom items, gzip/br,
 //!   Prometheus text, HTML tags).
 //! - [`run`]: one-shot `herald check` / `herald build` runs.
+//! - [`chaos`]: the chaos test's PRNG, pollers and reply checks (not
+//!   re-exported: `use support::chaos::*`).
 //!
 //! The library paths the tests use are re-exported here, so that moving a
 //! library module means changing these lines only.
 #![allow(dead_code, unused_imports)] // each test binary uses a different subset
 
+pub mod chaos;
 pub mod daemon;
 pub mod feeds;
 pub mod http;
