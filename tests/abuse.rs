@@ -420,11 +420,9 @@ fn connections_over_the_cap_are_closed_until_a_slot_frees() {
 
     // One of the four goes away: its slot serves a new connection.
     drop(held.remove(0));
-    let served = eventually(
-        "a new connection served after one closed",
-        IO_LIMIT,
-        || try_get(addr, "/rss.xml"),
-    );
+    let served = eventually("a new connection served after one closed", IO_LIMIT, || {
+        try_get(addr, "/rss.xml")
+    });
     assert_eq!(served.status, 200, "{}", served.status_line);
     assert!(
         served.text().contains("<rss"),

@@ -28,7 +28,11 @@ fn herald(args: &[&str], config: &Path) -> Run {
     let mut all: Vec<&OsStr> = args.iter().map(OsStr::new).collect();
     all.extend([OsStr::new("--config"), config.as_os_str()]);
     let run = run_herald(&all, Duration::from_secs(30), None);
-    assert!(!run.timed_out, "herald {args:?} did not finish:\n{}", run.printed());
+    assert!(
+        !run.timed_out,
+        "herald {args:?} did not finish:\n{}",
+        run.printed()
+    );
     run
 }
 

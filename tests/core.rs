@@ -1414,11 +1414,10 @@ fn duplicate_ids_keep_both_articles_and_warn_about_the_later_path() {
     );
     assert!(!loaded.diagnostics.iter().any(|d| d.is_error()));
 
-    let pages: BTreeMap<String, Vec<u8>> =
-        render_all(&cfg, &mut loaded.catalog, now())
-            .into_iter()
-            .map(|(p, r)| (p.file_path(), r.body))
-            .collect();
+    let pages: BTreeMap<String, Vec<u8>> = render_all(&cfg, &mut loaded.catalog, now())
+        .into_iter()
+        .map(|(p, r)| (p.file_path(), r.body))
+        .collect();
     for file in ["atom.xml", "rss.xml", "feed.json", "politics/atom.xml"] {
         let feed = feed_rs::parser::parse(&pages[file][..]).unwrap();
         let by_title: BTreeMap<String, String> = feed
@@ -1528,15 +1527,8 @@ fn articles_outside_every_feed_window_are_indexed_without_their_body_and_restore
 
 /// The publisher as the daemon builds it before serving (first load done,
 /// nothing watched, no background check yet), and its published snapshot.
-fn publisher(
-    cfg: Config,
-) -> (
-    Publisher,
-    Arc<arc_swap::ArcSwap<Snapshot>>,
-) {
-    let shared = Arc::new(arc_swap::ArcSwap::from_pointee(
-        Snapshot::default(),
-    ));
+fn publisher(cfg: Config) -> (Publisher, Arc<arc_swap::ArcSwap<Snapshot>>) {
+    let shared = Arc::new(arc_swap::ArcSwap::from_pointee(Snapshot::default()));
     let (rebind_tx, _) = tokio::sync::mpsc::unbounded_channel();
     let (tx, _rx) = std::sync::mpsc::channel();
     let path = cfg.path.clone();

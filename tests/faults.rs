@@ -775,7 +775,7 @@ fn xml_forbidden_characters_and_cdata_ends_never_break_served_feeds() {
         "/news/atom.xml",
         "/feeds.opml",
     ] {
-        assert_no_forbidden_xml(p, &d.get(p).text());
+        assert_no_forbidden_xml(p, d.get(p).text());
     }
     let titles = d.titles("/news/rss.xml").unwrap();
     assert_eq!(
@@ -804,7 +804,7 @@ fn xml_forbidden_characters_in_a_folder_name_never_break_served_feeds() {
         "/ctl%01cat/rss.xml",
         "/ctl%01cat/atom.xml",
     ] {
-        assert_no_forbidden_xml(p, &d.get(p).text());
+        assert_no_forbidden_xml(p, d.get(p).text());
     }
 }
 
@@ -873,18 +873,14 @@ fn wait_content_dir_error(d: &Daemon, site: &Site) {
         site.content.display().to_string(),
         site.root.join("cfg/../content").display().to_string(),
     ];
-    eventually(
-        "/healthz to name the missing content dir",
-        DEADLINE,
-        || {
-            let errors = d.health_errors();
-            errors
-                .iter()
-                .any(|e| names.iter().any(|n| e.contains(n.as_str())))
-                .then_some(())
-                .ok_or(format!("{errors:?}"))
-        },
-    );
+    eventually("/healthz to name the missing content dir", DEADLINE, || {
+        let errors = d.health_errors();
+        errors
+            .iter()
+            .any(|e| names.iter().any(|n| e.contains(n.as_str())))
+            .then_some(())
+            .ok_or(format!("{errors:?}"))
+    });
 }
 
 fn wait_no_errors(d: &Daemon) {

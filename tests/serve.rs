@@ -59,7 +59,10 @@ fn every_route_answers_with_its_content_type() {
         expected.push((path, feed_content_type(&file)));
     }
     for cat in CATEGORIES {
-        expected.push((format!("/{}/", encode_segment(cat)), "text/html; charset=utf-8"));
+        expected.push((
+            format!("/{}/", encode_segment(cat)),
+            "text/html; charset=utf-8",
+        ));
     }
     for (path, want) in &expected {
         let r = c.get(&d.url(path));
@@ -298,7 +301,8 @@ fn compressed_bodies_follow_accept_encoding() {
         }
 
         let gz_etag = gz.header("etag");
-        let nm = c.get_with(&url,
+        let nm = c.get_with(
+            &url,
             &[("accept-encoding", "gzip"), ("if-none-match", gz_etag)],
         );
         assert_eq!(nm.status, 304, "GET {path} gzip revalidation");
@@ -378,7 +382,10 @@ fn chinese_category_works_raw_and_percent_encoded() {
     assert_eq!(lower.status, 200, "lower-case percent-encoding");
     assert_eq!(lower.body, reference.body);
     for file in FEED_FILES {
-        let encoded = raw_get(d.addr, format!("/{}/{file}", encode_segment(SOCIETY)).as_bytes());
+        let encoded = raw_get(
+            d.addr,
+            format!("/{}/{file}", encode_segment(SOCIETY)).as_bytes(),
+        );
         assert_eq!(encoded.status, 200, "/{}/{file}", encode_segment(SOCIETY));
         let utf8 = raw_get(d.addr, format!("/{SOCIETY}/{file}").as_bytes());
         assert_eq!(utf8.status, 200, "raw UTF-8 /{SOCIETY}/{file}");
@@ -633,9 +640,7 @@ fn http2_prior_knowledge_serves_the_same_bytes() {
     assert_eq!(h2.body, h1.body);
     assert_eq!(h2.header("etag"), h1.header("etag"));
     assert_eq!(h2.header("content-type"), h1.header("content-type"));
-    let cond = h2c.get_with(&d.url("/rss.xml"),
-        &[("if-none-match", h1.header("etag"))],
-    );
+    let cond = h2c.get_with(&d.url("/rss.xml"), &[("if-none-match", h1.header("etag"))]);
     assert_eq!(cond.version, Version::HTTP_2);
     assert_eq!(cond.status, 304);
     let zh = h2c.get(&d.url(&format!("/{}/feed.json", encode_segment(SOCIETY))));
@@ -865,16 +870,20 @@ fn last_modified_moves_forward_when_an_item_is_deleted() {
     // And the gzip variant moved too. The daemon serves a change before its
     // compressed variants are ready, so a gzip request may briefly get the
     // new body uncompressed — but never the old one.
-    eventually("the gzip variant to follow", Duration::from_secs(20), || {
-        let gz = c.get_with(&url, &[("accept-encoding", "gzip")]);
-        if gz.opt_header("content-encoding") == Some("gzip") {
-            assert_eq!(gunzip(&gz.body), after.body);
-            Ok(())
-        } else {
-            assert_eq!(gz.body, after.body, "a gzip request got a stale body");
-            Err("served uncompressed".to_string())
-        }
-    });
+    eventually(
+        "the gzip variant to follow",
+        Duration::from_secs(20),
+        || {
+            let gz = c.get_with(&url, &[("accept-encoding", "gzip")]);
+            if gz.opt_header("content-encoding") == Some("gzip") {
+                assert_eq!(gunzip(&gz.body), after.body);
+                Ok(())
+            } else {
+                assert_eq!(gz.body, after.body, "a gzip request got a stale body");
+                Err("served uncompressed".to_string())
+            }
+        },
+    );
     // Nothing went backwards meanwhile: every later answer is at least as new.
     let again = c.get(&url);
     assert!(httpdate::parse_http_date(again.header("last-modified")).unwrap() >= new_lm);

@@ -25,7 +25,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use super::{
-    article, eventually, fresh_client, free_port, rss_titles, url, Client, Config, DaemonError,
+    article, eventually, free_port, fresh_client, rss_titles, url, Client, Config, DaemonError,
     Limits, Options, Reply, Site, DEADLINE, TICK,
 };
 

@@ -47,16 +47,25 @@ pub fn lossy(bytes: &[u8]) -> String {
     )
 }
 
-/// Splits a response head; `None` when it is not one.
-fn parse_head(head: &str) -> Option<(String, u16, Vec<(String, String)>)> {
+/// A reply with this head and no body yet; panics when it is not one.
+fn parse_head(head: &str) -> RawReply {
     let mut lines = head.split("\r\n");
-    let status_line = lines.next()?.to_string();
-    let status = status_line.split(' ').nth(1)?.parse().ok()?;
+    let status_line = lines.next().unwrap_or_default().to_string();
+    let status = status_line
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("bad status line {status_line:?}"));
     let headers = lines
         .filter_map(|l| l.split_once(':'))
         .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
         .collect();
-    Some((status_line, status, headers))
+    RawReply {
+        status_line,
+        status,
+        headers,
+        body: Vec::new(),
+    }
 }
 
 /// A raw HTTP/1 connection: writes bytes exactly as given and reads
@@ -126,12 +135,11 @@ impl Conn {
             }
         };
         let head = String::from_utf8_lossy(&self.buf[..head_end]).into_owned();
-        let (status_line, status, headers) =
-            parse_head(&head).unwrap_or_else(|| panic!("bad response head {head:?}"));
-        let len: usize = headers
-            .iter()
-            .find(|(k, _)| k == "content-length")
-            .and_then(|(_, v)| v.parse().ok())
+        let mut reply = parse_head(&head);
+        let status_line = reply.status_line.clone();
+        let len: usize = reply
+            .header("content-length")
+            .and_then(|v| v.parse().ok())
             .unwrap_or_else(|| panic!("no Content-Length in {head:?}"));
         let end = head_end + 4 + len;
         while self.buf.len() < end {
@@ -141,14 +149,9 @@ impl Conn {
                 self.buf.len() - head_end - 4
             );
         }
-        let body = self.buf[head_end + 4..end].to_vec();
+        reply.body = self.buf[head_end + 4..end].to_vec();
         self.buf.drain(..end);
-        Some(RawReply {
-            status_line,
-            status,
-            headers,
-            body,
-        })
+        Some(reply)
     }
 
     /// Waits until the server closes the connection; returns what it
@@ -171,14 +174,9 @@ pub fn raw(addr: SocketAddr, request: &[u8]) -> RawReply {
         .position(|w| w == b"\r\n\r\n")
         .unwrap_or_else(|| panic!("no header end in {:?}", String::from_utf8_lossy(&buf)));
     let head = String::from_utf8_lossy(&buf[..split]).into_owned();
-    let (status_line, status, headers) =
-        parse_head(&head).unwrap_or_else(|| panic!("bad response head {head:?}"));
-    RawReply {
-        status_line,
-        status,
-        headers,
-        body: buf[split + 4..].to_vec(),
-    }
+    let mut reply = parse_head(&head);
+    reply.body = buf[split + 4..].to_vec();
+    reply
 }
 
 /// A `GET` of `target` (raw bytes, not normalised) over a raw socket.
@@ -218,6 +216,7 @@ pub fn wait_closed(s: &TcpStream, limit: Duration) -> Closed {
             {
                 return Closed::StillOpen
             }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Ok(0) | Err(_) => return Closed::After(started.elapsed()),
             Ok(_) => continue,
         }

@@ -230,7 +230,11 @@ impl Site {
     /// Runs `herald build --config <config> --out <out>`, which must succeed.
     pub fn build(&self, out: &Path) {
         let run = super::build(&self.config, out, std::time::Duration::from_secs(60));
-        assert!(run.code == Some(0), "herald build failed:\n{}", run.printed());
+        assert!(
+            run.code == Some(0),
+            "herald build failed:\n{}",
+            run.printed()
+        );
     }
 }
 
