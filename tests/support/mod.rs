@@ -17,7 +17,7 @@
 //!
 //! The library paths the tests use are re-exported here, so that moving a
 //! library module means changing these lines only.
-#![allow(dead_code, unused_imports)] // each test binary uses a different subset
+#![allow(dead_code)] // each test binary uses a different subset of the helpers
 
 pub mod chaos;
 pub mod daemon;
@@ -28,19 +28,35 @@ pub mod raw;
 pub mod run;
 pub mod site;
 
+// (Each test binary uses a different subset of what follows.)
+#[allow(unused_imports)]
 pub use daemon::*;
+#[allow(unused_imports)]
 pub use feeds::*;
+#[allow(unused_imports)]
 pub use http::*;
+#[allow(unused_imports)]
 pub use poll::*;
+#[allow(unused_imports)]
 pub use raw::*;
+#[allow(unused_imports)]
 pub use run::*;
+#[allow(unused_imports)]
 pub use site::*;
 
+#[allow(unused_imports)]
 pub use herald::article::{self, encode_segment, Article, Diagnostic, Severity};
+#[allow(unused_imports)]
 pub use herald::build::{load_content, render_all};
+#[allow(unused_imports)]
 pub use herald::catalog::Catalog;
+#[allow(unused_imports)]
 pub use herald::config::{Config, Format};
+#[allow(unused_imports)]
 pub use herald::daemon::{Clock, DaemonError, Options, Publisher, LOAD_WARNINGS_LOGGED};
+#[allow(unused_imports)]
 pub use herald::render::{self, PageId};
+#[allow(unused_imports)]
 pub use herald::server::Limits;
+#[allow(unused_imports)]
 pub use herald::snapshot::Snapshot;
