@@ -35,7 +35,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use support::chaos::*;
-use support::{article, eventually, files_under, url_of_file, Daemon, Site};
+use support::{article, eventually, files_under, poll_until, url_of_file, Daemon, Site};
 
 /// The seed when `HERALD_CHAOS_SEED` is not set.
 const DEFAULT_SEED: u64 = 0x4845_5241_4C44_0004;
@@ -1245,22 +1245,21 @@ fn settle(
     }
     let converging = Instant::now();
     let mut first_look = None;
-    loop {
+    poll_until(CONVERGE, || {
         let problems = differences(client, &want, &cats.names());
         first_look.get_or_insert(problems.len());
         if problems.is_empty() {
-            break;
+            return Ok(());
         }
-        if converging.elapsed() >= CONVERGE {
-            return Err(format!(
-                "{label}: after {CONVERGE:?} the daemon still differs from herald build \
-                 ({} problems):\n  {}",
-                problems.len(),
-                problems.join("\n  ")
-            ));
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+        Err(format!(
+            "({} problems):\n  {}",
+            problems.len(),
+            problems.join("\n  ")
+        ))
+    })
+    .map_err(|why| {
+        format!("{label}: after {CONVERGE:?} the daemon still differs from herald build {why}")
+    })?;
     let settled = Settled {
         label,
         articles: want.articles,
@@ -1410,20 +1409,21 @@ catalog holds, but not those only `problems` holds";
 fn assert_equal_to_build(site: &Site, daemon: &Daemon) {
     let want = build_expected(site, "built");
     let mut client = Fetcher::new(daemon.addr);
-    let started = Instant::now();
-    loop {
-        let problems = differences(&mut client, &want, &[]);
-        if problems.is_empty() {
-            return;
-        }
-        let shown: Vec<&str> = problems.iter().map(|p| p.get(..400).unwrap_or(p)).collect();
-        assert!(
-            started.elapsed() < CONVERGE,
-            "{STALE_ERRORS}\nafter {CONVERGE:?} the daemon still differs from herald build:\n  {}",
-            shown.join("\n  ")
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    eventually(
+        &format!("{STALE_ERRORS}\nthe daemon to serve what herald build wrote"),
+        CONVERGE,
+        || {
+            let problems = differences(&mut client, &want, &[]);
+            if problems.is_empty() {
+                return Ok(());
+            }
+            let shown: Vec<&str> = problems.iter().map(|p| p.get(..400).unwrap_or(p)).collect();
+            Err(format!(
+                "it still differs from herald build:\n  {}",
+                shown.join("\n  ")
+            ))
+        },
+    );
 }
 
 /// What the chaos test found with `HERALD_CHAOS_SEED=2`: a

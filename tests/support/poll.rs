@@ -12,18 +12,23 @@ pub const DEADLINE: Duration = Duration::from_secs(15);
 
 /// Calls `check` every [`TICK`] until it returns `Ok`, and returns that
 /// value; panics after `timeout` with `what` and the last `Err` reason.
-pub fn eventually<T>(
-    what: &str,
+pub fn eventually<T>(what: &str, timeout: Duration, check: impl FnMut() -> Result<T, String>) -> T {
+    poll_until(timeout, check).unwrap_or_else(|why| {
+        panic!("timed out after {timeout:?} waiting for {what}; last state: {why}")
+    })
+}
+
+/// [`eventually`] for a caller that reports the failure itself: `Err`
+/// holds the last reason `check` gave.
+pub fn poll_until<T>(
     timeout: Duration,
     mut check: impl FnMut() -> Result<T, String>,
-) -> T {
+) -> Result<T, String> {
     let started = Instant::now();
     loop {
         match check() {
-            Ok(v) => return v,
-            Err(why) if started.elapsed() >= timeout => {
-                panic!("timed out after {timeout:?} waiting for {what}; last state: {why}")
-            }
+            Ok(v) => return Ok(v),
+            Err(why) if started.elapsed() >= timeout => return Err(why),
             // Between attempts, not as a synchronisation point.
             Err(_) => std::thread::sleep(TICK),
         }
