@@ -25,8 +25,8 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use super::{
-    article, eventually, free_port, fresh_client, rss_titles, url, Client, Config, DaemonError,
-    Limits, Options, Reply, Site, DEADLINE, TICK,
+    article, eventually, free_port, fresh_client, poll_until, rss_titles, url, Client, Config,
+    DaemonError, Limits, Options, Reply, Site, DEADLINE,
 };
 
 /// How long a daemon may take to load and serve.
@@ -294,22 +294,24 @@ impl Daemon {
         let before = self.health()["articles"].as_u64().unwrap();
         let probe = dir.join("zz-live-probe.md");
         let text = article("live probe", "1990-01-01 00:00");
-        let started = Instant::now();
-        'probing: loop {
-            assert!(
-                started.elapsed() < Duration::from_secs(20),
-                "the daemon never saw its probe file:\n{}",
-                self.log()
-            );
-            std::fs::write(&probe, &text).unwrap();
-            let written = Instant::now();
-            while written.elapsed() < Duration::from_millis(500) {
+        std::fs::write(&probe, &text).unwrap();
+        let mut written = Instant::now();
+        eventually(
+            "the daemon to see its probe file",
+            Duration::from_secs(20),
+            || {
                 if self.health()["articles"].as_u64() == Some(before + 1) {
-                    break 'probing;
+                    return Ok(());
                 }
-                std::thread::sleep(TICK);
-            }
-        }
+                // A write made before the watcher started has no event: write
+                // it again now and then.
+                if written.elapsed() >= Duration::from_millis(500) {
+                    std::fs::write(&probe, &text).unwrap();
+                    written = Instant::now();
+                }
+                Err(self.log())
+            },
+        );
         std::fs::remove_file(&probe).unwrap();
         eventually("the probe file to be dropped", DEADLINE, || {
             let n = self.health()["articles"].as_u64();
@@ -381,17 +383,15 @@ impl Daemon {
             return Some(*s);
         }
         let child = child.as_mut()?;
-        let deadline = Instant::now() + limit;
-        loop {
-            if let Some(s) = child.try_wait().unwrap() {
-                *exited = Some(s);
-                return Some(s);
-            }
-            if Instant::now() >= deadline {
-                return None;
-            }
-            std::thread::sleep(TICK);
-        }
+        let status = poll_until(limit, || {
+            child
+                .try_wait()
+                .unwrap()
+                .ok_or_else(|| "running".to_string())
+        })
+        .ok()?;
+        *exited = Some(status);
+        Some(status)
     }
 
     /// SIGTERM, then waits up to `timeout` for the exit status (then

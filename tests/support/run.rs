@@ -92,24 +92,25 @@ pub fn run_command(mut cmd: Command, timeout: Duration) -> Run {
     // SAFETY: a zeroed rusage is a valid value of this plain C struct.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
     let mut timed_out = false;
-    loop {
+    let exited = super::poll_until(timeout, || {
         // SAFETY: wait4 on our own child, with valid pointers to locals.
         let r = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut usage) };
-        if r == pid {
-            break;
+        assert!(
+            r == pid || r == 0,
+            "wait4 failed: {}",
+            std::io::Error::last_os_error()
+        );
+        (r == pid)
+            .then_some(())
+            .ok_or_else(|| "running".to_string())
+    });
+    if exited.is_err() {
+        timed_out = true;
+        // SAFETY: kill and a blocking wait4 on our own, not yet reaped, child.
+        unsafe {
+            libc::kill(pid, libc::SIGKILL);
+            libc::wait4(pid, &mut status, 0, &mut usage);
         }
-        assert!(r == 0, "wait4 failed: {}", std::io::Error::last_os_error());
-        if started.elapsed() > timeout {
-            timed_out = true;
-            // SAFETY: kill and a blocking wait4 on our own, not yet reaped, child.
-            unsafe {
-                libc::kill(pid, libc::SIGKILL);
-                libc::wait4(pid, &mut status, 0, &mut usage);
-            }
-            break;
-        }
-        // Between two looks at the child, not a synchronisation point.
-        std::thread::sleep(Duration::from_millis(10));
     }
     let elapsed = started.elapsed();
     // The child is reaped already; `Child` neither waits nor kills on drop.
