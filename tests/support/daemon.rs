@@ -25,8 +25,8 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use super::{
-    article, eventually, free_port, fresh_client, poll_until, rss_titles, url, Client, Config,
-    DaemonError, Limits, Options, Reply, Site, DEADLINE,
+    article, eventually, free_port, fresh_client, poll_until, rss_titles, run_with, url, Client,
+    Config, DaemonError, Limits, Options, Reply, Site, DEADLINE,
 };
 
 /// How long a daemon may take to load and serve.
@@ -110,7 +110,7 @@ impl Daemon {
                     let shutdown = async move {
                         let _ = stop_rx.await;
                     };
-                    herald::daemon::run_with(listener, config, options, shutdown).await
+                    run_with(listener, config, options, shutdown).await
                 })
             })
             .expect("spawn the daemon thread");

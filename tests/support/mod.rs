@@ -53,7 +53,7 @@ pub use herald::catalog::Catalog;
 #[allow(unused_imports)]
 pub use herald::config::{Config, Format};
 #[allow(unused_imports)]
-pub use herald::daemon::{Clock, DaemonError, Options, Publisher, LOAD_WARNINGS_LOGGED};
+pub use herald::daemon::{run_with, Clock, DaemonError, Options, Publisher, LOAD_WARNINGS_LOGGED};
 #[allow(unused_imports)]
 pub use herald::render::{self, PageId};
 #[allow(unused_imports)]
