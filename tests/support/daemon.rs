@@ -1,7 +1,7 @@
 //! The one way tests start the daemon, in two forms:
 //!
 //! - **in-process** ([`Daemon::start`]): `herald::daemon::run_with` on its
-//!   own runtime thread, on a listener the test bound to `127.0.0.1:0`,
+//!   own runtime thread, on a listener it binds to `127.0.0.1:0`,
 //!   with short connection limits and, where a test needs one, a manual
 //!   clock. Ready when the daemon says so (`Options::ready_tx`). For every
 //!   test that is not about the process.
@@ -79,9 +79,6 @@ impl Daemon {
     pub fn start_with(config: &Path, tweak: impl FnOnce(&mut Options)) -> Daemon {
         let config = Config::load(config)
             .unwrap_or_else(|e| panic!("{}: test config does not load: {e}", config.display()));
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-        listener.set_nonblocking(true).unwrap();
-        let addr = listener.local_addr().unwrap();
         let mut options = Options {
             limits: short_limits(),
             ..Options::default()
@@ -91,6 +88,7 @@ impl Daemon {
         options.ready_tx = Some(ready_tx);
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let (started_tx, started_rx) = std::sync::mpsc::channel();
+        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
         let thread = std::thread::Builder::new()
             .name("herald-daemon".into())
             .spawn(move || {
@@ -100,9 +98,18 @@ impl Daemon {
                     .enable_all()
                     .build()
                     .expect("tokio runtime");
+                // Bound as the binary binds (tokio's backlog of 1024, not
+                // std's 128), so a test opening many connections at once
+                // is not held up by SYN retries.
+                let listener = runtime
+                    .block_on(async {
+                        let socket = tokio::net::TcpSocket::new_v4()?;
+                        socket.bind(SocketAddr::from(([127, 0, 0, 1], 0)))?;
+                        socket.listen(1024)
+                    })
+                    .expect("listen on 127.0.0.1:0");
+                let _ = addr_tx.send(listener.local_addr().expect("bound address"));
                 runtime.block_on(async move {
-                    let listener =
-                        tokio::net::TcpListener::from_std(listener).expect("tokio listener");
                     // The test thread waits on a std channel, with a deadline.
                     tokio::spawn(async move {
                         let _ = started_tx.send(ready_rx.await.is_ok());
@@ -114,6 +121,9 @@ impl Daemon {
                 })
             })
             .expect("spawn the daemon thread");
+        let addr = addr_rx
+            .recv_timeout(START_TIMEOUT)
+            .expect("the daemon thread binds 127.0.0.1:0");
         let mut d = Daemon {
             addr,
             client: fresh_client(),
