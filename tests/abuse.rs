@@ -7,155 +7,33 @@
 //! requests. Every case ends by checking that the daemon still serves
 //! normal requests with the same bytes as before.
 
-mod serve_support;
+mod support;
 
-use std::net::SocketAddr;
+use std::io::{Read as _, Write as _};
+use std::net::{SocketAddr, TcpStream};
+use std::os::fd::AsRawFd as _;
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use herald::daemon::{run_with, Options};
-use herald::http::server::Limits;
-use serve_support::*;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use support::fixture::BASE_URL;
+use support::*;
 
 /// The fixture's public host (from `site.base_url`), sent as `Host`.
 const HOST: &str = "feeds.herald.test";
 
-/// The longest wait for any one connect, write or read: a hang fails.
-const IO_LIMIT: Duration = Duration::from_secs(10);
-
-/// One response read off a raw connection.
-#[derive(Debug)]
-struct Answer {
-    status_line: String,
-    status: u16,
-    /// Header names lower-cased.
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
+/// The fixture served by the binary (these tests read its log for panics),
+/// after `prepare` has changed the copy (its argument is the site folder:
+/// `herald.toml`, `content/`).
+fn spawn_with(prepare: impl FnOnce(&Path)) -> (Site, Daemon) {
+    let site = Site::serve_fixture();
+    prepare(&site.root);
+    let d = Daemon::spawn(&site.config);
+    d.wait_compressed();
+    (site, d)
 }
 
-impl Answer {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    }
-
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-}
-
-fn lossy(bytes: &[u8]) -> String {
-    let shown = &bytes[..bytes.len().min(300)];
-    format!(
-        "{:?} ({} bytes)",
-        String::from_utf8_lossy(shown),
-        bytes.len()
-    )
-}
-
-/// A raw HTTP/1 connection: writes bytes exactly as given and reads
-/// responses one at a time by their `Content-Length` (herald always
-/// sends one), keeping what arrived beyond the last one.
-struct Conn {
-    stream: TcpStream,
-    buf: Vec<u8>,
-}
-
-impl Conn {
-    async fn open(addr: SocketAddr) -> Conn {
-        let stream = tokio::time::timeout(IO_LIMIT, TcpStream::connect(addr))
-            .await
-            .expect("connect within the limit")
-            .expect("connect to the daemon");
-        Conn {
-            stream,
-            buf: Vec::new(),
-        }
-    }
-
-    /// Writes `bytes`. Errors are ignored on purpose: a server that
-    /// refuses a request may close (or reset) the connection before it
-    /// has read all of it, and what it answered is then judged by the
-    /// reads that follow, so a refused write shows as a missing answer.
-    async fn send(&mut self, bytes: &[u8]) {
-        let _ = tokio::time::timeout(IO_LIMIT, self.stream.write_all(bytes)).await;
-    }
-
-    /// Reads more bytes into the buffer; `false` once the server closed
-    /// the connection (EOF or reset). Panics when nothing happens within
-    /// [`IO_LIMIT`].
-    async fn fill(&mut self) -> bool {
-        let mut chunk = [0u8; 16 * 1024];
-        match tokio::time::timeout(IO_LIMIT, self.stream.read(&mut chunk)).await {
-            Err(_) => panic!(
-                "the daemon neither sent nor closed within {IO_LIMIT:?}; so far {}",
-                lossy(&self.buf)
-            ),
-            Ok(Ok(0)) | Ok(Err(_)) => false,
-            Ok(Ok(n)) => {
-                self.buf.extend_from_slice(&chunk[..n]);
-                true
-            }
-        }
-    }
-
-    /// The next whole response, or `None` when the server closes before
-    /// sending one (what it did send stays in the buffer).
-    async fn answer(&mut self) -> Option<Answer> {
-        let head_end = loop {
-            if let Some(p) = self.buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                break p;
-            }
-            if !self.fill().await {
-                return None;
-            }
-        };
-        let head = String::from_utf8_lossy(&self.buf[..head_end]).into_owned();
-        let mut lines = head.split("\r\n");
-        let status_line = lines.next().unwrap_or_default().to_string();
-        let status = status_line
-            .split(' ')
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .unwrap_or_else(|| panic!("bad status line {status_line:?}"));
-        let headers: Vec<(String, String)> = lines
-            .filter_map(|l| l.split_once(':'))
-            .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
-            .collect();
-        let len: usize = headers
-            .iter()
-            .find(|(k, _)| k == "content-length")
-            .and_then(|(_, v)| v.parse().ok())
-            .unwrap_or_else(|| panic!("no Content-Length in {head:?}"));
-        let end = head_end + 4 + len;
-        while self.buf.len() < end {
-            assert!(
-                self.fill().await,
-                "closed after {} of {len} body bytes of {status_line:?}",
-                self.buf.len() - head_end - 4
-            );
-        }
-        let body = self.buf[head_end + 4..end].to_vec();
-        self.buf.drain(..end);
-        Some(Answer {
-            status_line,
-            status,
-            headers,
-            body,
-        })
-    }
-
-    /// Waits until the server closes the connection; returns what it
-    /// sent meanwhile that was not read as an answer. Panics if the
-    /// connection stays open and silent for [`IO_LIMIT`].
-    async fn rest_until_closed(&mut self) -> Vec<u8> {
-        while self.fill().await {}
-        std::mem::take(&mut self.buf)
-    }
+fn spawn() -> (Site, Daemon) {
+    spawn_with(|_| {})
 }
 
 /// A `GET target` with `Host`, the `extra` header lines (each ending in
@@ -167,16 +45,16 @@ fn request(target: &str, extra: &str) -> Vec<u8> {
 
 /// Sends `bytes` on a new connection; returns the one answer, after
 /// checking that the server then closed the connection with nothing more.
-async fn answer_then_close(addr: SocketAddr, bytes: &[u8], what: &str) -> Answer {
-    let mut c = Conn::open(addr).await;
-    c.send(bytes).await;
-    let a = c.answer().await.unwrap_or_else(|| {
+fn answer_then_close(addr: SocketAddr, bytes: &[u8], what: &str) -> RawReply {
+    let mut c = Conn::open(addr);
+    c.send(bytes);
+    let a = c.answer().unwrap_or_else(|| {
         panic!(
             "{what}: the connection closed without an answer; got {}",
             lossy(&c.buf)
         )
     });
-    let rest = c.rest_until_closed().await;
+    let rest = c.rest_until_closed();
     assert!(
         rest.is_empty(),
         "{what}: more bytes after {:?}: {}",
@@ -188,37 +66,33 @@ async fn answer_then_close(addr: SocketAddr, bytes: &[u8], what: &str) -> Answer
 
 /// The daemon process is alive, never panicked, and answers normal
 /// requests: `/rss.xml` with `reference`'s bytes, `/healthz` with 200.
-async fn assert_still_serving(d: &mut Daemon, reference: &Reply, after: &str) {
+fn assert_still_serving(d: &mut Daemon, reference: &Reply, after: &str) {
     assert!(
         d.wait_exit(Duration::ZERO).is_none(),
         "herald exited after {after}; log:\n{}",
-        d.log_text()
+        d.log()
     );
     let c = client();
-    let r = get(&c, &d.url("/rss.xml")).await;
+    let r = c.get(&d.url("/rss.xml"));
     assert_eq!(r.status, 200, "GET /rss.xml after {after}");
     assert!(
         r.body == reference.body,
         "GET /rss.xml after {after}: a different body"
     );
-    assert_eq!(
-        get(&c, &d.url("/healthz")).await.status,
-        200,
-        "after {after}"
-    );
+    assert_eq!(c.get(&d.url("/healthz")).status, 200, "after {after}");
     assert!(
-        !d.log_text().contains("panicked"),
+        !d.log().contains("panicked"),
         "herald panicked after {after}; log:\n{}",
-        d.log_text()
+        d.log()
     );
 }
 
 // ------------------------------------------------------------ big requests
 
-#[tokio::test]
-async fn oversized_request_headers_get_431_and_the_daemon_keeps_serving() {
-    let mut d = Daemon::start();
-    let reference = get(&client(), &d.url("/rss.xml")).await;
+#[test]
+fn oversized_request_headers_get_431_and_the_daemon_keeps_serving() {
+    let (_site, mut d) = spawn();
+    let reference = client().get(&d.url("/rss.xml"));
     assert_eq!(reference.status, 200);
     let one_huge = format!("X-Huge: {}\r\n", "a".repeat(64 * 1024));
     let many_large: String = (0..40)
@@ -231,15 +105,15 @@ async fn oversized_request_headers_get_431_and_the_daemon_keeps_serving() {
         ("40 headers of 1 KiB", &many_large),
         ("150 one-byte headers", &too_many),
     ] {
-        let a = answer_then_close(d.addr, &request("/rss.xml", extra), what).await;
+        let a = answer_then_close(d.addr, &request("/rss.xml", extra), what);
         assert_eq!(a.status, 431, "{what}: {}", a.status_line);
-        assert_still_serving(&mut d, &reference, what).await;
+        assert_still_serving(&mut d, &reference, what);
     }
     // Just under the cap, a request is served as usual.
     let under: String = (0..30)
         .map(|i| format!("X-Filler-{i}: {}\r\n", "c".repeat(1000)))
         .collect();
-    let a = answer_then_close(d.addr, &request("/rss.xml", &under), "30 KB of headers").await;
+    let a = answer_then_close(d.addr, &request("/rss.xml", &under), "30 KB of headers");
     assert_eq!(a.status, 200, "30 KB of headers: {}", a.status_line);
     assert!(
         a.body == reference.body,
@@ -247,27 +121,27 @@ async fn oversized_request_headers_get_431_and_the_daemon_keeps_serving() {
     );
 }
 
-#[tokio::test]
-async fn huge_uri_gets_431_and_the_daemon_keeps_serving() {
-    let mut d = Daemon::start();
-    let reference = get(&client(), &d.url("/rss.xml")).await;
+#[test]
+fn huge_uri_gets_431_and_the_daemon_keeps_serving() {
+    let (_site, mut d) = spawn();
+    let reference = client().get(&d.url("/rss.xml"));
     assert_eq!(reference.status, 200);
     let huge = format!("/{}", "a".repeat(40 * 1024));
-    let a = answer_then_close(d.addr, &request(&huge, ""), "a 40 KiB path").await;
+    let a = answer_then_close(d.addr, &request(&huge, ""), "a 40 KiB path");
     assert_eq!(a.status, 431, "a 40 KiB path: {}", a.status_line);
-    assert_still_serving(&mut d, &reference, "a 40 KiB path").await;
+    assert_still_serving(&mut d, &reference, "a 40 KiB path");
     // A long path under the cap is looked up like any other.
     let long = format!("/{}", "a".repeat(16 * 1024));
-    let a = answer_then_close(d.addr, &request(&long, ""), "a 16 KiB path").await;
+    let a = answer_then_close(d.addr, &request(&long, ""), "a 16 KiB path");
     assert_eq!(a.status, 404, "a 16 KiB path: {}", a.status_line);
 }
 
 // ------------------------------------------------------ malformed requests
 
-#[tokio::test]
-async fn malformed_requests_get_400_and_are_closed() {
-    let mut d = Daemon::start();
-    let reference = get(&client(), &d.url("/rss.xml")).await;
+#[test]
+fn malformed_requests_get_400_and_are_closed() {
+    let (_site, mut d) = spawn();
+    let reference = client().get(&d.url("/rss.xml"));
     assert_eq!(reference.status, 200);
     let host = format!("Host: {HOST}\r\n");
     // None asks for `Connection: close`: the server must close by itself.
@@ -291,33 +165,33 @@ async fn malformed_requests_get_400_and_are_closed() {
         ),
     ];
     for (what, bytes) in &cases {
-        let a = answer_then_close(d.addr, bytes, what).await;
+        let a = answer_then_close(d.addr, bytes, what);
         assert_eq!(a.status, 400, "{what}: {}", a.status_line);
         assert!(
             !a.text().contains("<rss"),
             "{what}: a bad request was answered with the feed"
         );
-        assert_still_serving(&mut d, &reference, what).await;
+        assert_still_serving(&mut d, &reference, what);
     }
 }
 
 // ------------------------------------------------------- unusual requests
 
-#[tokio::test]
-async fn absolute_form_uri_is_served_by_its_path_with_configured_links() {
-    let d = Daemon::start();
+#[test]
+fn absolute_form_uri_is_served_by_its_path_with_configured_links() {
+    let (_site, d) = spawn();
     for (path, self_link) in [
         ("/rss.xml", "/rss.xml"),
         ("/atom.xml", "/atom.xml"),
         ("/feed.json", "/feed.json"),
         ("/feeds.opml", "/rss.xml"),
     ] {
-        let origin = raw_get(d.addr, path.as_bytes()).await;
+        let origin = raw_get(d.addr, path.as_bytes());
         assert_eq!(origin.status, 200, "GET {path}");
         let bytes = format!(
             "GET http://evil.example{path} HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n"
         );
-        let a = answer_then_close(d.addr, bytes.as_bytes(), path).await;
+        let a = answer_then_close(d.addr, bytes.as_bytes(), path);
         assert_eq!(
             a.status, 200,
             "GET http://evil.example{path}: {}",
@@ -338,58 +212,56 @@ async fn absolute_form_uri_is_served_by_its_path_with_configured_links() {
     }
 }
 
-#[tokio::test]
-async fn host_header_is_required_by_http11_only() {
-    let mut d = Daemon::start();
-    let reference = get(&client(), &d.url("/rss.xml")).await;
+#[test]
+fn host_header_is_required_by_http11_only() {
+    let (_site, mut d) = spawn();
+    let reference = client().get(&d.url("/rss.xml"));
     assert_eq!(reference.status, 200);
     let a = answer_then_close(
         d.addr,
         b"GET /rss.xml HTTP/1.1\r\nConnection: close\r\n\r\n",
         "HTTP/1.1 without Host",
-    )
-    .await;
+    );
     assert_eq!(a.status, 400, "HTTP/1.1 without Host: {}", a.status_line);
     assert!(
         !a.text().contains("<rss"),
         "HTTP/1.1 without Host was answered with the feed"
     );
     // HTTP/1.0 has no Host header to require; it closes by default.
-    let a = answer_then_close(d.addr, b"GET /rss.xml HTTP/1.0\r\n\r\n", "HTTP/1.0").await;
+    let a = answer_then_close(d.addr, b"GET /rss.xml HTTP/1.0\r\n\r\n", "HTTP/1.0");
     assert_eq!(a.status, 200, "HTTP/1.0 without Host: {}", a.status_line);
     assert!(
         a.body == reference.body,
         "HTTP/1.0 without Host: a different body"
     );
-    assert_still_serving(&mut d, &reference, "requests without Host").await;
+    assert_still_serving(&mut d, &reference, "requests without Host");
 }
 
-#[tokio::test]
-async fn pipelined_requests_are_answered_in_order() {
-    let d = Daemon::start();
+#[test]
+fn pipelined_requests_are_answered_in_order() {
+    let (_site, d) = spawn();
     let c = client();
     let paths = [
         "/rss.xml".to_string(),
-        format!("/{}/feed.json", enc("社会")),
+        format!("/{}/feed.json", encode_segment("社会")),
         "/feeds.opml".to_string(),
         "/atom.xml".to_string(),
     ];
     let mut expected = Vec::new();
     for p in &paths {
-        let r = get(&c, &d.url(p)).await;
+        let r = c.get(&d.url(p));
         assert_eq!(r.status, 200, "GET {p}");
         expected.push(r);
     }
-    let mut conn = Conn::open(d.addr).await;
+    let mut conn = Conn::open(d.addr);
     let three: String = paths[..3]
         .iter()
         .map(|p| format!("GET {p} HTTP/1.1\r\nHost: {HOST}\r\n\r\n"))
         .collect();
-    conn.send(three.as_bytes()).await;
+    conn.send(three.as_bytes());
     for (p, want) in paths.iter().zip(&expected).take(3) {
         let a = conn
             .answer()
-            .await
             .unwrap_or_else(|| panic!("pipelined GET {p}: closed; got {}", lossy(&conn.buf)));
         assert_eq!(a.status, 200, "pipelined GET {p}: {}", a.status_line);
         assert_eq!(
@@ -405,17 +277,16 @@ async fn pipelined_requests_are_answered_in_order() {
         assert!(a.body == want.body, "pipelined GET {p}: a different body");
     }
     // The connection is still usable afterwards.
-    conn.send(&request(&paths[3], "")).await;
+    conn.send(&request(&paths[3], ""));
     let a = conn
         .answer()
-        .await
         .unwrap_or_else(|| panic!("GET /atom.xml after the pipeline: closed"));
     assert_eq!(a.status, 200, "GET /atom.xml after the pipeline");
     assert!(
         a.body == expected[3].body,
         "GET /atom.xml after the pipeline: a different body"
     );
-    let rest = conn.rest_until_closed().await;
+    let rest = conn.rest_until_closed();
     assert!(
         rest.is_empty(),
         "bytes after the last answer: {}",
@@ -446,101 +317,101 @@ fn add_big_article(site: &Path) {
 /// Asks for `/rss.xml` and goes away: before reading anything (`0`),
 /// after its first bytes (`1`: closing with unread data resets), or
 /// after its first bytes with `SO_LINGER` 0 (`2`: an explicit reset).
-async fn vanish(addr: SocketAddr, how: usize) {
-    let mut s = tokio::time::timeout(IO_LIMIT, TcpStream::connect(addr))
-        .await
-        .expect("connect within the limit")
-        .unwrap();
+fn vanish(addr: SocketAddr, how: usize) {
+    let mut s = TcpStream::connect_timeout(&addr, IO_LIMIT).expect("connect within the limit");
+    s.set_read_timeout(Some(IO_LIMIT)).unwrap();
     let req = format!("GET /rss.xml HTTP/1.1\r\nHost: {HOST}\r\n\r\n");
-    s.write_all(req.as_bytes()).await.unwrap();
+    s.write_all(req.as_bytes()).unwrap();
     if how == 0 {
         return;
     }
     let mut first = [0u8; 12];
-    tokio::time::timeout(IO_LIMIT, s.read_exact(&mut first))
-        .await
-        .expect("the answer starts within the limit")
-        .unwrap();
+    s.read_exact(&mut first)
+        .expect("the answer starts within the limit");
     assert_eq!(&first, b"HTTP/1.1 200");
     if how == 2 {
-        s.set_zero_linger().unwrap();
+        let linger = libc::linger {
+            l_onoff: 1,
+            l_linger: 0,
+        };
+        // SAFETY: setsockopt(2) on a socket this function owns, with a
+        // pointer to a local of the size passed.
+        let rc = unsafe {
+            libc::setsockopt(
+                s.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_LINGER,
+                std::ptr::addr_of!(linger).cast(),
+                std::mem::size_of::<libc::linger>() as libc::socklen_t,
+            )
+        };
+        assert_eq!(rc, 0, "SO_LINGER: {}", std::io::Error::last_os_error());
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn clients_vanishing_mid_response_affect_nothing_else() {
-    let mut d = Daemon::start_with(add_big_article);
-    let reference = get(&client(), &d.url("/rss.xml")).await;
+#[test]
+fn clients_vanishing_mid_response_affect_nothing_else() {
+    let (_site, mut d) = spawn_with(add_big_article);
+    let reference = client().get(&d.url("/rss.xml"));
     assert_eq!(reference.status, 200);
     assert!(
         reference.body.len() > 800_000,
         "the site feed is only {} bytes: too small to be cut mid-response",
         reference.body.len()
     );
-    let reference = std::sync::Arc::new(reference);
-    let mut wave = tokio::task::JoinSet::new();
-    for i in 0..50 {
-        wave.spawn(vanish(d.addr, i % 3));
-        // Ordinary clients in the same wave get whole, correct answers.
-        if i % 10 == 0 {
-            let (url, reference) = (d.url("/rss.xml"), std::sync::Arc::clone(&reference));
-            wave.spawn(async move {
-                let r = get(&client(), &url).await;
-                assert_eq!(r.status, 200);
-                assert!(r.body == reference.body, "a whole answer differed");
-            });
+    std::thread::scope(|wave| {
+        for i in 0..50 {
+            let addr = d.addr;
+            wave.spawn(move || vanish(addr, i % 3));
+            // Ordinary clients in the same wave get whole, correct answers.
+            if i % 10 == 0 {
+                let (url, reference) = (d.url("/rss.xml"), &reference);
+                wave.spawn(move || {
+                    let r = client().get(&url);
+                    assert_eq!(r.status, 200);
+                    assert!(r.body == reference.body, "a whole answer differed");
+                });
+            }
         }
-    }
-    while let Some(done) = wave.join_next().await {
-        done.unwrap();
-    }
-    assert_still_serving(&mut d, &reference, "50 clients vanished mid-response").await;
+    });
+    assert_still_serving(&mut d, &reference, "50 clients vanished mid-response");
 }
 
 // ------------------------------------------------------- connection cap
 
-/// `GET /rss.xml` on a new connection: the answer, or `None` when the
-/// server closes without one.
-async fn try_get(addr: SocketAddr, path: &str) -> Option<Answer> {
-    let mut c = Conn::open(addr).await;
-    c.send(&request(path, "")).await;
-    c.answer().await
+/// `GET path` on a new connection: the answer, or why there is none.
+fn try_get(addr: SocketAddr, path: &str) -> Result<RawReply, String> {
+    let mut c = Conn::open(addr);
+    c.send(&request(path, ""));
+    c.answer()
+        .ok_or_else(|| format!("closed without an answer; got {}", lossy(&c.buf)))
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn connections_over_the_cap_are_closed_until_a_slot_frees() {
-    let site = copy_fixture();
-    let config = herald::config::Config::load(&site.path().join("herald.toml")).unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
+#[test]
+fn connections_over_the_cap_are_closed_until_a_slot_frees() {
+    let site = Site::serve_fixture();
     // Timeouts far beyond the test's length, so only the cap decides.
     let limits = Limits {
         max_connections: 4,
         first_byte_timeout: Duration::from_secs(120),
         header_timeout: Duration::from_secs(120),
-        ..Limits::default()
+        ..short_limits()
     };
-    let options = Options {
-        limits,
-        ..Options::default()
-    };
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let daemon = tokio::spawn(run_with(listener, config, options, async {
-        let _ = stop_rx.await;
-    }));
+    let d = Daemon::start_with(&site.config, |o| o.limits = limits);
+    let addr = d.addr;
 
     // Four connections in the middle of a request hold every slot (the
     // listener accepts in connect order).
     let partial = format!("GET /rss.xml HTTP/1.1\r\nHost: {HOST}\r\n");
     let mut held = Vec::new();
     for _ in 0..4 {
-        let mut c = Conn::open(addr).await;
-        c.send(partial.as_bytes()).await;
+        let mut c = Conn::open(addr);
+        c.send(partial.as_bytes());
         held.push(c);
     }
-    let mut fifth = Conn::open(addr).await;
-    fifth.send(&request("/rss.xml", "")).await;
-    let sent = fifth.rest_until_closed().await;
+    let mut fifth = Conn::open(addr);
+    fifth.send(&request("/rss.xml", ""));
+    let sent = fifth.rest_until_closed();
     assert!(
         sent.is_empty(),
         "a fifth connection over a cap of 4 was answered: {}",
@@ -549,10 +420,9 @@ async fn connections_over_the_cap_are_closed_until_a_slot_frees() {
 
     // One of the four goes away: its slot serves a new connection.
     drop(held.remove(0));
-    let served = poll_until(IO_LIMIT, "a new connection served after one closed", || {
+    let served = eventually("a new connection served after one closed", IO_LIMIT, || {
         try_get(addr, "/rss.xml")
-    })
-    .await;
+    });
     assert_eq!(served.status, 200, "{}", served.status_line);
     assert!(
         served.text().contains("<rss"),
@@ -562,17 +432,16 @@ async fn connections_over_the_cap_are_closed_until_a_slot_frees() {
 
     // The connections that held their slots were waiting, not dropped.
     let mut waiting = held.remove(0);
-    waiting.send(b"Connection: close\r\n\r\n").await;
+    waiting.send(b"Connection: close\r\n\r\n");
     let a = waiting
         .answer()
-        .await
         .unwrap_or_else(|| panic!("a held connection was closed; got {}", lossy(&waiting.buf)));
     assert_eq!(a.status, 200, "the held request: {}", a.status_line);
     assert!(a.body == served.body, "the held request: a different body");
 
     // The refusals are counted.
     drop(held);
-    let metrics = poll_until(IO_LIMIT, "GET /metrics", || try_get(addr, "/metrics")).await;
+    let metrics = eventually("GET /metrics", IO_LIMIT, || try_get(addr, "/metrics"));
     let m = parse_prometheus(&metrics.text());
     let rejected: f64 = m
         .samples
@@ -586,10 +455,11 @@ async fn connections_over_the_cap_are_closed_until_a_slot_frees() {
         metrics.text()
     );
 
-    stop_tx.send(()).unwrap();
-    tokio::time::timeout(IO_LIMIT, daemon)
-        .await
-        .expect("the daemon stops within the limit")
-        .unwrap()
-        .unwrap();
+    let stopping = Instant::now();
+    d.shutdown().expect("the daemon stops cleanly");
+    assert!(
+        stopping.elapsed() < IO_LIMIT,
+        "the daemon took {:?} to stop",
+        stopping.elapsed()
+    );
 }

@@ -1,11 +1,13 @@
 //! The `herald` binary: `build` and `check` as an operator runs them.
 
-mod common;
+mod support;
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
+use std::time::Duration;
 
-use common::{write, write_sample};
+use support::{files_under, run_command, run_herald, write, write_sample, Run, SITE};
 
 /// A temp dir with `herald.toml` (content dir given relative to it, as
 /// operators write it) and the sample content. Returns (guard, config path).
@@ -14,34 +16,24 @@ fn site(rest: &str) -> (tempfile::TempDir, PathBuf) {
     let config = tmp.path().join("herald.toml");
     let text = format!(
         "{}\n[content]\ndir = \"content\"\n\n[text]\nstrip_pinyin = true\n{rest}",
-        common::SITE
+        SITE
     );
     std::fs::write(&config, text).unwrap();
     write_sample(&tmp.path().join("content"));
     (tmp, config)
 }
 
-fn herald(args: &[&str], config: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_herald"))
-        .args(args)
-        .arg("--config")
-        .arg(config)
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("run herald")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-/// Everything the command printed.
-fn printed(o: &Output) -> String {
-    format!("{}{}", stdout(o), stderr(o))
+/// `herald <args> --config <config>`, which must finish within 30 s.
+fn herald(args: &[&str], config: &Path) -> Run {
+    let mut all: Vec<&OsStr> = args.iter().map(OsStr::new).collect();
+    all.extend([OsStr::new("--config"), config.as_os_str()]);
+    let run = run_herald(&all, Duration::from_secs(30), None);
+    assert!(
+        !run.timed_out,
+        "herald {args:?} did not finish:\n{}",
+        run.printed()
+    );
+    run
 }
 
 const LAYOUT: &[&str] = &[
@@ -64,24 +56,6 @@ const LAYOUT: &[&str] = &[
     "社会/index.html",
 ];
 
-/// Every file under `dir`, relative, sorted.
-fn files_under(dir: &Path) -> Vec<String> {
-    fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
-        for e in std::fs::read_dir(dir).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                walk(root, &p, out);
-            } else {
-                out.push(p.strip_prefix(root).unwrap().to_string_lossy().into_owned());
-            }
-        }
-    }
-    let mut out = Vec::new();
-    walk(dir, dir, &mut out);
-    out.sort();
-    out
-}
-
 fn read(path: PathBuf) -> String {
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
@@ -91,7 +65,7 @@ fn build_writes_every_file_in_the_url_layout() {
     let (tmp, config) = site("");
     let out = tmp.path().join("public");
     let o = herald(&["build", "--out", out.to_str().unwrap()], &config);
-    assert_eq!(o.status.code(), Some(0), "{}", printed(&o));
+    assert_eq!(o.code, Some(0), "{}", o.printed());
     let mut want: Vec<String> = LAYOUT.iter().map(|s| s.to_string()).collect();
     want.sort();
     // Exactly the layout: no temp files left behind by the atomic writes.
@@ -122,13 +96,12 @@ fn build_writes_every_file_in_the_url_layout() {
 fn build_uses_output_dir_from_the_config_relative_to_the_config_file() {
     let (tmp, config) = site("\n[output]\ndir = \"site-out\"\n");
     // Run from elsewhere: the path must not depend on the working directory.
-    let o = Command::new(env!("CARGO_BIN_EXE_herald"))
-        .args(["build", "--config"])
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_herald"));
+    cmd.args(["build", "--config"])
         .arg(&config)
-        .current_dir(std::env::temp_dir())
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(0), "{}", printed(&o));
+        .current_dir(std::env::temp_dir());
+    let o = run_command(cmd, Duration::from_secs(30));
+    assert_eq!(o.code, Some(0), "{}", o.printed());
     assert!(tmp.path().join("site-out/社会/feed.json").is_file());
     assert!(tmp.path().join("site-out/rss.xml").is_file());
 }
@@ -147,12 +120,12 @@ fn build_reports_a_broken_article_and_leaves_it_out() {
     );
     let out = tmp.path().join("public");
     let o = herald(&["build", "--out", out.to_str().unwrap()], &config);
-    assert_eq!(o.status.code(), Some(0), "{}", printed(&o));
+    assert_eq!(o.code, Some(0), "{}", o.printed());
     let line = format!("{}:4:9: error: ", broken.display());
     assert!(
-        printed(&o).contains(&line),
+        o.printed().contains(&line),
         "want {line:?} in:\n{}",
-        printed(&o)
+        o.printed()
     );
     for file in [
         "rss.xml",
@@ -179,11 +152,11 @@ fn strict_build_exits_1_after_writing_the_rest() {
         &["build", "--strict", "--out", out.to_str().unwrap()],
         &config,
     );
-    assert_eq!(o.status.code(), Some(1), "{}", printed(&o));
+    assert_eq!(o.code, Some(1), "{}", o.printed());
     assert!(
-        printed(&o).contains("broken.md:4:9: error: "),
+        o.printed().contains("broken.md:4:9: error: "),
         "{}",
-        printed(&o)
+        o.printed()
     );
     for file in LAYOUT {
         assert!(out.join(file).is_file(), "{file} not written");
@@ -196,7 +169,7 @@ fn strict_build_exits_1_after_writing_the_rest() {
         &["build", "--strict", "--out", out.to_str().unwrap()],
         &config,
     );
-    assert_eq!(o.status.code(), Some(0), "{}", printed(&o));
+    assert_eq!(o.code, Some(0), "{}", o.printed());
 }
 
 #[test]
@@ -227,8 +200,8 @@ fn check_prints_every_broken_file_with_its_position_and_exits_1() {
         write(&content, rel, bytes);
     }
     let o = herald(&["check"], &config);
-    assert_eq!(o.status.code(), Some(1), "{}", printed(&o));
-    let lines: Vec<String> = printed(&o).lines().map(str::to_string).collect();
+    assert_eq!(o.code, Some(1), "{}", o.printed());
+    let lines: Vec<String> = o.printed().lines().map(str::to_string).collect();
     for (rel, _, tail) in planted {
         let prefix = format!("{}{tail}", content.join(rel).display());
         let hits: Vec<&String> = lines.iter().filter(|l| l.starts_with(&prefix)).collect();
@@ -241,15 +214,15 @@ fn check_prints_every_broken_file_with_its_position_and_exits_1() {
         assert!(hits[0].len() > prefix.len(), "no message: {}", hits[0]);
     }
     // Good articles are not reported.
-    assert!(!printed(&o).contains("council-vote"), "{}", printed(&o));
+    assert!(!o.printed().contains("council-vote"), "{}", o.printed());
 }
 
 #[test]
 fn check_exits_0_on_clean_content() {
     let (_tmp, config) = site("");
     let o = herald(&["check"], &config);
-    assert_eq!(o.status.code(), Some(0), "{}", printed(&o));
-    assert!(!printed(&o).contains(": error:"), "{}", printed(&o));
+    assert_eq!(o.code, Some(0), "{}", o.printed());
+    assert!(!o.printed().contains(": error:"), "{}", o.printed());
 }
 
 #[test]
@@ -262,8 +235,8 @@ fn unknown_config_key_stops_build_with_exit_2_and_its_position() {
     std::fs::write(&config, lines.join("\n")).unwrap();
     let out = tmp.path().join("public");
     let o = herald(&["build", "--out", out.to_str().unwrap()], &config);
-    assert_eq!(o.status.code(), Some(2), "{}", printed(&o));
-    let err = stderr(&o);
+    assert_eq!(o.code, Some(2), "{}", o.printed());
+    let err = o.stderr.clone();
     assert!(
         err.contains(&format!("{}:3:1", config.display())),
         "want file:line:col in stderr:\n{err}"
@@ -276,8 +249,8 @@ fn unknown_config_key_stops_build_with_exit_2_and_its_position() {
 fn build_without_an_output_dir_exits_2_and_says_so() {
     let (tmp, config) = site("");
     let o = herald(&["build"], &config);
-    assert_eq!(o.status.code(), Some(2), "{}", printed(&o));
-    let err = stderr(&o);
+    assert_eq!(o.code, Some(2), "{}", o.printed());
+    let err = o.stderr.clone();
     assert!(err.contains("--out") && err.contains("output.dir"), "{err}");
     assert_eq!(
         files_under(tmp.path())

@@ -3,20 +3,18 @@
 //! (round trip through feed-rs, golden files, well-formedness under
 //! arbitrary input, determinism, drafts, scheduling, duplicate ids).
 
-mod common;
+mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use chrono::{DateTime, FixedOffset, Utc};
-use common::{at, config, now, render_site, write, write_sample};
-use herald::article::{self, Article};
-use herald::catalog::Catalog;
-use herald::config::{Config, Format};
-use herald::diagnostics::Severity;
-use herald::render::{self, PageId};
 use proptest::prelude::*;
+use support::{
+    article, at, config, load_content, now, render, render_all, render_site, write, write_sample,
+    Article, Catalog, Config, Format, PageId, Publisher, Severity, Snapshot, SAMPLE, SITE,
+};
 use tempfile::TempDir;
 
 /// A temp dir holding `content/`; returns (guard, content dir).
@@ -624,9 +622,9 @@ fn hidden_files_editor_temporaries_and_ignored_globs_are_never_read() {
     ] {
         write(&dir, rel, junk);
     }
-    let loaded = herald::load::load_content(&cfg).unwrap();
+    let loaded = load_content(&cfg).unwrap();
     assert!(loaded.diagnostics.is_empty(), "{:?}", loaded.diagnostics);
-    assert_eq!(loaded.catalog.len(), common::SAMPLE.len());
+    assert_eq!(loaded.catalog.len(), SAMPLE.len());
     let cats: Vec<&str> = loaded.catalog.categories().collect();
     assert_eq!(cats, ["culture", "politics", "社会"]);
 }
@@ -675,7 +673,7 @@ struct Expected {
     authors: &'static [&'static str],
 }
 
-/// `common::SAMPLE` as a reader should see it, newest first (the two
+/// `SAMPLE` as a reader should see it, newest first (the two
 /// 2025-03-10 09:30 articles tie and go by path).
 const SAMPLE_ITEMS: &[Expected] = &[
     Expected {
@@ -1132,7 +1130,7 @@ fn arb_article(lang: BoxedStrategy<String>) -> impl Strategy<Value = Article> {
 fn check_well_formed(articles: &[Article]) -> Result<(), TestCaseError> {
     let cfg = Config::parse(
         Path::new("/srv/herald/herald.toml"),
-        &format!("{}\n[content]\ndir = '/nonexistent'\n", common::SITE),
+        &format!("{}\n[content]\ndir = '/nonexistent'\n", SITE),
     )
     .unwrap();
     let mut catalog = Catalog::new();
@@ -1141,7 +1139,7 @@ fn check_well_formed(articles: &[Article]) -> Result<(), TestCaseError> {
     }
     let end = at("9999-12-31T23:59:59Z");
     // Newest first, ties by path, as the feeds list them.
-    let pages = herald::output::render_all(&cfg, &mut catalog, end);
+    let pages = render_all(&cfg, &mut catalog, end);
     let mut order: Vec<&Article> = catalog
         .articles()
         .filter_map(|a| a.full().map(|a| &**a))
@@ -1304,7 +1302,7 @@ fn output_is_byte_identical_across_runs_and_file_creation_orders() {
     // Same files created in the reverse order, in another directory.
     let (_tmp2, dir2) = content_dir();
     let cfg2 = sample_config(&dir2);
-    for (rel, text) in common::SAMPLE.iter().rev() {
+    for (rel, text) in SAMPLE.iter().rev() {
         write(&dir2, rel, text);
     }
     let (third, _) = render_site(&cfg2, now());
@@ -1427,7 +1425,7 @@ fn duplicate_ids_keep_both_articles_and_warn_about_the_later_path() {
             "+++\ntitle = \"Second holder\"\ndate = \"2025-03-02\"\nid = \"{same}\"\n+++\nTwo.\n"
         ),
     );
-    let mut loaded = herald::load::load_content(&cfg).unwrap();
+    let mut loaded = load_content(&cfg).unwrap();
     let warnings: Vec<_> = loaded
         .diagnostics
         .iter()
@@ -1446,11 +1444,10 @@ fn duplicate_ids_keep_both_articles_and_warn_about_the_later_path() {
     );
     assert!(!loaded.diagnostics.iter().any(|d| d.is_error()));
 
-    let pages: BTreeMap<String, Vec<u8>> =
-        herald::output::render_all(&cfg, &mut loaded.catalog, now())
-            .into_iter()
-            .map(|(p, r)| (p.file_path(), r.body))
-            .collect();
+    let pages: BTreeMap<String, Vec<u8>> = render_all(&cfg, &mut loaded.catalog, now())
+        .into_iter()
+        .map(|(p, r)| (p.file_path(), r.body))
+        .collect();
     for file in ["atom.xml", "rss.xml", "feed.json", "politics/atom.xml"] {
         let feed = feed_rs::parser::parse(&pages[file][..]).unwrap();
         let by_title: BTreeMap<String, String> = feed
@@ -1486,8 +1483,8 @@ fn every_page_has_the_content_type_of_its_format() {
     let (_tmp, dir) = content_dir();
     let cfg = sample_config(&dir);
     write_sample(&dir);
-    let mut loaded = herald::load::load_content(&cfg).unwrap();
-    let pages = herald::output::render_all(&cfg, &mut loaded.catalog, now());
+    let mut loaded = load_content(&cfg).unwrap();
+    let pages = render_all(&cfg, &mut loaded.catalog, now());
     let terms = render::term_pages(&cfg, &loaded.catalog, now()).len();
     assert!(terms > 0, "the sample names tags and authors");
     assert_eq!(
@@ -1535,7 +1532,7 @@ fn articles_outside_every_feed_window_are_indexed_without_their_body_and_restore
             format!("+++\ntitle = \"Story {i}\"\ndate = \"2025-01-{:02} 10:00\"\n+++\nBody text number {i}.\n", i + 1),
         );
     }
-    let mut loaded = herald::load::load_content(&cfg).unwrap();
+    let mut loaded = load_content(&cfg).unwrap();
     let c = &loaded.catalog;
     assert_eq!(c.len(), 26);
     assert!(c.has_body("city/a25.md"), "the newest keeps its body");
@@ -1551,7 +1548,7 @@ fn articles_outside_every_feed_window_are_indexed_without_their_body_and_restore
     for i in 1..26 {
         loaded.catalog.remove(&format!("city/a{i:02}.md"));
     }
-    let pages = herald::output::render_all(&cfg, &mut loaded.catalog, now());
+    let pages = render_all(&cfg, &mut loaded.catalog, now());
     let rss = pages
         .iter()
         .find(|(p, _)| p.file_path() == "city/rss.xml")
@@ -1570,19 +1567,12 @@ fn articles_outside_every_feed_window_are_indexed_without_their_body_and_restore
 
 /// The publisher as the daemon builds it before serving (first load done,
 /// nothing watched, no background check yet), and its published snapshot.
-fn publisher(
-    cfg: Config,
-) -> (
-    herald::daemon::Publisher,
-    Arc<arc_swap::ArcSwap<herald::http::snapshot::Snapshot>>,
-) {
-    let shared = Arc::new(arc_swap::ArcSwap::from_pointee(
-        herald::http::snapshot::Snapshot::default(),
-    ));
+fn publisher(cfg: Config) -> (Publisher, Arc<arc_swap::ArcSwap<Snapshot>>) {
+    let shared = Arc::new(arc_swap::ArcSwap::from_pointee(Snapshot::default()));
     let (rebind_tx, _) = tokio::sync::mpsc::unbounded_channel();
     let (tx, _rx) = std::sync::mpsc::channel();
     let path = cfg.path.clone();
-    let p = herald::daemon::Publisher::new(
+    let p = Publisher::new(
         cfg,
         path,
         Arc::clone(&shared),
@@ -1593,7 +1583,7 @@ fn publisher(
     (p, shared)
 }
 
-fn served(shared: &arc_swap::ArcSwap<herald::http::snapshot::Snapshot>, path: &str) -> String {
+fn served(shared: &arc_swap::ArcSwap<Snapshot>, path: &str) -> String {
     let snap = shared.load();
     let res = snap
         .resources

@@ -1,17 +1,16 @@
-//! Helpers for the chaos test: a SplitMix64 PRNG, the categories the
-//! pollers may see 404 for, a keep-alive HTTP/1.1 client over `TcpStream`,
-//! the checks every reply must pass, the poller loop, and the reports a
-//! failure prints.
+//! What only the chaos test uses: a SplitMix64 PRNG, the categories the
+//! pollers may see 404 for, the checks every reply must pass, the poller
+//! loop (over the harness's keep-alive client), and the reports a failure
+//! prints.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpStream};
-use std::path::Path;
+use std::io::Read;
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::live_support::rss_titles;
+use super::{client, encode_segment, rss_titles, url, Client, Method, Reply};
 
 /// How long after a category folder reappears the daemon may still answer
 /// 404 for it (it needs the debounce plus a rescan of the folder; generous
@@ -54,35 +53,6 @@ impl Rng {
             Some(&items[self.below(items.len())])
         }
     }
-}
-
-// ---------------------------------------------------------------- URLs
-
-/// Percent-encodes one path segment (RFC 3986 unreserved bytes stay).
-pub fn encode_segment(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
-/// Maps a file `herald build` wrote (`/`-separated, relative) to its URL.
-pub fn url_of_file(rel: &str) -> String {
-    let (dir, file) = rel.rsplit_once('/').unwrap_or(("", rel));
-    let mut url = String::from("/");
-    for seg in dir.split('/').filter(|s| !s.is_empty()) {
-        url.push_str(&encode_segment(seg));
-        url.push('/');
-    }
-    if file != "index.html" {
-        url.push_str(file);
-    }
-    url
 }
 
 // ---------------------------------------------------------------- categories seen by the pollers
@@ -234,202 +204,40 @@ fn targets(categories: Vec<String>) -> Vec<Target> {
     out
 }
 
-/// A response.
-pub struct Reply {
-    pub status: u16,
-    /// Names lower-cased.
-    pub headers: Vec<(String, String)>,
-    /// As sent (perhaps compressed).
-    pub body: Vec<u8>,
-}
-
-impl Reply {
-    /// A header's value (`name` lower-case).
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    }
-}
-
-enum ReadError {
-    /// The connection closed before any byte of a status line: a reused
-    /// keep-alive connection the server had just closed. Retried once.
-    ClosedEarly(String),
-    Other(String),
-}
-
-/// A keep-alive HTTP/1.1 client over one `TcpStream`, reconnecting when
-/// the server closes it.
-pub struct Client {
+/// The harness's keep-alive client, aimed at one daemon.
+pub struct Fetcher {
     addr: SocketAddr,
-    conn: Option<BufReader<TcpStream>>,
+    client: Client,
 }
 
-impl Client {
-    /// A client that connects on its first request.
-    pub fn new(addr: SocketAddr) -> Client {
-        Client { addr, conn: None }
+impl Fetcher {
+    /// A client for the daemon at `addr`.
+    pub fn new(addr: SocketAddr) -> Fetcher {
+        Fetcher {
+            addr,
+            client: client(),
+        }
     }
 
-    fn connect(&self) -> Result<BufReader<TcpStream>, String> {
-        let s = TcpStream::connect_timeout(&self.addr, Duration::from_secs(5))
-            .map_err(|e| format!("connect: {e}"))?;
-        s.set_read_timeout(Some(Duration::from_secs(15)))
-            .and_then(|_| s.set_write_timeout(Some(Duration::from_secs(15))))
-            .and_then(|_| s.set_nodelay(true))
-            .map_err(|e| format!("socket options: {e}"))?;
-        Ok(BufReader::new(s))
-    }
-
-    /// Sends one request with `extra` headers and reads the reply,
-    /// reconnecting once if a reused connection turns out closed.
+    /// Sends one request for `path` with `extra` headers and reads the reply.
     pub fn request(
         &mut self,
         method: &str,
         path: &str,
         extra: &[(&str, String)],
     ) -> Result<Reply, String> {
-        let mut text = format!("{method} {path} HTTP/1.1\r\nHost: {}\r\n", self.addr);
-        for (k, v) in extra {
-            text.push_str(&format!("{k}: {v}\r\n"));
-        }
-        text.push_str("\r\n");
-        for attempt in 0..2 {
-            let reused = self.conn.is_some();
-            if self.conn.is_none() {
-                self.conn = Some(self.connect()?);
-            }
-            let conn = self.conn.as_mut().unwrap();
-            if let Err(e) = conn.get_mut().write_all(text.as_bytes()) {
-                self.conn = None;
-                if reused && attempt == 0 {
-                    continue;
-                }
-                return Err(format!("write: {e}"));
-            }
-            match read_reply(conn, method == "HEAD") {
-                Ok((reply, keep)) => {
-                    if !keep {
-                        self.conn = None;
-                    }
-                    return Ok(reply);
-                }
-                Err(ReadError::ClosedEarly(e)) => {
-                    self.conn = None;
-                    if reused && attempt == 0 {
-                        continue;
-                    }
-                    return Err(e);
-                }
-                Err(ReadError::Other(e)) => {
-                    self.conn = None;
-                    return Err(e);
-                }
-            }
-        }
-        Err("connection closed twice".into())
+        let method = Method::from_bytes(method.as_bytes()).map_err(|e| e.to_string())?;
+        let headers: Vec<(&str, &str)> = extra.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        self.client
+            .try_send(method, &url(self.addr, path), &headers)
+            .map_err(|e| format!("{e:#}"))
     }
-}
-
-/// Reads one response; returns it and whether the connection can be reused.
-fn read_reply(r: &mut BufReader<TcpStream>, head: bool) -> Result<(Reply, bool), ReadError> {
-    let other = |what: &str, e: std::io::Error| ReadError::Other(format!("{what}: {e}"));
-    let mut line = String::new();
-    match r.read_line(&mut line) {
-        Ok(0) => return Err(ReadError::ClosedEarly("closed before status line".into())),
-        Err(e) if line.is_empty() && e.kind() == std::io::ErrorKind::ConnectionReset => {
-            return Err(ReadError::ClosedEarly(format!("status line: {e}")))
-        }
-        Err(e) => return Err(other("status line", e)),
-        Ok(_) => {}
-    }
-    let mut parts = line.trim_end().splitn(3, ' ');
-    let version = parts.next().unwrap_or_default().to_string();
-    let status: u16 = parts
-        .next()
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| ReadError::Other(format!("bad status line {line:?}")))?;
-    let mut headers = Vec::new();
-    loop {
-        let mut h = String::new();
-        let n = r.read_line(&mut h).map_err(|e| other("header", e))?;
-        if n == 0 {
-            return Err(ReadError::Other("closed inside the headers".into()));
-        }
-        let h = h.trim_end_matches(['\r', '\n']);
-        if h.is_empty() {
-            break;
-        }
-        let (k, v) = h
-            .split_once(':')
-            .ok_or_else(|| ReadError::Other(format!("bad header line {h:?}")))?;
-        headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
-    }
-    let get = |name: &str| {
-        headers
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.clone())
-    };
-    let close =
-        get("connection").is_some_and(|v| v.eq_ignore_ascii_case("close")) || version != "HTTP/1.1";
-    let mut body = Vec::new();
-    let no_body = head || status == 204 || status == 304 || (100..200).contains(&status);
-    let mut keep = !close;
-    if no_body {
-        // Nothing follows the headers.
-    } else if get("transfer-encoding").is_some_and(|v| v.contains("chunked")) {
-        loop {
-            let mut size_line = String::new();
-            r.read_line(&mut size_line)
-                .map_err(|e| other("chunk size", e))?;
-            let size_text = size_line.trim().split(';').next().unwrap_or_default();
-            let size = usize::from_str_radix(size_text, 16)
-                .map_err(|_| ReadError::Other(format!("bad chunk size {size_line:?}")))?;
-            if size == 0 {
-                // Trailers, then the final CRLF.
-                loop {
-                    let mut t = String::new();
-                    r.read_line(&mut t).map_err(|e| other("trailer", e))?;
-                    if t.trim().is_empty() {
-                        break;
-                    }
-                }
-                break;
-            }
-            let start = body.len();
-            body.resize(start + size, 0);
-            r.read_exact(&mut body[start..])
-                .map_err(|e| other("chunk", e))?;
-            let mut crlf = [0u8; 2];
-            r.read_exact(&mut crlf).map_err(|e| other("chunk end", e))?;
-        }
-    } else if let Some(len) = get("content-length") {
-        let len: usize = len
-            .parse()
-            .map_err(|_| ReadError::Other(format!("bad content-length {len:?}")))?;
-        body.resize(len, 0);
-        r.read_exact(&mut body).map_err(|e| other("body", e))?;
-    } else {
-        r.read_to_end(&mut body).map_err(|e| other("body", e))?;
-        keep = false;
-    }
-    Ok((
-        Reply {
-            status,
-            headers,
-            body,
-        },
-        keep,
-    ))
 }
 
 // ---------------------------------------------------------------- response checks
 
 fn decode_body(reply: &Reply) -> Result<Vec<u8>, String> {
-    match reply.header("content-encoding") {
+    match reply.opt_header("content-encoding") {
         None | Some("identity") => Ok(reply.body.clone()),
         Some("gzip") => {
             let mut out = Vec::new();
@@ -479,12 +287,12 @@ fn check_reply(
     if method == "HEAD" {
         return Ok(());
     }
-    if !asked_compression && reply.header("content-encoding").is_some() {
+    if !asked_compression && reply.opt_header("content-encoding").is_some() {
         return Err("compressed body without Accept-Encoding".into());
     }
     let body = decode_body(reply)?;
     let text = std::str::from_utf8(&body).map_err(|e| format!("body not UTF-8: {e}"))?;
-    let ctype = reply.header("content-type").unwrap_or_default();
+    let ctype = reply.opt_header("content-type").unwrap_or_default();
     let want_type = match t.kind {
         Kind::Rss => "application/rss+xml",
         Kind::Atom => "application/atom+xml",
@@ -495,7 +303,7 @@ fn check_reply(
     if !ctype.starts_with(want_type) {
         return Err(format!("content-type {ctype:?}, want {want_type}"));
     }
-    if matches!(t.kind, Kind::Rss | Kind::Atom | Kind::Json) && reply.header("etag").is_none() {
+    if matches!(t.kind, Kind::Rss | Kind::Atom | Kind::Json) && reply.opt_header("etag").is_none() {
         return Err("feed without ETag".into());
     }
     match t.kind {
@@ -557,7 +365,7 @@ pub fn poll(
     stop: Arc<AtomicBool>,
 ) {
     let mut rng = Rng(seed ^ (0xA5A5_0000 + id));
-    let mut client = Client::new(addr);
+    let mut client = Fetcher::new(addr);
     let mut etags: BTreeMap<String, String> = BTreeMap::new();
     while !stop.load(Ordering::Relaxed) {
         let mut list = targets(cats.to_poll(&mut rng, 1));
@@ -592,7 +400,7 @@ pub fn poll(
                         404 => _ = stats.not_found.fetch_add(1, Ordering::Relaxed),
                         304 => _ = stats.not_modified.fetch_add(1, Ordering::Relaxed),
                         200 => {
-                            if let Some(e) = reply.header("etag") {
+                            if let Some(e) = reply.opt_header("etag") {
                                 etags.insert(t.path.clone(), e.to_string());
                             }
                         }
@@ -627,19 +435,6 @@ impl Drop for StopOnDrop {
 }
 
 // ---------------------------------------------------------------- final comparison
-
-/// Every file under `dir`, relative to `base`, `/`-separated.
-pub fn files_under(dir: &Path, base: &Path, out: &mut Vec<String>) {
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            files_under(&p, base, out);
-        } else {
-            let rel = p.strip_prefix(base).unwrap().to_str().unwrap();
-            out.push(rel.replace('\\', "/"));
-        }
-    }
-}
 
 /// Where two bodies first differ, by line, with the titles one has and the
 /// other lacks when they are RSS.

@@ -1,22 +1,14 @@
-//! Helpers for the fault tests: running one `herald` command under a
-//! deadline (killed when it overstays, with its peak memory read back from
-//! `wait4`), finding the diagnostics `herald check` prints for one file,
-//! running the daemon as an unprivileged user (root ignores file modes), and
-//! a few feed readers on top of `live_support`.
-//!
-//! The including test crate must also declare `mod live_support;`.
-#![allow(dead_code)] // not every helper is used by every test
+//! One-shot runs of the `herald` binary (`check`, `build`, `--version`):
+//! under a deadline, killed when they overstay, with their exit code,
+//! output and peak memory; reading the diagnostics `check` prints; and
+//! running as an unprivileged user (root ignores file modes).
 
 use std::ffi::OsStr;
-use std::io::{BufRead, BufReader, Read};
-use std::net::SocketAddr;
+use std::io::Read;
 use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-use crate::live_support::{eventually, try_get, Resp};
 
 /// What one finished (or killed) `herald` run gave.
 #[derive(Debug)]
@@ -69,15 +61,21 @@ pub fn can_run_as(user: Option<(u32, u32)>) -> bool {
 /// With `user`, the process runs as that (uid, gid).
 pub fn run_herald<S: AsRef<OsStr>>(args: &[S], timeout: Duration, user: Option<(u32, u32)>) -> Run {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_herald"));
-    cmd.args(args)
-        .env("RUST_LOG", "warn")
+    cmd.args(args);
+    if let Some((uid, gid)) = user {
+        cmd.uid(uid).gid(gid);
+    }
+    run_command(cmd, timeout)
+}
+
+/// Runs `cmd` (a `herald` command set up by the caller, e.g. with another
+/// working directory) with `RUST_LOG=warn`, killing it after `timeout`.
+pub fn run_command(mut cmd: Command, timeout: Duration) -> Run {
+    cmd.env("RUST_LOG", "warn")
         .env("NO_COLOR", "1")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    if let Some((uid, gid)) = user {
-        cmd.uid(uid).gid(gid);
-    }
     let started = Instant::now();
     let mut child = cmd.spawn().expect("start herald");
     let pid = child.id() as libc::pid_t;
@@ -94,23 +92,25 @@ pub fn run_herald<S: AsRef<OsStr>>(args: &[S], timeout: Duration, user: Option<(
     // SAFETY: a zeroed rusage is a valid value of this plain C struct.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
     let mut timed_out = false;
-    loop {
+    let exited = super::poll_until(timeout, || {
         // SAFETY: wait4 on our own child, with valid pointers to locals.
         let r = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut usage) };
-        if r == pid {
-            break;
+        assert!(
+            r == pid || r == 0,
+            "wait4 failed: {}",
+            std::io::Error::last_os_error()
+        );
+        (r == pid)
+            .then_some(())
+            .ok_or_else(|| "running".to_string())
+    });
+    if exited.is_err() {
+        timed_out = true;
+        // SAFETY: kill and a blocking wait4 on our own, not yet reaped, child.
+        unsafe {
+            libc::kill(pid, libc::SIGKILL);
+            libc::wait4(pid, &mut status, 0, &mut usage);
         }
-        assert!(r == 0, "wait4 failed: {}", std::io::Error::last_os_error());
-        if started.elapsed() > timeout {
-            timed_out = true;
-            // SAFETY: kill and a blocking wait4 on our own, not yet reaped, child.
-            unsafe {
-                libc::kill(pid, libc::SIGKILL);
-                libc::wait4(pid, &mut status, 0, &mut usage);
-            }
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(10));
     }
     let elapsed = started.elapsed();
     // The child is reaped already; `Child` neither waits nor kills on drop.
@@ -266,181 +266,9 @@ pub fn names_config_error(text: &str, path: &Path, line: Option<usize>) -> bool 
     })
 }
 
-/// Parses an XML body with roxmltree (which refuses what XML 1.0 forbids).
-pub fn parse_xml(what: &str, body: &[u8]) -> Result<(), String> {
-    let text = std::str::from_utf8(body).map_err(|e| format!("{what}: not UTF-8: {e}"))?;
-    roxmltree::Document::parse(text).map_err(|e| format!("{what}: not well-formed XML: {e}"))?;
-    Ok(())
-}
-
-/// Item ids of an RSS feed (`guid`) in order.
-pub fn rss_guids(body: &[u8]) -> Vec<String> {
-    let text = std::str::from_utf8(body).unwrap();
-    let doc = roxmltree::Document::parse(text).unwrap();
-    doc.descendants()
-        .filter(|n| n.has_tag_name("item"))
-        .map(|item| {
-            item.children()
-                .find(|c| c.has_tag_name("guid"))
-                .and_then(|g| g.text())
-                .unwrap_or_default()
-                .to_string()
-        })
-        .collect()
-}
-
-/// Entry ids of an Atom feed in order.
-pub fn atom_ids(body: &[u8]) -> Vec<String> {
-    let text = std::str::from_utf8(body).unwrap();
-    let doc = roxmltree::Document::parse(text).unwrap();
-    doc.descendants()
-        .filter(|n| n.has_tag_name("entry"))
-        .map(|e| {
-            e.children()
-                .find(|c| c.has_tag_name("id"))
-                .and_then(|g| g.text())
-                .unwrap_or_default()
-                .to_string()
-        })
-        .collect()
-}
-
 /// Makes a temp tree readable and searchable by everyone, so a daemon
 /// running as [`NOBODY`] can read it (tempfile creates folders 0700).
 pub fn open_up(dir: &Path) {
     use std::os::unix::fs::PermissionsExt as _;
     std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
-}
-
-/// `herald serve` run as another user, stopped (SIGTERM, then SIGKILL) on drop.
-pub struct UserDaemon {
-    child: Option<Child>,
-    /// The bound address.
-    pub addr: SocketAddr,
-    log: Arc<Mutex<Vec<String>>>,
-}
-
-impl UserDaemon {
-    /// Starts `herald serve --config <config> --listen 127.0.0.1:0` as
-    /// `user` and waits for its `listening on` line. `Err` when the
-    /// process cannot start as that user or exits first.
-    pub fn start(config: &Path, user: Option<(u32, u32)>) -> Result<UserDaemon, String> {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_herald"));
-        cmd.arg("serve")
-            .arg("--config")
-            .arg(config)
-            .args(["--listen", "127.0.0.1:0"])
-            .env("RUST_LOG", "info")
-            .env("NO_COLOR", "1")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
-        if let Some((uid, gid)) = user {
-            cmd.uid(uid).gid(gid);
-        }
-        let mut child = cmd.spawn().map_err(|e| format!("spawn: {e}"))?;
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let stderr = child.stderr.take().unwrap();
-        {
-            let log = Arc::clone(&log);
-            std::thread::spawn(move || {
-                for line in BufReader::new(stderr).lines() {
-                    let Ok(line) = line else { break };
-                    log.lock().unwrap().push(line);
-                }
-            });
-        }
-        let started = Instant::now();
-        loop {
-            let found = log.lock().unwrap().iter().find_map(|l| {
-                let rest = &l[l.find("listening on http://")? + "listening on http://".len()..];
-                let end = rest
-                    .find(|c: char| c.is_whitespace() || c == '"')
-                    .unwrap_or(rest.len());
-                rest[..end].parse::<SocketAddr>().ok()
-            });
-            if let Some(addr) = found {
-                return Ok(UserDaemon {
-                    child: Some(child),
-                    addr,
-                    log,
-                });
-            }
-            if let Ok(Some(status)) = child.try_wait() {
-                return Err(format!(
-                    "herald exited with {status}:\n{}",
-                    log.lock().unwrap().join("\n")
-                ));
-            }
-            if started.elapsed() > Duration::from_secs(20) {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err("no `listening on` line within 20 s".into());
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    /// The log so far.
-    pub fn log(&self) -> String {
-        self.log.lock().unwrap().join("\n")
-    }
-
-    /// `GET path`.
-    pub fn get(&self, path: &str) -> Resp {
-        try_get(self.addr, path).unwrap_or_else(|e| panic!("GET {path}: {e}\n{}", self.log()))
-    }
-
-    /// `/healthz` `errors`.
-    pub fn health_errors(&self) -> Vec<String> {
-        let r = self.get("/healthz");
-        assert_eq!(r.status, 200);
-        let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
-        v["errors"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| e.as_str().unwrap_or_default().to_string())
-            .collect()
-    }
-
-    /// Waits until the RSS feed at `path` has `title` (or, with
-    /// `present == false`, until it has not).
-    pub fn wait_title(&self, path: &str, title: &str, present: bool, timeout: Duration) {
-        eventually(
-            &format!("{title:?} present={present} in {path}"),
-            timeout,
-            || {
-                let r = try_get(self.addr, path).map_err(|e| e.to_string())?;
-                if r.status != 200 {
-                    return Err(format!("status {}", r.status));
-                }
-                let titles = crate::live_support::rss_titles(&r.body)?;
-                if titles.iter().any(|t| t == title) == present {
-                    Ok(())
-                } else {
-                    Err(format!("{titles:?}"))
-                }
-            },
-        );
-    }
-}
-
-impl Drop for UserDaemon {
-    fn drop(&mut self) {
-        let Some(mut child) = self.child.take() else {
-            return;
-        };
-        // SAFETY: kill(2) on our own child's pid.
-        unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
-        let started = Instant::now();
-        while started.elapsed() < Duration::from_secs(5) {
-            if let Ok(Some(_)) = child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = child.kill();
-        let _ = child.wait();
-    }
 }
