@@ -6,8 +6,10 @@
 //!
 //! 20 category folders; articles of 2–5 KB of mixed Chinese and English
 //! Markdown with TOML front matter (title, date with +08:00 offset, author,
-//! tags, summary), a few paragraphs, a link and an image; about 10% are
-//! plain-text exports in the seed layout. The same `--n` and `--seed` give
+//! 2–5 tags, summary), a few paragraphs, a link and an image; about 10% are
+//! plain-text exports in the seed layout, with a byline of two authors.
+//! Tags are drawn from 5,000 and authors from 500 names, both Zipf-like
+//! (a few on many articles, most on a few), as in a real newsroom. The same `--n` and `--seed` give
 //! the same bytes. A `herald.toml` pointing at the corpus is written next
 //! to it (`<out>/herald.toml`, content in `<out>/content`).
 
@@ -90,22 +92,65 @@ const EN: [&str; 12] = [
     "Farmers reported a good harvest despite a dry spring.",
 ];
 
-const AUTHORS: [&str; 10] = [
-    "王小明",
-    "李华",
-    "张伟",
-    "刘洋",
-    "陈静",
-    "Li Na",
-    "Zhang Wei",
-    "Emily Zhao",
-    "赵敏",
-    "孙悦",
+/// Surnames and given names: their 20 × 25 combinations are the corpus's
+/// 500 authors.
+const SURNAMES: [&str; 20] = [
+    "王", "李", "张", "刘", "陈", "杨", "赵", "黄", "周", "吴", "徐", "孙", "胡", "朱", "高", "林",
+    "何", "郭", "马", "罗",
 ];
-const TAGS: [&str; 12] = [
-    "民生", "经济", "改革", "项目", "交通", "教育", "health", "economy", "culture", "城市", "环保",
-    "科技",
+const GIVEN: [&str; 25] = [
+    "伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明",
+    "超", "秀英", "霞", "平", "刚", "桂英", "晓梅", "立强", "金彥",
 ];
+/// Words that tag names are made of: with a number, 5,000 distinct tags.
+const TAG_WORDS: [&str; 10] = [
+    "民生", "经济", "交通", "教育", "health", "economy", "culture", "城市", "环保", "科技",
+];
+const N_TAGS: usize = 5_000;
+const N_AUTHORS: usize = SURNAMES.len() * GIVEN.len();
+
+/// The `k`-th tag (0 is the most used).
+fn tag_name(k: usize) -> String {
+    let word = TAG_WORDS[k % TAG_WORDS.len()];
+    if k < TAG_WORDS.len() {
+        word.to_string()
+    } else {
+        format!("{word} {k}")
+    }
+}
+
+/// The `k`-th author (0 writes the most).
+fn author_name(k: usize) -> String {
+    format!(
+        "{}{}",
+        SURNAMES[k % SURNAMES.len()],
+        GIVEN[k / SURNAMES.len()]
+    )
+}
+
+/// Draws ranks 0..n with probability proportional to 1/(rank+1) (Zipf,
+/// exponent 1): a few tags on many articles, most on a few.
+struct Zipf(Vec<f64>);
+
+impl Zipf {
+    fn new(n: usize) -> Zipf {
+        let mut total = 0.0;
+        Zipf(
+            (1..=n)
+                .map(|k| {
+                    total += 1.0 / k as f64;
+                    total
+                })
+                .collect(),
+        )
+    }
+
+    fn draw(&self, rng: &mut Rng) -> usize {
+        let total = *self.0.last().expect("at least one rank");
+        let x = (rng.next() >> 11) as f64 / (1u64 << 53) as f64 * total;
+        self.0.partition_point(|c| *c < x).min(self.0.len() - 1)
+    }
+}
 
 fn paragraph(rng: &mut Rng, target: usize) -> String {
     let mut p = String::new();
@@ -142,6 +187,8 @@ fn main() {
         std::fs::create_dir_all(content.join(c)).expect("create category folder");
     }
     let mut rng = Rng(seed);
+    let tags = Zipf::new(N_TAGS);
+    let authors = Zipf::new(N_AUTHORS);
     // Dates spread over two years before 2026-01-01, distinct per article.
     let base = 1_704_067_200i64; // 2024-01-01T00:00:00Z
     for i in 0..n {
@@ -172,8 +219,8 @@ fn main() {
             let _ = writeln!(
                 s,
                 "記者 {} {}",
-                rng.pick(&AUTHORS[..5]),
-                rng.pick(&AUTHORS[..5])
+                author_name(authors.draw(&mut rng)),
+                author_name(authors.draw(&mut rng))
             );
             let _ = writeln!(s, "{}", dt.format("%Y-%m-%d %H:%M:%S"));
             let _ = writeln!(
@@ -190,13 +237,12 @@ fn main() {
             let _ = writeln!(s, "+++");
             let _ = writeln!(s, "title = \"{title}\"");
             let _ = writeln!(s, "date = {}", dt.format("%Y-%m-%dT%H:%M:%S%:z"));
-            let _ = writeln!(s, "author = \"{}\"", rng.pick(&AUTHORS));
-            let _ = writeln!(
-                s,
-                "tags = [\"{}\", \"{}\"]",
-                rng.pick(&TAGS),
-                rng.pick(&TAGS)
-            );
+            let _ = writeln!(s, "author = \"{}\"", author_name(authors.draw(&mut rng)));
+            let n_tags = 2 + rng.below(4) as usize;
+            let names: Vec<String> = (0..n_tags)
+                .map(|_| format!("\"{}\"", tag_name(tags.draw(&mut rng))))
+                .collect();
+            let _ = writeln!(s, "tags = [{}]", names.join(", "));
             let _ = writeln!(s, "summary = \"{}\"", rng.pick(&ZH));
             let _ = writeln!(s, "+++");
             let _ = writeln!(s, "{}\n", paragraph(&mut rng, 300));
