@@ -101,12 +101,18 @@ pub struct Change {
     /// Tags and authors (by key) whose feeds changed: those the articles
     /// had before and have after.
     pub terms: BTreeSet<(Taxonomy, String)>,
+    /// Article pages (by decoded path) whose content or owner changed.
+    pub pages: BTreeSet<String>,
 }
 
 impl Change {
     /// Whether nothing changed.
     pub fn is_empty(&self) -> bool {
-        self.categories.is_empty() && !self.site && !self.category_set && self.terms.is_empty()
+        self.categories.is_empty()
+            && !self.site
+            && !self.category_set
+            && self.terms.is_empty()
+            && self.pages.is_empty()
     }
 
     /// Adds another change to this one.
@@ -115,12 +121,16 @@ impl Change {
         self.site |= other.site;
         self.category_set |= other.category_set;
         self.terms.extend(other.terms);
+        self.pages.extend(other.pages);
     }
 
-    /// Notes every term of `entry` as changed.
+    /// Notes every term of `entry`, and its page, as changed.
     fn note_terms(&mut self, entry: &Entry) {
         for (tax, name) in terms_of(entry) {
             self.terms.insert((tax, taxonomy::key(name)));
+        }
+        if let Some(p) = &entry.page {
+            self.pages.insert(p.to_string());
         }
     }
 }
@@ -189,6 +199,9 @@ pub struct Catalog {
     ids: FxHashMap<u64, IdPaths>,
     /// Tags and authors by key, per taxonomy (`Taxonomy::index`).
     terms: [BTreeMap<String, Term>; 2],
+    /// Paths of published-or-scheduled articles by the hash of their page
+    /// path, sorted: exact, because lookups compare the entries' pages.
+    pages: FxHashMap<u64, IdPaths>,
     /// Paths held as [`Held::Full`]: the few articles the feed windows
     /// show, found without a pass over the whole map. Articles outside
     /// every window are held as entries (see [`Catalog::slim`]), so a large
@@ -210,6 +223,7 @@ pub struct CatalogBuilder {
     bodies: FxHashSet<Arc<str>>,
     /// Per taxonomy and key: the articles' keys, and their spellings.
     terms: [FxHashMap<String, TermParts>; 2],
+    pages: FxHashMap<u64, IdPaths>,
 }
 
 impl CatalogBuilder {
@@ -250,6 +264,12 @@ impl CatalogBuilder {
                 keys.push(key.clone());
                 *spellings.entry(Arc::clone(name)).or_default() += 1;
             }
+            if let Some(p) = &article.page {
+                self.pages
+                    .entry(id_hash(p))
+                    .or_default()
+                    .push(Arc::clone(&rel));
+            }
             self.site.push(key);
             self.by_updated
                 .push((Reverse(article.updated), Arc::clone(&rel)));
@@ -282,6 +302,7 @@ impl CatalogBuilder {
             mut ids,
             bodies,
             terms,
+            mut pages,
         } = self;
         for c in categories {
             if !c.is_empty() {
@@ -319,6 +340,7 @@ impl CatalogBuilder {
                 )
             },
         );
+        pages.values_mut().for_each(|paths| paths.sort_unstable());
         let terms = terms.map(|by_key| {
             by_key
                 .into_iter()
@@ -339,6 +361,7 @@ impl CatalogBuilder {
             ids,
             bodies,
             terms,
+            pages,
         }
     }
 }
@@ -528,6 +551,13 @@ impl Catalog {
                     .add(key.clone(), name);
                 change.terms.insert((tax, k));
             }
+            if let Some(p) = &article.page {
+                let paths = self.pages.entry(id_hash(p)).or_default();
+                if let Err(at) = paths.binary_search(&rel) {
+                    paths.insert(at, Arc::clone(&rel));
+                }
+                change.pages.insert(p.to_string());
+            }
             self.site.insert(key);
             self.by_updated
                 .insert((Reverse(article.updated), Arc::clone(&rel)));
@@ -593,6 +623,16 @@ impl Catalog {
             set.remove(&key);
         }
         self.site.remove(&key);
+        if let (false, Some(p)) = (old.draft, &old.page) {
+            let h = id_hash(p);
+            if let Some(paths) = self.pages.get_mut(&h) {
+                paths.retain(|x| &**x != rel);
+                if paths.is_empty() {
+                    self.pages.remove(&h);
+                }
+            }
+            change.pages.insert(p.to_string());
+        }
         if !old.draft {
             for (tax, name) in terms_of(old) {
                 let k = taxonomy::key(name);
@@ -694,6 +734,56 @@ impl Catalog {
             .take(limit)
             .map(|(_, rel)| &**rel)
             .collect()
+    }
+
+    /// The article whose page is at the decoded URL path `page`: of
+    /// several with one permalink, the first by path. Drafts have none;
+    /// future-dated articles have one, shown once they are due.
+    pub fn page_owner(&self, page: &str) -> Option<&Held> {
+        self.pages
+            .get(&id_hash(page))?
+            .iter()
+            .filter_map(|p| self.articles.get(&**p))
+            .find(|a| a.entry().page.as_deref() == Some(page))
+    }
+
+    /// Articles whose page path repeats an earlier path's: (path, page
+    /// path, the path that has the page).
+    pub fn duplicate_pages(&self) -> Vec<(String, String, String)> {
+        let mut out = Vec::new();
+        for paths in self.pages.values().filter(|p| p.len() > 1) {
+            let mut first: Vec<(&str, &str)> = Vec::new();
+            for p in paths {
+                let Some(page) = self
+                    .articles
+                    .get(&**p)
+                    .and_then(|a| a.entry().page.as_deref())
+                else {
+                    continue;
+                };
+                match first.iter().find(|(pg, _)| *pg == page) {
+                    Some((_, owner)) => {
+                        out.push((p.to_string(), page.to_string(), owner.to_string()))
+                    }
+                    None => first.push((page, p)),
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+
+    /// Every published article's page path at `now`, owner first by path.
+    pub fn pages_at(&self, now: DateTime<FixedOffset>) -> Vec<&str> {
+        let mut out: Vec<&str> = self
+            .site
+            .iter()
+            .filter(|(Reverse(date), _)| *date <= now)
+            .filter_map(|(_, rel)| self.articles.get(&**rel)?.entry().page.as_deref())
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
     }
 
     /// The terms of a taxonomy by key, in key order.
@@ -1107,6 +1197,7 @@ mod tests {
         assert_eq!(a.ids, b.ids);
         assert_eq!(a.bodies, b.bodies);
         assert_eq!(a.terms, b.terms);
+        assert_eq!(a.pages, b.pages);
         assert_eq!(a.duplicate_ids(), b.duplicate_ids());
     }
 

@@ -227,7 +227,8 @@ pub fn load_content_meta(config: &Config) -> Result<Loaded, LoadError> {
     Ok(loaded)
 }
 
-/// One warning per article whose id repeats an earlier path's.
+/// One warning per article whose id repeats an earlier path's, and one
+/// for each of two articles that share a page path.
 pub fn duplicate_warnings(config: &Config, catalog: &Catalog) -> Vec<Diagnostic> {
     catalog
         .duplicate_ids()
@@ -246,6 +247,24 @@ pub fn duplicate_warnings(config: &Config, catalog: &Catalog) -> Vec<Diagnostic>
                 ),
             }
         })
+        .chain(catalog.duplicate_pages().into_iter().flat_map(|(rel, page, owner)| {
+            let warn = |at: &str, message: String| Diagnostic {
+                path: config.content.dir.join(at),
+                position: None,
+                severity: Severity::Warning,
+                message,
+            };
+            [
+                warn(
+                    &owner,
+                    format!("its page {page} is also the permalink of {rel}; this file's page is served"),
+                ),
+                warn(
+                    &rel,
+                    format!("its page {page} is also the permalink of {owner}; that file's page is served"),
+                ),
+            ]
+        }))
         .collect()
 }
 

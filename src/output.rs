@@ -25,7 +25,8 @@ pub enum OutputError {
     },
 }
 
-/// Renders every page at time `now`, those of every tag and author too.
+/// Renders every page at time `now`, those of every tag, author and
+/// article too.
 pub fn render_all(
     config: &Config,
     catalog: &mut Catalog,
@@ -33,6 +34,7 @@ pub fn render_all(
 ) -> Vec<(PageId, Rendered)> {
     let mut pages = render::all_pages(config, catalog);
     pages.extend(render::term_pages(config, catalog, now));
+    pages.extend(render::article_pages(catalog, now));
     for (_, d) in hydrate(config, catalog, now, &pages).failed {
         tracing::warn!(path = %d.path.display(), problem = %d, "article body unavailable");
     }

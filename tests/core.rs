@@ -1226,7 +1226,8 @@ fn check_well_formed(articles: &[Article]) -> Result<(), TestCaseError> {
             | PageId::CategoryIndex(_)
             | PageId::TermList(_)
             | PageId::TermIndex(..)
-            | PageId::TermFeed(..) => {}
+            | PageId::TermFeed(..)
+            | PageId::ArticlePage(_) => {}
         }
     }
     Ok(())
@@ -1487,10 +1488,12 @@ fn every_page_has_the_content_type_of_its_format() {
     let pages = render_all(&cfg, &mut loaded.catalog, now());
     let terms = render::term_pages(&cfg, &loaded.catalog, now()).len();
     assert!(terms > 0, "the sample names tags and authors");
+    let articles = render::article_pages(&loaded.catalog, now()).len();
     assert_eq!(
         pages.len(),
-        2 + 3 + 3 * 4 + 2 + terms,
-        "index, OPML, 3 site feeds, 3 categories x 4, the tag and author lists, their pages"
+        2 + 3 + 3 * 4 + 2 + terms + articles,
+        "index, OPML, 3 site feeds, 3 categories x 4, the tag and author lists, their pages, \
+         the article pages"
     );
     for (page, rendered) in &pages {
         let want = match page {
@@ -1507,7 +1510,8 @@ fn every_page_has_the_content_type_of_its_format() {
             PageId::Index
             | PageId::CategoryIndex(_)
             | PageId::TermList(_)
-            | PageId::TermIndex(..) => "text/html; charset=utf-8",
+            | PageId::TermIndex(..)
+            | PageId::ArticlePage(_) => "text/html; charset=utf-8",
         };
         assert_eq!(rendered.content_type, want, "{page:?}");
         // render() of one page gives what render_all gave.

@@ -57,6 +57,9 @@ pub struct Entry {
     /// The names the article gives itself (`author`/`authors`, or a text
     /// export's bylines), cleaned like tags; never the `site.author` fallback.
     pub authors: Box<[Arc<str>]>,
+    /// The URL path (decoded) of the article's page, when its permalink
+    /// lies under `site.base_url`.
+    pub page: Option<Box<str>>,
 }
 
 impl Entry {
@@ -79,7 +82,14 @@ impl Entry {
             draft,
             tags: Box::default(),
             authors: Box::default(),
+            page: None,
         }
+    }
+
+    /// The entry with the page its permalink gives it, if any.
+    pub fn with_link(mut self, config: &Config, link: &str) -> Entry {
+        self.page = config.site.page_path(link).map(String::into_boxed_str);
+        self
     }
 
     /// The entry with its tags and authors.

@@ -106,7 +106,8 @@ pub(super) fn quick_text(
             tag_id(config, category, stem, &date),
             false,
         )
-        .with_names(&[], &authors),
+        .with_names(&[], &authors)
+        .with_link(config, &config.site.article_url.fill(category, stem, &date)),
     )
 }
 
@@ -155,7 +156,7 @@ pub(super) fn quick_markdown(rel: &str, bytes: &[u8], config: &Config) -> Option
     }
     let front = simdutf8::basic::from_utf8(front).ok()?;
     let (mut date, mut updated, mut id, mut slug, mut draft) = (None, None, None, None, None);
-    let (mut tags, mut author, mut authors) = (None, None, None);
+    let (mut tags, mut author, mut authors, mut link) = (None, None, None, None);
     // On the stack: front matter rarely has more than 16 keys.
     let mut seen: smallvec::SmallVec<[&str; 16]> = smallvec::SmallVec::new();
     // Carriage returns were refused above: lines end at `\n` alone.
@@ -185,6 +186,7 @@ pub(super) fn quick_markdown(rel: &str, bytes: &[u8], config: &Config) -> Option
             "id" => id = Some(quick_string(value)?),
             "slug" => slug = Some(quick_string(value)?),
             "tags" => tags = Some(quick_names(value)?),
+            "link" => link = Some(quick_string(value)?),
             "author" => author = Some(quick_names(value)?),
             "authors" => authors = Some(quick_names(value)?),
             "draft" => {
@@ -226,6 +228,13 @@ pub(super) fn quick_markdown(rel: &str, bytes: &[u8], config: &Config) -> Option
         Some(id) => id.to_string(),
         None => tag_id(config, category, &slug, &date),
     };
+    // The permalink as the full parser makes it: a `link` given (made
+    // absolute against `site.link`; one that is no URL is the full
+    // parser's error to report), else the template filled in.
+    let permalink = match link.map(str::trim).filter(|l| !l.is_empty()) {
+        Some(l) => super::markdown::absolute_link(l, &config.site.link)?,
+        None => config.site.article_url.fill(category, &slug, &date),
+    };
     // As the full parser cleans them: `author` first, then `authors`.
     let mut names: Vec<String> = author.unwrap_or_default();
     names.extend(authors.unwrap_or_default());
@@ -238,7 +247,8 @@ pub(super) fn quick_markdown(rel: &str, bytes: &[u8], config: &Config) -> Option
             id,
             draft.unwrap_or(false),
         )
-        .with_names(&clean_list(tags.unwrap_or_default()), &clean_list(names)),
+        .with_names(&clean_list(tags.unwrap_or_default()), &clean_list(names))
+        .with_link(config, &permalink),
     )
 }
 
@@ -640,7 +650,7 @@ mod tests {
     fn line() -> impl Strategy<Value = String> {
         let key = prop::sample::select(vec![
             "title", "date", "updated", "id", "slug", "draft", "author", "authors", "tags",
-            "summary", "lang", "extra", "date.x", "\"date\"",
+            "summary", "lang", "link", "extra", "date.x", "\"date\"",
         ]);
         let value = prop::sample::select(vec![
             "\"x\"",
@@ -664,6 +674,10 @@ mod tests {
             "false",
             "1",
             "[\"a\", \"b\"]",
+            "\"/news/x.html\"",
+            "\"https://feeds.example.cn/a/%E6%96%B0.html\"",
+            "\"https://elsewhere.example/x\"",
+            "\"ftp://x/y\"",
             "[\"A  b\", 'a  b', \"c\",]",
             "[ ]",
             "[\"x\", 1]",

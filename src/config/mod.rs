@@ -138,6 +138,23 @@ pub struct Site {
     pub article_url: Permalink,
 }
 
+impl Site {
+    /// The URL path (percent-decoded) at which herald serves the page of
+    /// an article with this permalink: when the permalink lies under
+    /// `base_url`. `None` for a permalink elsewhere, or one whose path does
+    /// not decode to UTF-8.
+    pub fn page_path(&self, link: &str) -> Option<String> {
+        let rest = link.strip_prefix(self.base_url.as_str())?;
+        if !rest.starts_with('/') || rest.len() < 2 || rest.contains(['?', '#']) {
+            return None;
+        }
+        let decoded = percent_encoding::percent_decode_str(rest)
+            .decode_utf8()
+            .ok()?;
+        Some(decoded.into_owned())
+    }
+}
+
 /// `[server]`.
 #[derive(Debug, Clone)]
 pub struct Server {

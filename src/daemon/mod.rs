@@ -193,22 +193,44 @@ pub async fn run_with(
     }
 }
 
-/// Asks the publisher for pages rendered on request: those under
-/// `/tags/` and `/authors/` (the publisher decides whether one exists).
+/// Asks the publisher for pages rendered on request (tag and author
+/// pages, article pages) when the snapshot holds nothing at a path; the
+/// publisher answers a path with no page at once. At most
+/// [`ON_DEMAND_IN_FLIGHT`] requests wait at a time; more are answered 503
+/// rather than queueing ahead of edits.
 fn on_demand(tx: mpsc::Sender<Msg>) -> server::OnDemand {
     let tx = std::sync::Mutex::new(tx);
+    let in_flight = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     Arc::new(move |path: &str| {
-        if !(path.starts_with("/tags/") || path.starts_with("/authors/")) {
-            return None;
+        use std::sync::atomic::Ordering;
+        if in_flight.fetch_add(1, Ordering::AcqRel) >= ON_DEMAND_IN_FLIGHT {
+            in_flight.fetch_sub(1, Ordering::AcqRel);
+            // A receiver whose sender is gone: the client is told 503.
+            return Some(tokio::sync::oneshot::channel().1);
         }
         let (reply_tx, reply_rx) = tokio::sync::oneshot::channel();
         let sent = tx
             .lock()
-            .ok()?
-            .send(Msg::Render(path.to_string(), reply_tx));
-        sent.ok().map(|()| reply_rx)
+            .ok()
+            .map(|tx| tx.send(Msg::Render(path.to_string(), reply_tx)));
+        if !matches!(sent, Some(Ok(()))) {
+            in_flight.fetch_sub(1, Ordering::AcqRel);
+            return None;
+        }
+        // The count drops when the answer is taken (or the request gone).
+        let (out_tx, out_rx) = tokio::sync::oneshot::channel();
+        let in_flight = Arc::clone(&in_flight);
+        tokio::spawn(async move {
+            let answer = reply_rx.await.ok().flatten();
+            in_flight.fetch_sub(1, Ordering::AcqRel);
+            let _ = out_tx.send(answer);
+        });
+        Some(out_rx)
     })
 }
+
+/// How many requests for pages rendered on request may wait at once.
+const ON_DEMAND_IN_FLIGHT: usize = 256;
 
 fn absolute(p: &Path) -> PathBuf {
     let dir = p

@@ -641,13 +641,23 @@ impl Publisher {
         if let Some(r) = self.resources.get(path) {
             return Some(Arc::clone(r));
         }
-        let page = PageId::on_demand(&self.config, path)?;
+        let page = PageId::on_demand(&self.config, path).or_else(|| {
+            self.catalog
+                .page_owner(path)
+                .map(|_| PageId::ArticlePage(path.to_string()))
+        })?;
         let now = self.rendered_at;
         if !render::exists(&self.catalog, &page, now) {
             return None;
         }
         self.render_pages(std::slice::from_ref(&page), now);
         let res = Arc::clone(self.resources.get(path)?);
+        if res.identity.body.is_empty() {
+            // Its article could not be read just now: no page, rather than
+            // an empty one; the next request tries again.
+            self.resources.remove(path);
+            return None;
+        }
         self.on_demand
             .push_back((path.to_string(), res.identity.body.len()));
         self.on_demand_bytes += res.identity.body.len();

@@ -192,7 +192,8 @@ pub type OnDemand = Arc<
 >;
 
 /// How long a request waits for a page rendered on request before it is
-/// answered 503 (the renderer is busy with a large regeneration).
+/// answered 503 (the renderer is busy with a large regeneration, or too
+/// many such requests wait).
 const ON_DEMAND_WAIT: Duration = Duration::from_secs(10);
 
 /// The HTTP/2 connection preface (RFC 9113 §3.4).
@@ -237,8 +238,8 @@ async fn serve_connection(
                             Ok(Ok(Some(res))) => {
                                 send_resource(req.headers(), &res, snap.max_age, head)
                             }
-                            Ok(Ok(None)) | Ok(Err(_)) => not_found(head),
-                            Err(_) => simple(
+                            Ok(Ok(None)) => not_found(head),
+                            Ok(Err(_)) | Err(_) => simple(
                                 StatusCode::SERVICE_UNAVAILABLE,
                                 "busy; try again\n",
                                 Some("text/plain; charset=utf-8"),

@@ -149,11 +149,23 @@ pub(super) fn render_index(
 /// The start of a page up to `<body>`: language, title, and an
 /// autodiscovery link to each feed `feed` names.
 fn head(config: &Config, title: &str, feed: impl Fn(Format) -> Option<PageId>) -> String {
+    head_with(config, &config.site.language, title, "", feed)
+}
+
+/// [`head`] in language `lang`, with `extra` lines (already HTML) before
+/// the style.
+fn head_with(
+    config: &Config,
+    lang: &str,
+    title: &str,
+    extra: &str,
+    feed: impl Fn(Format) -> Option<PageId>,
+) -> String {
     let mut s = String::with_capacity(8192);
     let _ = write!(
         s,
         "<!DOCTYPE html>\n<html lang=\"{}\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{}</title>\n",
-        attr(&config.site.language),
+        attr(lang),
         text(&xml_safe(title))
     );
     for f in &config.feeds.formats {
@@ -168,6 +180,7 @@ fn head(config: &Config, title: &str, feed: impl Fn(Format) -> Option<PageId>) -
             attr(&url_of(config, &page))
         );
     }
+    s.push_str(extra);
     let _ = write!(s, "<style>{STYLE}</style>\n</head>\n<body>\n");
     s
 }
@@ -256,4 +269,89 @@ pub(super) fn render_term_index(
     headlines(&mut s, &catalog.term_items(tax, key, now, HEADLINES));
     s.push_str("</body>\n</html>\n");
     s
+}
+
+/// An article's page: title, date, authors and tags linked to their
+/// pages, its category linked, the body as the feeds carry it, the
+/// permalink as canonical URL and its category's feeds for autodiscovery.
+pub(super) fn render_article(config: &Config, a: &Article) -> String {
+    let category = (!a.category.is_empty()).then(|| a.category.to_string());
+    let canonical = format!(
+        "<link rel=\"canonical\" href=\"{}\">\n",
+        attr(&xml_safe(&a.link))
+    );
+    let title = format!("{} - {}", a.title, config.site.title);
+    let lang = a.lang.as_deref().unwrap_or(&config.site.language);
+    let mut s = head_with(config, lang, &title, &canonical, |f| {
+        Some(PageId::Feed(category.clone(), f))
+    });
+    let _ = write!(
+        s,
+        "<p class=\"meta\"><a href=\"{}\">{}</a>",
+        attr(&url_of(config, &PageId::Index)),
+        text(&xml_safe(&config.site.title))
+    );
+    if let Some(c) = &category {
+        let _ = write!(
+            s,
+            " · <a href=\"{}\">{}</a>",
+            attr(&url_of(config, &PageId::CategoryIndex(c.clone()))),
+            text(&xml_safe(config.category_title(c)))
+        );
+    }
+    let _ = writeln!(s, "</p>\n<article>\n<h1>{}</h1>", text(&xml_safe(&a.title)));
+    let _ = write!(
+        s,
+        "<p class=\"meta\"><time datetime=\"{}\">{}</time>",
+        rfc3339(&a.date),
+        a.date.format("%Y-%m-%d %H:%M")
+    );
+    // The names the article gives itself link to their pages; the site's
+    // fallback author is plain text.
+    let names: Vec<String> = a
+        .authors
+        .iter()
+        .map(|n| {
+            term_link(
+                config,
+                Taxonomy::Authors,
+                n,
+                a.entry.authors.iter().any(|x| **x == **n),
+            )
+        })
+        .collect();
+    if !names.is_empty() {
+        let _ = write!(s, " · {}", names.join(", "));
+    }
+    s.push_str("</p>\n");
+    if !a.tags.is_empty() {
+        let tags: Vec<String> = a
+            .tags
+            .iter()
+            .map(|t| term_link(config, Taxonomy::Tags, t, true))
+            .collect();
+        let _ = writeln!(
+            s,
+            "<p class=\"meta\">{}: {}</p>",
+            list_title(Taxonomy::Tags),
+            tags.join(", ")
+        );
+    }
+    let _ = writeln!(s, "{}\n</article>", xml_safe(&a.content_html));
+    s.push_str("</body>\n</html>\n");
+    s
+}
+
+/// A tag or author name, linked to its page when the taxonomy is on and
+/// `linked` holds.
+fn term_link(config: &Config, tax: Taxonomy, name: &str, linked: bool) -> String {
+    let shown = text(&xml_safe(name)).into_owned();
+    let key = crate::taxonomy::key(name);
+    if !linked || key.is_empty() || !config.feeds.taxonomies.contains(&tax) {
+        return shown;
+    }
+    format!(
+        "<a href=\"{}\">{shown}</a>",
+        attr(&url_of(config, &PageId::TermIndex(tax, key)))
+    )
 }

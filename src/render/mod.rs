@@ -45,6 +45,9 @@ pub enum PageId {
     TermIndex(Taxonomy, String),
     /// `/tags/<key>/<format file>`: a term's feed. Rendered on request.
     TermFeed(Taxonomy, String, Format),
+    /// An article's page, at its permalink's (decoded) path under
+    /// `site.base_url`. Rendered on request.
+    ArticlePage(String),
 }
 
 impl PageId {
@@ -60,6 +63,7 @@ impl PageId {
             PageId::TermList(t) => format!("/{t}/"),
             PageId::TermIndex(t, k) => format!("/{t}/{k}/"),
             PageId::TermFeed(t, k, f) => format!("/{t}/{k}/{}", f.file_name()),
+            PageId::ArticlePage(p) => p.clone(),
         }
     }
 
@@ -87,7 +91,10 @@ impl PageId {
     /// Whether this page is rendered on request rather than with every
     /// change: there may be thousands of tags.
     pub fn is_on_demand(&self) -> bool {
-        matches!(self, PageId::TermIndex(..) | PageId::TermFeed(..))
+        matches!(
+            self,
+            PageId::TermIndex(..) | PageId::TermFeed(..) | PageId::ArticlePage(_)
+        )
     }
 
     /// The file this page is written to by `herald build`, relative to the output dir.
@@ -97,6 +104,7 @@ impl PageId {
             PageId::CategoryIndex(c) => format!("{c}/index.html"),
             PageId::TermList(t) => format!("{t}/index.html"),
             PageId::TermIndex(t, k) => format!("{t}/{k}/index.html"),
+            PageId::ArticlePage(p) if p.ends_with('/') => format!("{}index.html", &p[1..]),
             other => other.path()[1..].to_string(),
         }
     }
@@ -133,6 +141,10 @@ pub fn url_of(config: &Config, page: &PageId) -> String {
         PageId::TermFeed(t, k, f) => {
             format!("{base}/{t}/{}/{}", encode_segment(k), f.file_name())
         }
+        PageId::ArticlePage(p) => {
+            let encoded: Vec<String> = p.split('/').map(encode_segment).collect();
+            format!("{base}{}", encoded.join("/"))
+        }
     }
 }
 
@@ -141,6 +153,7 @@ pub fn url_of(config: &Config, page: &PageId) -> String {
 pub fn exists(catalog: &Catalog, page: &PageId, now: DateTime<FixedOffset>) -> bool {
     match page {
         PageId::TermIndex(t, k) | PageId::TermFeed(t, k, _) => catalog.term_count(*t, k, now) > 0,
+        PageId::ArticlePage(p) => catalog.page_owner(p).is_some_and(|a| a.entry().date <= now),
         _ => true,
     }
 }
@@ -157,6 +170,10 @@ pub fn item_paths<'a>(
     match page {
         PageId::TermIndex(t, k) => catalog.term_paths(*t, k, now, HEADLINES),
         PageId::TermFeed(t, k, _) => catalog.term_paths(*t, k, now, config.feeds.limit),
+        PageId::ArticlePage(p) => catalog
+            .page_owner(p)
+            .map(|a| vec![&*a.entry().rel])
+            .unwrap_or_default(),
         _ => Vec::new(),
     }
 }
@@ -177,6 +194,16 @@ pub fn term_pages(config: &Config, catalog: &Catalog, now: DateTime<FixedOffset>
         }
     }
     pages
+}
+
+/// The page of every published article whose permalink lies under
+/// `site.base_url`: what `herald build` writes besides the feeds.
+pub fn article_pages(catalog: &Catalog, now: DateTime<FixedOffset>) -> Vec<PageId> {
+    catalog
+        .pages_at(now)
+        .into_iter()
+        .map(|p| PageId::ArticlePage(p.to_string()))
+        .collect()
 }
 
 /// Headlines on a category's or term's page.
@@ -242,6 +269,10 @@ pub fn affected_pages(
             pages.push(PageId::Feed(Some(c.clone()), *f));
         }
     }
+    // Article pages (rendered again only where held).
+    for p in &change.pages {
+        pages.push(PageId::ArticlePage(p.clone()));
+    }
     // A term's list, and its own pages (rendered again only where held).
     for t in &config.feeds.taxonomies {
         let mut touched = change.terms.iter().filter(|(x, _)| x == t).peekable();
@@ -298,6 +329,7 @@ pub fn render(
             content_type: "text/html; charset=utf-8",
             body: html::render_term_index(config, catalog, *t, k, now).into_bytes(),
         },
+        PageId::ArticlePage(p) => render_article_page(config, catalog, p),
         PageId::TermFeed(t, k, f) => {
             let view = FeedView::term(config, catalog, *t, k, now);
             let body = match f {
@@ -310,6 +342,19 @@ pub fn render(
                 body,
             }
         }
+    }
+}
+
+/// An article's page; empty when no article is held in full there
+/// (the caller reads its body first).
+fn render_article_page(config: &Config, catalog: &Catalog, path: &str) -> Rendered {
+    let body = match catalog.page_owner(path).and_then(|a| a.full()) {
+        Some(a) => html::render_article(config, a),
+        None => String::new(),
+    };
+    Rendered {
+        content_type: "text/html; charset=utf-8",
+        body: body.into_bytes(),
     }
 }
 
