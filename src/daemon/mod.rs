@@ -212,8 +212,8 @@ fn on_demand(tx: mpsc::Sender<Msg>) -> server::OnDemand {
         let sent = tx
             .lock()
             .ok()
-            .map(|tx| tx.send(Msg::Render(path.to_string(), reply_tx)));
-        if !matches!(sent, Some(Ok(()))) {
+            .is_some_and(|tx| tx.send(Msg::Render(path.to_string(), reply_tx)).is_ok());
+        if !sent {
             in_flight.fetch_sub(1, Ordering::AcqRel);
             return None;
         }
