@@ -887,7 +887,20 @@ fn only_configured_formats_are_rendered() {
     let cfg = config(&dir, "", "[feeds]\nformats = [\"atom\"]\n");
     write_sample(&dir);
     let (pages, _) = render_site(&cfg, now());
-    let files: BTreeSet<&str> = pages.keys().map(String::as_str).collect();
+    // Tag and author pages too have only the configured format.
+    assert!(
+        pages
+            .keys()
+            .all(|f| !f.ends_with("rss.xml") && !f.ends_with("feed.json")),
+        "{:?}",
+        pages.keys()
+    );
+    assert!(pages.contains_key("tags/budget/atom.xml"));
+    let files: BTreeSet<&str> = pages
+        .keys()
+        .map(String::as_str)
+        .filter(|f| !f.starts_with("tags/") && !f.starts_with("authors/"))
+        .collect();
     let want: BTreeSet<&str> = [
         "index.html",
         "feeds.opml",
