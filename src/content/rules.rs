@@ -33,6 +33,9 @@ pub fn is_ignored(rel: &str, config: &Config) -> bool {
     if rel.split('/').any(is_hidden_or_temp) {
         return true;
     }
+    if rel.split('/').next().is_some_and(is_reserved) {
+        return true;
+    }
     let name = rel.rsplit('/').next().unwrap_or(rel);
     matches_ignore(rel, name, config)
 }
@@ -42,6 +45,17 @@ pub fn is_ignored(rel: &str, config: &Config) -> bool {
 /// last component needs looking at.
 pub fn is_ignored_in_walk(rel: &str, name: &str, config: &Config) -> bool {
     is_hidden_or_temp(name) || matches_ignore(rel, name, config)
+}
+
+/// Top-level folder names that are herald's own paths: such a folder is
+/// no category (its routes always win).
+pub const RESERVED: [&str; 7] = [
+    "tags", "authors", "websub", "healthz", "metrics", "zh-hans", "zh-hant",
+];
+
+/// Whether a top-level folder name is one of [`RESERVED`].
+pub fn is_reserved(name: &str) -> bool {
+    RESERVED.contains(&name)
 }
 
 /// A hidden name, or an editor's backup, swap or temp file.

@@ -118,6 +118,18 @@ impl Listing {
 }
 
 /// The warning for a folder reached under a second name.
+/// A category folder named like one of herald's own paths.
+fn reserved(path: PathBuf) -> Diagnostic {
+    Diagnostic {
+        path,
+        position: None,
+        severity: Severity::Warning,
+        message: "folder name is one of herald's own paths (tags, authors, websub, healthz, \
+                  metrics, zh-hans, zh-hant); not published"
+            .into(),
+    }
+}
+
 fn reached_twice(path: PathBuf) -> Diagnostic {
     Diagnostic {
         path,
@@ -197,6 +209,10 @@ fn walk(
             continue;
         }
         if via_link && !rel.is_empty() && !rel.contains('/') {
+            if rules::is_reserved(&rel) {
+                listing.problems.push(reserved(dir.clone()));
+                continue;
+            }
             listing.categories.push(rel.clone());
         }
         // Entries straight from `getdents`, in the folder's own order: no
@@ -298,6 +314,10 @@ fn walk(
             };
             if is_dir {
                 if rel.is_empty() {
+                    if rules::is_reserved(name) {
+                        listing.problems.push(reserved(path()));
+                        continue;
+                    }
                     listing.categories.push(name.to_string());
                 }
                 subdirs.push((path(), child_rel));
@@ -393,6 +413,36 @@ mod tests {
         // never takes their articles, whichever name sorts first.
         want.sort();
         want
+    }
+
+    #[test]
+    fn a_category_folder_named_like_a_route_is_reported_and_not_published() {
+        let dir = tempfile::tempdir().unwrap();
+        let content = dir.path().join("content");
+        for rel in [
+            "tags/a.md",
+            "authors/b.md",
+            "healthz/c.md",
+            "news/d.md",
+            "news/tags/e.md",
+        ] {
+            touch(&content, rel);
+        }
+        let config = config_in(dir.path());
+        let listing = scan(&config).unwrap();
+        assert_eq!(listing.categories, ["news"]);
+        assert_eq!(listing.files, ["news/d.md", "news/tags/e.md"]);
+        let mut reported: Vec<String> = listing
+            .problems
+            .iter()
+            .filter(|d| d.message.contains("herald's own paths"))
+            .map(|d| d.path.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        reported.sort();
+        assert_eq!(reported, ["authors", "healthz", "tags"]);
+        // Events inside them are not content either.
+        assert!(rules::is_ignored("tags/a.md", &config));
+        assert!(!rules::is_ignored("news/tags/e.md", &config));
     }
 
     #[test]
