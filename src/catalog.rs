@@ -139,7 +139,11 @@ impl Change {
 /// and how they spell it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Term {
-    items: BTreeSet<Key>,
+    /// Sorted (newest first, then by path): a vector rather than a tree,
+    /// a third of the memory for the hundreds of thousands of (article,
+    /// term) pairs of a large newsroom; an insert moves at most one
+    /// popular tag's entries.
+    items: Vec<Key>,
     /// Each spelling and how many of the articles use it.
     spellings: BTreeMap<Arc<str>, u32>,
 }
@@ -159,12 +163,16 @@ impl Term {
     }
 
     fn add(&mut self, key: Key, spelling: &Arc<str>) {
-        self.items.insert(key);
+        if let Err(at) = self.items.binary_search(&key) {
+            self.items.insert(at, key);
+        }
         *self.spellings.entry(Arc::clone(spelling)).or_default() += 1;
     }
 
     fn remove(&mut self, key: &Key, spelling: &str) {
-        self.items.remove(key);
+        if let Ok(at) = self.items.binary_search(key) {
+            self.items.remove(at);
+        }
         if let Some(n) = self.spellings.get_mut(spelling) {
             *n -= 1;
             if *n == 0 {
@@ -343,14 +351,22 @@ impl CatalogBuilder {
         pages.values_mut().for_each(|paths| paths.sort_unstable());
         let terms = terms.map(|by_key| {
             by_key
-                .into_iter()
+                .into_par_iter()
                 .map(|(k, (keys, spellings))| {
                     let term = Term {
-                        items: sorted(keys),
+                        items: {
+                            let mut keys = keys;
+                            keys.sort_unstable();
+                            keys.dedup();
+                            keys.shrink_to_fit();
+                            keys
+                        },
                         spellings: spellings.into_iter().collect(),
                     };
                     (k, term)
                 })
+                .collect::<Vec<_>>()
+                .into_iter()
                 .collect()
         });
         Catalog {

@@ -34,7 +34,12 @@ pub fn render_all(
 ) -> Vec<(PageId, Rendered)> {
     let mut pages = render::all_pages(config, catalog);
     pages.extend(render::term_pages(config, catalog, now));
-    pages.extend(render::article_pages(catalog, now));
+    let claimed = render::claimed_paths(config, catalog);
+    pages.extend(
+        render::article_pages(catalog, now)
+            .into_iter()
+            .filter(|p| !render::shadowed(&claimed, p)),
+    );
     for (_, d) in hydrate(config, catalog, now, &pages).failed {
         tracing::warn!(path = %d.path.display(), problem = %d, "article body unavailable");
     }

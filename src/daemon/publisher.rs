@@ -31,7 +31,7 @@ use crate::render::{self, PageId};
 /// How many bytes of pages rendered on request are held (their identity
 /// bodies; compressed variants add about a third). A page let go is
 /// rendered again at its next request.
-pub const ON_DEMAND_BYTES: usize = 24 * 1024 * 1024;
+pub const ON_DEMAND_BYTES: usize = 8 * 1024 * 1024;
 
 pub(super) type Stamp = (SystemTime, u64);
 
@@ -617,9 +617,19 @@ impl Publisher {
             return;
         }
         let mut pages = render::affected_pages(&self.config, &self.catalog, &change, now);
-        // Pages rendered on request are rendered again only while held;
-        // one whose term has no published article left is gone (404).
-        pages.retain(|p| !p.is_on_demand() || self.resources.contains_key(&p.path()));
+        // Pages rendered on request are rendered again only while held; a
+        // list of every tag or author is let go instead (its next request
+        // renders it), so an edit costs the same with 5,000 tags as with 5.
+        // One whose term has no published article left is gone (404).
+        let claimed = render::claimed_paths(&self.config, &self.catalog);
+        pages.retain(|p| {
+            !p.is_on_demand()
+                || (self.resources.contains_key(&p.path()) && !render::shadowed(&claimed, p))
+        });
+        for p in pages.iter().filter(|p| matches!(p, PageId::TermList(_))) {
+            self.resources.remove(&p.path());
+        }
+        pages.retain(|p| !matches!(p, PageId::TermList(_)));
         let gone: Vec<String> = pages
             .iter()
             .filter(|p| !render::exists(&self.catalog, p, now))
@@ -646,6 +656,10 @@ impl Publisher {
                 .page_owner(path)
                 .map(|_| PageId::ArticlePage(path.to_string()))
         })?;
+        let claimed = render::claimed_paths(&self.config, &self.catalog);
+        if render::shadowed(&claimed, &page) {
+            return None;
+        }
         let now = self.rendered_at;
         if !render::exists(&self.catalog, &page, now) {
             return None;

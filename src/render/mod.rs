@@ -40,6 +40,7 @@ pub enum PageId {
     /// `/feeds.opml`.
     Opml,
     /// `/tags/` or `/authors/`: every term with its article count.
+    /// Rendered on request.
     TermList(Taxonomy),
     /// `/tags/<key>/`: a term's headlines and feeds. Rendered on request.
     TermIndex(Taxonomy, String),
@@ -73,6 +74,9 @@ impl PageId {
     pub fn on_demand(config: &Config, path: &str) -> Option<PageId> {
         let (name, rest) = path.strip_prefix('/')?.split_once('/')?;
         let tax = *config.feeds.taxonomies.iter().find(|t| t.name() == name)?;
+        if rest.is_empty() {
+            return Some(PageId::TermList(tax));
+        }
         let (key, file) = rest.split_once('/')?;
         if key.is_empty() || taxonomy::key(key) != key {
             return None;
@@ -93,7 +97,10 @@ impl PageId {
     pub fn is_on_demand(&self) -> bool {
         matches!(
             self,
-            PageId::TermIndex(..) | PageId::TermFeed(..) | PageId::ArticlePage(_)
+            PageId::TermList(_)
+                | PageId::TermIndex(..)
+                | PageId::TermFeed(..)
+                | PageId::ArticlePage(_)
         )
     }
 
@@ -148,6 +155,31 @@ pub fn url_of(config: &Config, page: &PageId) -> String {
     }
 }
 
+/// The paths and output files of every page rendered with each change,
+/// and herald's own routes: an article page never takes one of them.
+pub fn claimed_paths(config: &Config, catalog: &Catalog) -> std::collections::HashSet<String> {
+    let mut claimed: std::collections::HashSet<String> = ["/healthz", "/metrics", "/websub"]
+        .into_iter()
+        .map(String::from)
+        .collect();
+    for p in all_pages(config, catalog) {
+        claimed.insert(format!("/{}", p.file_path()));
+        claimed.insert(p.path());
+    }
+    claimed
+}
+
+/// Whether `page` is an article page at a path (or output file) that
+/// [`claimed_paths`] gives to another page or a route.
+pub fn shadowed(claimed: &std::collections::HashSet<String>, page: &PageId) -> bool {
+    match page {
+        PageId::ArticlePage(p) => {
+            claimed.contains(p) || claimed.contains(&format!("/{}", page.file_path()))
+        }
+        _ => false,
+    }
+}
+
 /// Whether a page exists now: a term's pages while it has a published
 /// article; every other page whenever it is listed.
 pub fn exists(catalog: &Catalog, page: &PageId, now: DateTime<FixedOffset>) -> bool {
@@ -178,11 +210,12 @@ pub fn item_paths<'a>(
     }
 }
 
-/// Every page of every term that exists now: what `herald build` writes
-/// besides [`all_pages`].
+/// The tag and author lists and every page of every term that exists
+/// now: what `herald build` writes besides [`all_pages`].
 pub fn term_pages(config: &Config, catalog: &Catalog, now: DateTime<FixedOffset>) -> Vec<PageId> {
     let mut pages = Vec::new();
     for t in &config.feeds.taxonomies {
+        pages.push(PageId::TermList(*t));
         for (k, _) in catalog.terms(*t) {
             if catalog.term_count(*t, k, now) == 0 {
                 continue;
@@ -220,9 +253,6 @@ pub fn all_pages(config: &Config, catalog: &Catalog) -> Vec<PageId> {
         for f in &config.feeds.formats {
             pages.push(PageId::Feed(Some(c.to_string()), *f));
         }
-    }
-    for t in &config.feeds.taxonomies {
-        pages.push(PageId::TermList(*t));
     }
     pages
 }
