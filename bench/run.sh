@@ -348,6 +348,28 @@ log "$EDITS edits at $BIG articles"
 EDIT[$BIG]=$(timeout 600 "$EX/edit_latency" --addr "$BIG_ADDR" --content "${CORPUS[$BIG]}/content" \
     "${EDIT_ARGS[@]}" --samples "$WORK/edits-$BIG.txt")
 HWM_EDITS=$(status_kb "$HERALD_PID" VmHWM)
+
+# 3b. Pages rendered on request: the first request of article pages (every
+# 331st article, most outside every feed) and of tag feeds (every 17th tag
+# of /tags/, popular and rare alike), one at a time.
+log "first requests of article pages and tag feeds at $BIG articles"
+first_requests() {
+    while read -r u; do
+        curl -s -o /dev/null -w "%{http_code} %{time_total}\n" "http://$BIG_ADDR$u"
+    done
+}
+# "p50 p99 n" of the times (ms) of the 200 answers in a first_requests output.
+percentiles() {
+    awk '$1 == 200 {print $2 * 1000}' | sort -n |
+        awk '{a[NR] = $1} END {if (NR) printf "%.1f %.1f %d", a[int(NR / 2) + 1], a[int(NR * 0.99) + 1], NR; else print "0 0 0"}'
+}
+PAGE_PATHS=$(find "${CORPUS[$BIG]}/content" -name 'a*.md' | sort | awk 'NR % 331 == 0' | head -300 |
+    sed -E 's#^.*/content/([^/]+)/(.*/)?([^/]+)\.md$#/\1/\3.html#')
+PAGES=$(first_requests <<<"$PAGE_PATHS" | percentiles)
+TAG_PATHS=$(curl -s "http://$BIG_ADDR/tags/" | grep -o 'href="[^"]*/tags/[^"]*/"' |
+    sed -E 's#href="[a-z]+://[^/]+##; s#"$#rss.xml#' | awk 'NR % 17 == 0' | head -300)
+TAGS=$(first_requests <<<"$TAG_PATHS" | percentiles)
+HWM_PAGES=$(status_kb "$HERALD_PID" VmHWM)
 stop_pid "$HERALD_PID"
 
 log "$EDITS edits at $SMALL articles"
@@ -381,6 +403,12 @@ row "peak RSS after cold start, $(fmt_n "$BIG") articles" "$(mib "${HWM[$BIG]}")
     "$(calc '%.2f' "${HWM[$BIG]} / 1024 / $CORPUS_MIB")×" "≤ 150 MiB" "$(yn "${HWM[$BIG]} / 1024 <= 150")"
 row "peak RSS after wrk and $EDITS edits, $(fmt_n "$BIG") articles" "$(mib "$HWM_EDITS") MiB" "${CORPUS_MIB} MiB of content" \
     "$(calc '%.2f' "$HWM_EDITS / 1024 / $CORPUS_MIB")×" "≤ 150 MiB" "$(yn "$HWM_EDITS / 1024 <= 150")"
+read -r PG50 PG99 PGN <<<"$PAGES"
+read -r TG50 TG99 TGN <<<"$TAGS"
+row "first request of an article page ($PGN pages), $(fmt_n "$BIG") articles" "median $PG50 ms, p99 $PG99 ms" "—" "—" "a few ms" "$(yn "$PG50 <= 5")"
+row "first request of a tag feed ($TGN tags), $(fmt_n "$BIG") articles" "median $TG50 ms, p99 $TG99 ms" "—" "—" "—" "—"
+row "peak RSS after those page requests, $(fmt_n "$BIG") articles" "$(mib "$HWM_PAGES") MiB" "${CORPUS_MIB} MiB of content" \
+    "$(calc '%.2f' "$HWM_PAGES / 1024 / $CORPUS_MIB")×" "≤ 150 MiB" "$(yn "$HWM_PAGES / 1024 <= 150")"
 for n in $(printf '%s\n' "$SMALL" "$BIG" | sort -nu); do
     med=$(kv median_ms "${EDIT[$n]}") p99=$(kv p99_ms "${EDIT[$n]}") lost=$(kv lost "${EDIT[$n]}")
     note=
