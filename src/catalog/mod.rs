@@ -9,6 +9,21 @@
 //! replace) but never enter the ordered sets. Future-dated articles are in
 //! the sets; the clock, passed in as `now`, decides whether they show.
 //! Reading files is `article`'s job; rendering is `render`'s.
+//!
+//! Besides categories and the site, each tag and author has its ordered
+//! articles ([`Term`]), and article pages are found by their path. A
+//! [`Change`] names what an operation touched, so that only the affected
+//! pages are rendered again.
+//!
+//! - [`builder`]: the bulk build of a first load.
+//! - [`term`]: one tag's or author's articles and spellings.
+
+mod builder;
+mod term;
+
+pub use builder::CatalogBuilder;
+use term::terms_of;
+pub use term::Term;
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet};
@@ -135,64 +150,6 @@ impl Change {
     }
 }
 
-/// One tag or author: its published-or-scheduled articles in feed order,
-/// and how they spell it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Term {
-    /// Sorted (newest first, then by path): a vector rather than a tree,
-    /// a third of the memory for the hundreds of thousands of (article,
-    /// term) pairs of a large newsroom; an insert moves at most one
-    /// popular tag's entries.
-    items: Vec<Key>,
-    /// Each spelling and how many of the articles use it.
-    spellings: BTreeMap<Arc<str>, u32>,
-}
-
-impl Term {
-    /// The spelling most of its articles use; ties go to the first in
-    /// code-point order.
-    pub fn name(&self) -> &str {
-        let mut best: Option<(&Arc<str>, u32)> = None;
-        // In code-point order: a later spelling wins only with more uses.
-        for (spelling, n) in &self.spellings {
-            if best.is_none_or(|(_, m)| *n > m) {
-                best = Some((spelling, *n));
-            }
-        }
-        best.map_or("", |(s, _)| s)
-    }
-
-    fn add(&mut self, key: Key, spelling: &Arc<str>) {
-        if let Err(at) = self.items.binary_search(&key) {
-            self.items.insert(at, key);
-        }
-        *self.spellings.entry(Arc::clone(spelling)).or_default() += 1;
-    }
-
-    fn remove(&mut self, key: &Key, spelling: &str) {
-        if let Ok(at) = self.items.binary_search(key) {
-            self.items.remove(at);
-        }
-        if let Some(n) = self.spellings.get_mut(spelling) {
-            *n -= 1;
-            if *n == 0 {
-                self.spellings.remove(spelling);
-            }
-        }
-    }
-}
-
-/// A term as a first load collects it: its articles' keys, unsorted, and
-/// its spellings with their counts.
-type TermParts = (Vec<Key>, FxHashMap<Arc<str>, u32>);
-
-/// Every (taxonomy, name) an entry is indexed under.
-fn terms_of(entry: &Entry) -> impl Iterator<Item = (Taxonomy, &Arc<str>)> {
-    let tags = entry.tags.iter().map(|t| (Taxonomy::Tags, t));
-    let authors = entry.authors.iter().map(|a| (Taxonomy::Authors, a));
-    tags.chain(authors)
-}
-
 /// Articles grouped by category, ordered for feeds.
 #[derive(Debug, Clone, Default)]
 pub struct Catalog {
@@ -215,171 +172,6 @@ pub struct Catalog {
     /// every window are held as entries (see [`Catalog::slim`]), so a large
     /// newsroom costs memory for its metadata only.
     bodies: FxHashSet<Arc<str>>,
-}
-
-/// A catalog built one article at a time, in any order, as a first load
-/// reads them: each [`CatalogBuilder::push`] does the article's share of
-/// the work while the files are still being read, and
-/// [`CatalogBuilder::finish`] sorts the indexes on all cores at once.
-#[derive(Debug, Default)]
-pub struct CatalogBuilder {
-    map: Vec<(Arc<str>, Held)>,
-    per_category: FxHashMap<String, Vec<Key>>,
-    site: Vec<Key>,
-    by_updated: Vec<Key>,
-    ids: FxHashMap<u64, IdPaths>,
-    bodies: FxHashSet<Arc<str>>,
-    /// Per taxonomy and key: the articles' keys, and their spellings.
-    terms: [FxHashMap<String, TermParts>; 2],
-    pages: FxHashMap<u64, IdPaths>,
-}
-
-impl CatalogBuilder {
-    /// A builder with room for `n` articles.
-    pub fn with_capacity(n: usize) -> Self {
-        CatalogBuilder {
-            map: Vec::with_capacity(n),
-            site: Vec::with_capacity(n),
-            by_updated: Vec::with_capacity(n),
-            ids: FxHashMap::with_capacity_and_hasher(n, Default::default()),
-            ..Default::default()
-        }
-    }
-
-    /// Adds an article, returning its path as the catalog will hold it,
-    /// for callers keying their own maps by path. Paths must be unique: a
-    /// second article at one path would be indexed twice.
-    pub fn push(&mut self, held: impl Into<Held>) -> Arc<str> {
-        let held = held.into();
-        let has_body = matches!(held, Held::Full(_));
-        let article = held.entry();
-        let rel = Arc::clone(&article.rel);
-        if !article.draft {
-            let key = (Reverse(article.date), Arc::clone(&rel));
-            if !article.category.is_empty() {
-                match self.per_category.get_mut(&*article.category) {
-                    Some(keys) => keys.push(key.clone()),
-                    None => {
-                        self.per_category
-                            .insert(article.category.to_string(), vec![key.clone()]);
-                    }
-                }
-            }
-            for (tax, name) in terms_of(article) {
-                let (keys, spellings) = self.terms[tax.index()]
-                    .entry(taxonomy::key(name))
-                    .or_default();
-                keys.push(key.clone());
-                *spellings.entry(Arc::clone(name)).or_default() += 1;
-            }
-            if let Some(p) = &article.page {
-                self.pages
-                    .entry(id_hash(p))
-                    .or_default()
-                    .push(Arc::clone(&rel));
-            }
-            self.site.push(key);
-            self.by_updated
-                .push((Reverse(article.updated), Arc::clone(&rel)));
-        } else if !article.category.is_empty()
-            && !self.per_category.contains_key(&*article.category)
-        {
-            self.per_category
-                .insert(article.category.to_string(), Vec::new());
-        }
-        self.ids
-            .entry(id_hash(&article.id))
-            .or_default()
-            .push(Arc::clone(&rel));
-        if has_body {
-            self.bodies.insert(Arc::clone(&rel));
-        }
-        self.map.push((Arc::clone(&rel), held));
-        rel
-    }
-
-    /// The catalog, with `categories` (folder names) listed even when
-    /// empty.
-    pub fn finish(self, categories: impl IntoIterator<Item = String>) -> Catalog {
-        use rayon::prelude::*;
-        let CatalogBuilder {
-            mut map,
-            mut per_category,
-            site,
-            by_updated,
-            mut ids,
-            bodies,
-            terms,
-            mut pages,
-        } = self;
-        for c in categories {
-            if !c.is_empty() {
-                per_category.entry(c).or_default();
-            }
-        }
-        let sorted = |mut keys: Vec<Key>| -> BTreeSet<Key> {
-            keys.par_sort_unstable();
-            keys.into_iter().collect()
-        };
-        let ((articles, categories), ((site, by_updated), ())) = rayon::join(
-            || {
-                rayon::join(
-                    || {
-                        map.par_sort_unstable_by(|a, b| a.0.cmp(&b.0));
-                        map.into_iter().collect()
-                    },
-                    || {
-                        per_category
-                            .into_iter()
-                            .collect::<Vec<_>>()
-                            .into_par_iter()
-                            .map(|(c, keys)| (c, sorted(keys)))
-                            .collect::<Vec<_>>()
-                            .into_iter()
-                            .collect()
-                    },
-                )
-            },
-            || {
-                rayon::join(
-                    || rayon::join(|| sorted(site), || sorted(by_updated)),
-                    // Each id's paths in path order.
-                    || ids.values_mut().for_each(|paths| paths.sort_unstable()),
-                )
-            },
-        );
-        pages.values_mut().for_each(|paths| paths.sort_unstable());
-        let terms = terms.map(|by_key| {
-            by_key
-                .into_par_iter()
-                .map(|(k, (keys, spellings))| {
-                    let term = Term {
-                        items: {
-                            let mut keys = keys;
-                            keys.sort_unstable();
-                            keys.dedup();
-                            keys.shrink_to_fit();
-                            keys
-                        },
-                        spellings: spellings.into_iter().collect(),
-                    };
-                    (k, term)
-                })
-                .collect::<Vec<_>>()
-                .into_iter()
-                .collect()
-        });
-        Catalog {
-            articles,
-            categories,
-            site,
-            by_updated,
-            ids,
-            bodies,
-            terms,
-            pages,
-        }
-    }
 }
 
 impl Catalog {
