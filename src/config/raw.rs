@@ -7,8 +7,6 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use toml::Spanned;
 
-pub(super) type S<T> = Spanned<T>;
-
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawConfig {
@@ -30,46 +28,46 @@ pub(super) struct RawConfig {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawSite {
-    pub(super) title: Option<S<String>>,
+    pub(super) title: Option<Spanned<String>>,
     #[serde(default)]
     pub(super) description: String,
-    pub(super) base_url: Option<S<String>>,
-    pub(super) link: Option<S<String>>,
-    pub(super) language: Option<S<String>>,
-    pub(super) timezone: Option<S<String>>,
+    pub(super) base_url: Option<Spanned<String>>,
+    pub(super) link: Option<Spanned<String>>,
+    pub(super) language: Option<Spanned<String>>,
+    pub(super) timezone: Option<Spanned<String>>,
     #[serde(default)]
     pub(super) author: String,
-    pub(super) id_authority: Option<S<String>>,
-    pub(super) article_url: Option<S<String>>,
+    pub(super) id_authority: Option<Spanned<String>>,
+    pub(super) article_url: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawServer {
-    pub(super) listen: Option<S<String>>,
-    pub(super) max_age: Option<S<i64>>,
+    pub(super) listen: Option<Spanned<String>>,
+    pub(super) max_age: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawContent {
-    pub(super) dir: Option<S<String>>,
-    pub(super) debounce_ms: Option<S<i64>>,
-    pub(super) watch: Option<S<String>>,
-    pub(super) poll_interval_ms: Option<S<i64>>,
-    pub(super) max_file_bytes: Option<S<i64>>,
+    pub(super) dir: Option<Spanned<String>>,
+    pub(super) debounce_ms: Option<Spanned<i64>>,
+    pub(super) watch: Option<Spanned<String>>,
+    pub(super) poll_interval_ms: Option<Spanned<i64>>,
+    pub(super) max_file_bytes: Option<Spanned<i64>>,
     #[serde(default)]
-    pub(super) ignore: Vec<S<String>>,
+    pub(super) ignore: Vec<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawFeeds {
-    pub(super) limit: Option<S<i64>>,
-    pub(super) formats: Option<S<Vec<S<String>>>>,
+    pub(super) limit: Option<Spanned<i64>>,
+    pub(super) formats: Option<Spanned<Vec<Spanned<String>>>>,
     pub(super) full_content: Option<bool>,
-    pub(super) summary_chars: Option<S<i64>>,
-    pub(super) taxonomies: Option<S<Vec<S<String>>>>,
+    pub(super) summary_chars: Option<Spanned<i64>>,
+    pub(super) taxonomies: Option<Spanned<Vec<Spanned<String>>>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -83,7 +81,7 @@ pub(super) struct RawText {
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawOutput {
-    pub(super) dir: Option<S<String>>,
+    pub(super) dir: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]

@@ -9,12 +9,14 @@ use std::time::Duration;
 use globset::{Glob, GlobSetBuilder};
 use url::Url;
 
+use toml::Spanned;
+
 use super::raw::*;
 use super::*;
 use crate::taxonomy::Taxonomy;
 
 fn int_in<F>(
-    v: &Option<S<i64>>,
+    v: &Option<Spanned<i64>>,
     default: i64,
     min: i64,
     max: i64,
@@ -40,7 +42,7 @@ where
     }
 }
 
-fn parse_http_url<F>(s: &S<String>, key: &str, err_at: &F) -> Result<String, ConfigError>
+fn parse_http_url<F>(s: &Spanned<String>, key: &str, err_at: &F) -> Result<String, ConfigError>
 where
     F: Fn(Option<Range<usize>>, String) -> ConfigError,
 {
@@ -78,6 +80,46 @@ where
     let site = raw
         .site
         .ok_or_else(|| err_at(None, "missing table [site] (site.title is required)".into()))?;
+    let site = validate_site(site, err_at)?;
+    let server = validate_server(&raw.server, err_at)?;
+    let content = validate_content(&raw.content, base, err_at)?;
+    let feeds = validate_feeds(&raw.feeds, err_at)?;
+    let text = validate_text(raw.text);
+    let output_dir = match &raw.output.dir {
+        Some(s) if !s.get_ref().trim().is_empty() => Some(join_clean(base, s.get_ref().trim())),
+        _ => None,
+    };
+    let categories = raw
+        .categories
+        .into_iter()
+        .map(|(k, v)| {
+            (
+                k,
+                CategoryMeta {
+                    title: v.title.filter(|t| !t.trim().is_empty()),
+                    description: v.description.filter(|t| !t.trim().is_empty()),
+                },
+            )
+        })
+        .collect();
+
+    Ok(Config {
+        path: path.to_path_buf(),
+        site,
+        server,
+        content,
+        feeds,
+        text,
+        output_dir,
+        categories,
+    })
+}
+
+/// `[site]`.
+fn validate_site<F>(site: RawSite, err_at: &F) -> Result<Site, ConfigError>
+where
+    F: Fn(Option<Range<usize>>, String) -> ConfigError,
+{
     let title = match &site.title {
         Some(t) if !t.get_ref().trim().is_empty() => t.get_ref().trim().to_string(),
         Some(t) => {
@@ -147,7 +189,25 @@ where
             .expect("the default template is valid for any http(s) link"),
     };
 
-    let listen = match &raw.server.listen {
+    Ok(Site {
+        title,
+        description: site.description.trim().to_string(),
+        base_url,
+        link,
+        language,
+        timezone,
+        author: Some(site.author.trim().to_string()).filter(|a| !a.is_empty()),
+        id_authority,
+        article_url,
+    })
+}
+
+/// `[server]`.
+fn validate_server<F>(server: &RawServer, err_at: &F) -> Result<Server, ConfigError>
+where
+    F: Fn(Option<Range<usize>>, String) -> ConfigError,
+{
+    let listen = match &server.listen {
         Some(s) => s.get_ref().trim().parse::<SocketAddr>().map_err(|_| {
             err_at(
                 Some(s.span()),
@@ -157,7 +217,7 @@ where
         None => SocketAddr::from(([127, 0, 0, 1], 8080)),
     };
     let max_age = int_in(
-        &raw.server.max_age,
+        &server.max_age,
         300,
         0,
         31_536_000,
@@ -165,7 +225,20 @@ where
         err_at,
     )? as u32;
 
-    let dir = match &raw.content.dir {
+    Ok(Server { listen, max_age })
+}
+
+/// `[content]`; relative paths are resolved against `base`, the config
+/// file's folder.
+fn validate_content<F>(
+    content: &RawContent,
+    base: &Path,
+    err_at: &F,
+) -> Result<Content, ConfigError>
+where
+    F: Fn(Option<Range<usize>>, String) -> ConfigError,
+{
+    let dir = match &content.dir {
         Some(s) if s.get_ref().trim().is_empty() => {
             return Err(err_at(
                 Some(s.span()),
@@ -176,14 +249,14 @@ where
         None => join_clean(base, "../content"),
     };
     let debounce_ms = int_in(
-        &raw.content.debounce_ms,
+        &content.debounce_ms,
         100,
         0,
         60_000,
         "content.debounce_ms",
         err_at,
     )?;
-    let watch = match &raw.content.watch {
+    let watch = match &content.watch {
         None => WatchMode::Auto,
         Some(s) => match s.get_ref().as_str() {
             "auto" => WatchMode::Auto,
@@ -197,7 +270,7 @@ where
         },
     };
     let poll_ms = int_in(
-        &raw.content.poll_interval_ms,
+        &content.poll_interval_ms,
         2000,
         50,
         3_600_000,
@@ -205,7 +278,7 @@ where
         err_at,
     )?;
     let max_file_bytes = int_in(
-        &raw.content.max_file_bytes,
+        &content.max_file_bytes,
         1_048_576,
         1,
         1 << 30,
@@ -214,7 +287,7 @@ where
     )? as u64;
     let mut gs = GlobSetBuilder::new();
     let mut ignore_patterns = Vec::new();
-    for pat in &raw.content.ignore {
+    for pat in &content.ignore {
         let g = Glob::new(pat.get_ref()).map_err(|e| {
             err_at(
                 Some(pat.span()),
@@ -228,8 +301,24 @@ where
         .build()
         .map_err(|e| err_at(None, format!("content.ignore: {e}")))?;
 
-    let limit = int_in(&raw.feeds.limit, 50, 1, 10_000, "feeds.limit", err_at)? as usize;
-    let taxonomies = match &raw.feeds.taxonomies {
+    Ok(Content {
+        dir,
+        debounce: Duration::from_millis(debounce_ms as u64),
+        watch,
+        poll_interval: Duration::from_millis(poll_ms as u64),
+        max_file_bytes,
+        ignore_patterns,
+        ignore,
+    })
+}
+
+/// `[feeds]`.
+fn validate_feeds<F>(feeds: &RawFeeds, err_at: &F) -> Result<Feeds, ConfigError>
+where
+    F: Fn(Option<Range<usize>>, String) -> ConfigError,
+{
+    let limit = int_in(&feeds.limit, 50, 1, 10_000, "feeds.limit", err_at)? as usize;
+    let taxonomies = match &feeds.taxonomies {
         None => Taxonomy::ALL.to_vec(),
         Some(list) => {
             let mut out = Vec::new();
@@ -254,7 +343,7 @@ where
                 .collect()
         }
     };
-    let formats = match &raw.feeds.formats {
+    let formats = match &feeds.formats {
         None => Format::ALL.to_vec(),
         Some(list) => {
             let mut out = Vec::new();
@@ -286,7 +375,7 @@ where
         }
     };
     let summary_chars = int_in(
-        &raw.feeds.summary_chars,
+        &feeds.summary_chars,
         160,
         1,
         100_000,
@@ -294,9 +383,19 @@ where
         err_at,
     )? as usize;
 
-    let text = Text {
-        byline_prefixes: raw
-            .text
+    Ok(Feeds {
+        limit,
+        formats,
+        taxonomies,
+        full_content: feeds.full_content.unwrap_or(true),
+        summary_chars,
+    })
+}
+
+/// `[text]`: the defaults where a key is missing, empty entries dropped.
+fn validate_text(text: RawText) -> Text {
+    Text {
+        byline_prefixes: text
             .byline_prefixes
             .unwrap_or_else(|| {
                 DEFAULT_BYLINE_PREFIXES
@@ -307,8 +406,7 @@ where
             .into_iter()
             .filter(|s| !s.is_empty())
             .collect(),
-        footer_markers: raw
-            .text
+        footer_markers: text
             .footer_markers
             .unwrap_or_else(|| {
                 DEFAULT_FOOTER_MARKERS
@@ -319,60 +417,8 @@ where
             .into_iter()
             .filter(|s| !s.is_empty())
             .collect(),
-        strip_pinyin: raw.text.strip_pinyin.unwrap_or(false),
-    };
-    let output_dir = match &raw.output.dir {
-        Some(s) if !s.get_ref().trim().is_empty() => Some(join_clean(base, s.get_ref().trim())),
-        _ => None,
-    };
-    let categories = raw
-        .categories
-        .into_iter()
-        .map(|(k, v)| {
-            (
-                k,
-                CategoryMeta {
-                    title: v.title.filter(|t| !t.trim().is_empty()),
-                    description: v.description.filter(|t| !t.trim().is_empty()),
-                },
-            )
-        })
-        .collect();
-
-    Ok(Config {
-        path: path.to_path_buf(),
-        site: Site {
-            title,
-            description: site.description.trim().to_string(),
-            base_url,
-            link,
-            language,
-            timezone,
-            author: Some(site.author.trim().to_string()).filter(|a| !a.is_empty()),
-            id_authority,
-            article_url,
-        },
-        server: Server { listen, max_age },
-        content: Content {
-            dir,
-            debounce: Duration::from_millis(debounce_ms as u64),
-            watch,
-            poll_interval: Duration::from_millis(poll_ms as u64),
-            max_file_bytes,
-            ignore_patterns,
-            ignore,
-        },
-        feeds: Feeds {
-            limit,
-            formats,
-            taxonomies,
-            full_content: raw.feeds.full_content.unwrap_or(true),
-            summary_chars,
-        },
-        text,
-        output_dir,
-        categories,
-    })
+        strip_pinyin: text.strip_pinyin.unwrap_or(false),
+    }
 }
 
 /// `base` joined with `rel`, without `.` components and without each
