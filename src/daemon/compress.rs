@@ -46,9 +46,14 @@ impl Publisher {
     }
 
     /// Installs compressed variants of resources not re-rendered meanwhile.
-    pub(super) fn install_compressed(&mut self, done: Vec<(String, Arc<Resource>, Arc<Resource>)>) {
+    pub(super) fn install_compressed(&mut self, done: Vec<Compressed>) {
         let mut any = false;
-        for (path, before, after) in done {
+        for Compressed {
+            path,
+            before,
+            after,
+        } in done
+        {
             if self
                 .resources
                 .get(&path)
@@ -96,11 +101,26 @@ impl Publisher {
 
 /// Adds gzip and brotli variants, one page after another: on the
 /// compressor thread this leaves the other core to rendering.
-fn compress_all(todo: Vec<(String, Arc<Resource>)>) -> Vec<(String, Arc<Resource>, Arc<Resource>)> {
+fn compress_all(todo: Vec<Pending>) -> Vec<Compressed> {
     todo.into_iter()
-        .map(|(p, r)| {
-            let c = r.compressed();
-            (p, r, c)
+        .map(|(path, before)| {
+            let after = before.compressed();
+            Compressed {
+                path,
+                before,
+                after,
+            }
         })
         .collect()
+}
+
+/// A page's compressed variants, made on the compressor thread.
+#[derive(Debug)]
+pub struct Compressed {
+    /// The page's path.
+    path: String,
+    /// The resource as it was handed over (installed over only if still current).
+    before: Arc<Resource>,
+    /// The same with its gzip and brotli variants.
+    after: Arc<Resource>,
 }

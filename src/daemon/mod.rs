@@ -20,7 +20,7 @@
 
 mod check;
 pub mod clock;
-mod compress;
+pub mod compress;
 mod event_loop;
 mod problems;
 pub mod publisher;
@@ -66,9 +66,8 @@ pub enum Msg {
     /// Full checks of files the first index read quickly: the check's
     /// generation, and its results.
     Checked(u64, Vec<(String, Result<Reading, Diagnostic>)>),
-    /// Compressed variants from the compressor thread: (path, the
-    /// resource compressed, the resource with its variants).
-    Compressed(Vec<(String, Arc<Resource>, Arc<Resource>)>),
+    /// Compressed variants from the compressor thread.
+    Compressed(Vec<compress::Compressed>),
     /// A survey of the tree made on a background thread, with the load
     /// generation it was started in.
     Surveyed(u64, Survey),
