@@ -20,17 +20,17 @@ impl Publisher {
     /// Reads every quickly indexed file in full on a background thread,
     /// which sends the results back in batches ([`Msg::Checked`]).
     pub(super) fn start_check(&mut self) {
-        if self.unchecked.is_empty() {
+        if self.check.unchecked.is_empty() {
             // Every file was read in full already (a small site's all
             // show in some feed).
             self.note_if_all_checked();
             return;
         }
-        let gen = self.load_gen.load(Ordering::SeqCst);
+        let gen = self.check.load_gen.load(Ordering::SeqCst);
         // Shared paths: the copies and the sort are the thread's work.
-        let keys: Vec<Arc<str>> = self.unchecked.iter().cloned().collect();
+        let keys: Vec<Arc<str>> = self.check.unchecked.iter().cloned().collect();
         let config = self.config.clone();
-        let current = Arc::clone(&self.load_gen);
+        let current = Arc::clone(&self.check.load_gen);
         let Some(tx) = self.event_tx.clone() else {
             self.check_now();
             return;
@@ -39,7 +39,7 @@ impl Publisher {
         // One batch waits while the next is read: the results never pile
         // up in the queue when the publisher is busy.
         let (ack_tx, ack_rx) = mpsc::sync_channel::<()>(1);
-        self.check_ack = Some(ack_tx);
+        self.check.check_ack = Some(ack_tx);
         let spawned = std::thread::Builder::new()
             .name("herald-check".into())
             .spawn(move || {
@@ -86,7 +86,7 @@ impl Publisher {
     /// The full check of every unchecked file on this thread, when no
     /// background thread can do it.
     pub(super) fn check_now(&mut self) {
-        let rels: Vec<String> = self.unchecked.iter().map(|k| k.to_string()).collect();
+        let rels: Vec<String> = self.check.unchecked.iter().map(|k| k.to_string()).collect();
         // `load_files` returns them in path order.
         let results = build::load_files(&self.config, &rels, Depth::Meta);
         self.apply_checked(results);
@@ -96,12 +96,12 @@ impl Publisher {
     /// indexed only quickly (by the background check, by reading the feeds'
     /// articles, or by events), and gives the set's table back.
     pub(super) fn note_if_all_checked(&mut self) {
-        if self.unchecked.is_empty() && !self.all_checked {
-            self.all_checked = true;
+        if self.check.unchecked.is_empty() && !self.check.all_checked {
+            self.check.all_checked = true;
             // Its table, sized for the whole first load, is given back.
-            self.unchecked = FxHashSet::default();
+            self.check.unchecked = FxHashSet::default();
             tracing::info!("every file checked in full");
-            let held = std::mem::take(&mut self.load_warnings).held;
+            let held = std::mem::take(&mut self.check.load_warnings).held;
             if held > 0 {
                 tracing::warn!(
                     more = held,
@@ -124,7 +124,7 @@ impl Publisher {
         let mut change = Change::default();
         let mut problems_changed = false;
         for (rel, result) in results {
-            let Some(key) = self.unchecked.take(rel.as_str()) else {
+            let Some(key) = self.check.unchecked.take(rel.as_str()) else {
                 continue;
             };
             match result {

@@ -95,15 +95,15 @@ impl Publisher {
                 }
                 Ok(Msg::Surveyed(gen, survey)) => {
                     self.surveying = false;
-                    if gen == self.load_gen.load(Ordering::SeqCst) {
+                    if gen == self.check.load_gen.load(Ordering::SeqCst) {
                         self.reconcile_with(survey);
                     }
                 }
                 Ok(Msg::Checked(gen, results)) => {
-                    if gen == self.load_gen.load(Ordering::SeqCst) {
+                    if gen == self.check.load_gen.load(Ordering::SeqCst) {
                         self.apply_checked(results);
                     }
-                    if let Some(ack) = &self.check_ack {
+                    if let Some(ack) = &self.check.check_ack {
                         let _ = ack.try_send(());
                     }
                 }

@@ -93,10 +93,10 @@ impl Publisher {
     /// Logs a file's warnings: all of them once the load is checked in
     /// full, else within the load's bound ([`LOAD_WARNINGS_LOGGED`]).
     pub(super) fn log_warnings(&mut self, warnings: &[Diagnostic]) {
-        if self.all_checked {
+        if self.check.all_checked {
             warnings.iter().for_each(log_problem);
         } else {
-            self.load_warnings.log(warnings);
+            self.check.load_warnings.log(warnings);
         }
     }
 }

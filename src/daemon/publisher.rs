@@ -40,6 +40,55 @@ pub(super) fn stamp_of(path: &Path) -> Option<Stamp> {
     Some((m.modified().ok()?, m.len()))
 }
 
+/// Where the quick first index and its background full check stand.
+#[derive(Debug, Default)]
+pub struct CheckState {
+    /// Paths indexed by the quick read and not yet checked in full.
+    pub(super) unchecked: FxHashSet<Arc<str>>,
+    /// Generation of the last full load: background work (the full check,
+    /// the periodic survey) started before a newer load is moot.
+    pub(super) load_gen: Arc<AtomicU64>,
+    /// Whether "every file checked in full" was said for this load.
+    pub(super) all_checked: bool,
+    /// The warnings of this load: logged, and held back past
+    /// [`LOAD_WARNINGS_LOGGED`].
+    pub(super) load_warnings: LoadWarnings,
+    /// Tells the check thread a batch was applied.
+    pub(super) check_ack: Option<mpsc::SyncSender<()>>,
+}
+
+/// Pages rendered on request that are held, oldest first, with their
+/// sizes: the oldest go when they pass [`ON_DEMAND_BYTES`].
+#[derive(Debug, Default)]
+pub struct OnDemandPages {
+    held: VecDeque<(String, usize)>,
+    /// The sum of the sizes in `held`.
+    bytes: usize,
+}
+
+impl OnDemandPages {
+    /// Notes a page just rendered; returns the paths to let go.
+    pub(super) fn hold(&mut self, path: &str, size: usize) -> Vec<String> {
+        self.held.push_back((path.to_string(), size));
+        self.bytes += size;
+        let mut evicted = Vec::new();
+        while self.bytes > ON_DEMAND_BYTES {
+            let Some((old, bytes)) = self.held.pop_front() else {
+                break;
+            };
+            self.bytes -= bytes;
+            evicted.push(old);
+        }
+        evicted
+    }
+
+    /// Forgets every held page (a full load dropped them).
+    pub(super) fn clear(&mut self) {
+        self.held.clear();
+        self.bytes = 0;
+    }
+}
+
 /// All mutable state, owned by the publisher thread.
 pub struct Publisher {
     pub(super) config: Config,
@@ -60,23 +109,11 @@ pub struct Publisher {
     /// When the last full load began: a file it indexed without a stamp
     /// (see `unchecked`) and modified since then has changed since it was read.
     pub(super) loaded_at: SystemTime,
-    /// Paths indexed by the quick read and not yet checked in full.
-    pub(super) unchecked: FxHashSet<Arc<str>>,
-    /// Generation of the last full load: background work (the full check,
-    /// the periodic survey) started before a newer load is moot.
-    pub(super) load_gen: Arc<AtomicU64>,
     /// Whether a periodic survey thread is running.
     pub(super) surveying: bool,
-    /// Whether "every file checked in full" was said for this load.
-    pub(super) all_checked: bool,
-    /// The warnings of this load: logged, and held back past
-    /// [`LOAD_WARNINGS_LOGGED`].
-    pub(super) load_warnings: LoadWarnings,
     /// A folder was walked for an event: files written into it before its
     /// watch was in place are looked for by a reconcile soon after.
     pub(super) folder_walked: bool,
-    /// Tells the check thread a batch was applied.
-    pub(super) check_ack: Option<mpsc::SyncSender<()>>,
     pub(super) resources: HashMap<String, Arc<Resource>>,
     pub(super) shared: Arc<ArcSwap<Snapshot>>,
     pub(super) mode: Mode,
@@ -96,11 +133,10 @@ pub struct Publisher {
     /// edit made before the watchers started.
     pub(super) config_stamp: Option<Stamp>,
     pub(super) clock: Clock,
-    /// Pages rendered on request that are held, oldest first, with their
-    /// sizes: the oldest go when they pass [`ON_DEMAND_BYTES`].
-    pub(super) on_demand: VecDeque<(String, usize)>,
-    /// The sum of the sizes in `on_demand`.
-    pub(super) on_demand_bytes: usize,
+    /// The quick first index and its background check.
+    pub(super) check: CheckState,
+    /// Pages rendered on request that are held.
+    pub(super) on_demand: OnDemandPages,
     pub(super) _watchers: Option<watch::Watchers>,
 }
 
@@ -138,13 +174,8 @@ impl Publisher {
             content_error: None,
             stamps: FxHashMap::default(),
             loaded_at: SystemTime::now(),
-            unchecked: FxHashSet::default(),
-            load_gen: Arc::new(AtomicU64::new(0)),
             surveying: false,
-            all_checked: false,
-            load_warnings: LoadWarnings::default(),
             folder_walked: false,
-            check_ack: None,
             resources: HashMap::new(),
             shared,
             mode: Mode::Events,
@@ -157,8 +188,8 @@ impl Publisher {
             compress_tx: None,
             config_stamp: None,
             clock,
-            on_demand: VecDeque::new(),
-            on_demand_bytes: 0,
+            check: CheckState::default(),
+            on_demand: OnDemandPages::default(),
             _watchers: None,
         };
         p.config_stamp = stamp_of(&p.config_path);
@@ -193,10 +224,10 @@ impl Publisher {
     pub(super) fn full_load(&mut self) {
         let started = Instant::now();
         self.loaded_at = SystemTime::now();
-        self.all_checked = false;
-        self.load_warnings = LoadWarnings::default();
+        self.check.all_checked = false;
+        self.check.load_warnings = LoadWarnings::default();
         // A check of the previous load is moot now.
-        self.load_gen.fetch_add(1, Ordering::SeqCst);
+        self.check.load_gen.fetch_add(1, Ordering::SeqCst);
         self.root = self
             .config
             .content
@@ -261,24 +292,23 @@ impl Publisher {
             }
         };
         self.content_error = None;
-        self.load_warnings = warnings;
+        self.check.load_warnings = warnings;
         let read = started.elapsed();
         self.catalog = builder.finish(listing.categories.iter().cloned());
         self.problems = problems;
         self.set_scan_problems(listing.problems);
         self.stamps = stamps;
-        self.unchecked = unchecked;
+        self.check.unchecked = unchecked;
         let indexed = started.elapsed();
         let now = self.clock.now();
         let pages = render::all_pages(&self.config, &self.catalog);
         let keep: HashSet<String> = pages.iter().map(PageId::path).collect();
         self.resources.retain(|k, _| keep.contains(k));
         self.on_demand.clear();
-        self.on_demand_bytes = 0;
         self.render_pages(&pages, now);
         tracing::info!(
             files,
-            to_check = self.unchecked.len(),
+            to_check = self.check.unchecked.len(),
             read_ms = read.as_millis() as u64,
             index_ms = (indexed - read).as_millis() as u64,
             render_ms = (started.elapsed() - indexed).as_millis() as u64,
@@ -330,7 +360,7 @@ impl Publisher {
             // version to keep if a later save breaks it, and one reconcile
             // can compare against (a quick first read leaves no stamp).
             for file in hydrated.read {
-                let key = match self.unchecked.take(file.rel.as_str()) {
+                let key = match self.check.unchecked.take(file.rel.as_str()) {
                     Some(k) => k,
                     None => Arc::from(file.rel.as_str()),
                 };
@@ -346,7 +376,7 @@ impl Publisher {
             for (rel, d) in hydrated.failed {
                 // (A file that is gone is left to its deletion event.)
                 let exists = std::fs::symlink_metadata(self.config.content.dir.join(&rel)).is_ok();
-                if exists && self.unchecked.remove(rel.as_str()) {
+                if exists && self.check.unchecked.remove(rel.as_str()) {
                     log_problem(&d);
                     self.catalog.remove(&rel);
                     self.problems.insert(rel, vec![d]);
@@ -538,14 +568,14 @@ impl Publisher {
     }
 
     pub(super) fn drop_file(&mut self, rel: &str) -> Change {
-        self.unchecked.remove(rel);
+        self.check.unchecked.remove(rel);
         self.problems.remove(rel);
         self.stamps.remove(rel);
         self.catalog.remove(rel)
     }
 
     pub(super) fn load_file(&mut self, rel: &str) -> Change {
-        let was_unchecked = self.unchecked.remove(rel);
+        let was_unchecked = self.check.unchecked.remove(rel);
         let full = self.config.content.dir.join(rel);
         match article::load(&self.config.content.dir, rel, &self.config) {
             Ok(parsed) => {
@@ -672,14 +702,7 @@ impl Publisher {
             self.resources.remove(path);
             return None;
         }
-        self.on_demand
-            .push_back((path.to_string(), res.identity.body.len()));
-        self.on_demand_bytes += res.identity.body.len();
-        while self.on_demand_bytes > ON_DEMAND_BYTES {
-            let Some((old, bytes)) = self.on_demand.pop_front() else {
-                break;
-            };
-            self.on_demand_bytes -= bytes;
+        for old in self.on_demand.hold(path, res.identity.body.len()) {
             self.resources.remove(&old);
         }
         self.publish_health();

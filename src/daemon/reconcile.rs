@@ -75,7 +75,7 @@ impl Publisher {
             return;
         };
         let config = self.config.clone();
-        let gen = self.load_gen.load(Ordering::SeqCst);
+        let gen = self.check.load_gen.load(Ordering::SeqCst);
         let spawned = std::thread::Builder::new()
             .name("herald-survey".into())
             .spawn(move || {
@@ -139,7 +139,7 @@ impl Publisher {
             // modified since the load began, the background check, which
             // reads it in full anyway, is left to stamp it.
             if known.is_none()
-                && self.unchecked.contains(f.as_str())
+                && self.check.unchecked.contains(f.as_str())
                 && s.is_some_and(|(mtime, _)| mtime < since)
             {
                 continue;
