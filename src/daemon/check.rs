@@ -135,6 +135,7 @@ impl Publisher {
                     if !reading.warnings().is_empty() {
                         self.log_warnings(reading.warnings());
                         self.problems
+                            .by_path
                             .insert(rel.clone(), reading.warnings().to_vec());
                         problems_changed = true;
                     }
@@ -152,7 +153,7 @@ impl Publisher {
                 Err(d) => {
                     log_problem(&d);
                     change.merge(self.catalog.remove(&rel));
-                    self.problems.insert(rel, vec![d]);
+                    self.problems.by_path.insert(rel, vec![d]);
                     problems_changed = true;
                 }
             }

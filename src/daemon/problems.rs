@@ -12,16 +12,17 @@ use crate::http::snapshot::{Health, Snapshot};
 impl Publisher {
     pub(super) fn health(&self) -> Health {
         let mut errors: Vec<String> = Vec::new();
-        if let Some(e) = &self.config_error {
+        if let Some(e) = &self.problems.config {
             errors.push(e.clone());
         }
-        if let Some(e) = &self.content_error {
+        if let Some(e) = &self.problems.content_dir {
             errors.push(e.clone());
         }
         for d in self
-            .scan_problems
+            .problems
+            .scan
             .iter()
-            .chain(self.problems.values().flatten())
+            .chain(self.problems.by_path.values().flatten())
         {
             if d.severity == Severity::Error {
                 errors.push(d.to_string());
@@ -62,19 +63,22 @@ impl Publisher {
     /// was not logged already: a periodic scan that finds the same says
     /// nothing, and one found again after it was fixed is said again.
     pub(super) fn set_scan_problems(&mut self, problems: Vec<Diagnostic>) {
-        for d in problems.iter().filter(|d| !self.walk_logged.contains(*d)) {
+        for d in problems
+            .iter()
+            .filter(|d| !self.problems.walk_logged.contains(*d))
+        {
             log_walk_problem(d);
         }
-        self.walk_logged = problems.iter().cloned().collect();
-        self.scan_problems = problems;
+        self.problems.walk_logged = problems.iter().cloned().collect();
+        self.problems.scan = problems;
     }
 
     /// Logs what a walk of one folder found wrong, unless logged already.
     pub(super) fn log_folder_walk_problems(&mut self, problems: Vec<Diagnostic>) {
         for d in problems {
-            if !self.walk_logged.contains(&d) {
+            if !self.problems.walk_logged.contains(&d) {
                 log_walk_problem(&d);
-                self.walk_logged.insert(d);
+                self.problems.walk_logged.insert(d);
             }
         }
     }
@@ -83,10 +87,10 @@ impl Publisher {
     /// warnings (logged) replace its problems, or none clears them.
     pub(super) fn record_warnings(&mut self, rel: &str, warnings: Vec<Diagnostic>) {
         if warnings.is_empty() {
-            self.problems.remove(rel);
+            self.problems.by_path.remove(rel);
         } else {
             self.log_warnings(&warnings);
-            self.problems.insert(rel.to_string(), warnings);
+            self.problems.by_path.insert(rel.to_string(), warnings);
         }
     }
 

@@ -89,22 +89,28 @@ impl OnDemandPages {
     }
 }
 
+/// What is wrong with the content and the config: shown in `/healthz`,
+/// logged once each.
+#[derive(Debug, Default)]
+pub struct Problems {
+    /// Current problems per relative path (errors keep the last good version published).
+    pub(super) by_path: BTreeMap<String, Vec<Diagnostic>>,
+    /// Scan-level problems (links leaving the tree, unreadable folders),
+    /// as the last walk of the whole tree found them.
+    pub(super) scan: Vec<Diagnostic>,
+    /// The walk problems logged already: those of the last whole walk, and
+    /// those folder walks found since.
+    pub(super) walk_logged: HashSet<Diagnostic>,
+    pub(super) config: Option<String>,
+    pub(super) content_dir: Option<String>,
+}
+
 /// All mutable state, owned by the publisher thread.
 pub struct Publisher {
     pub(super) config: Config,
     pub(super) config_path: PathBuf,
     pub(super) root: PathBuf,
     pub(super) catalog: Catalog,
-    /// Current problems per relative path (errors keep the last good version published).
-    pub(super) problems: BTreeMap<String, Vec<Diagnostic>>,
-    /// Scan-level problems (links leaving the tree, unreadable folders),
-    /// as the last walk of the whole tree found them.
-    pub(super) scan_problems: Vec<Diagnostic>,
-    /// The walk problems logged already: those of the last whole walk, and
-    /// those folder walks found since.
-    pub(super) walk_logged: HashSet<Diagnostic>,
-    pub(super) config_error: Option<String>,
-    pub(super) content_error: Option<String>,
     pub(super) stamps: FxHashMap<Arc<str>, Stamp>,
     /// When the last full load began: a file it indexed without a stamp
     /// (see `unchecked`) and modified since then has changed since it was read.
@@ -133,6 +139,8 @@ pub struct Publisher {
     /// edit made before the watchers started.
     pub(super) config_stamp: Option<Stamp>,
     pub(super) clock: Clock,
+    /// What is wrong: per file, in the tree, in the config.
+    pub(super) problems: Problems,
     /// The quick first index and its background check.
     pub(super) check: CheckState,
     /// Pages rendered on request that are held.
@@ -167,11 +175,6 @@ impl Publisher {
             config_path,
             root,
             catalog: Catalog::new(),
-            problems: BTreeMap::new(),
-            scan_problems: Vec::new(),
-            walk_logged: HashSet::new(),
-            config_error: None,
-            content_error: None,
             stamps: FxHashMap::default(),
             loaded_at: SystemTime::now(),
             surveying: false,
@@ -188,6 +191,7 @@ impl Publisher {
             compress_tx: None,
             config_stamp: None,
             clock,
+            problems: Problems::default(),
             check: CheckState::default(),
             on_demand: OnDemandPages::default(),
             _watchers: None,
@@ -286,16 +290,16 @@ impl Publisher {
                     self.config.content.dir.display()
                 );
                 tracing::error!(dir = %self.config.content.dir.display(), error = %e, "content directory unreadable; keeping the last good feeds");
-                self.content_error = Some(msg);
+                self.problems.content_dir = Some(msg);
                 self.publish_health();
                 return;
             }
         };
-        self.content_error = None;
+        self.problems.content_dir = None;
         self.check.load_warnings = warnings;
         let read = started.elapsed();
         self.catalog = builder.finish(listing.categories.iter().cloned());
-        self.problems = problems;
+        self.problems.by_path = problems;
         self.set_scan_problems(listing.problems);
         self.stamps = stamps;
         self.check.unchecked = unchecked;
@@ -369,7 +373,7 @@ impl Publisher {
                 }
                 // An article read again to re-enter a feed says what its
                 // last read said: that is not logged a second time.
-                if self.problems.get(&file.rel) != Some(&file.warnings) {
+                if self.problems.by_path.get(&file.rel) != Some(&file.warnings) {
                     self.record_warnings(&file.rel, file.warnings);
                 }
             }
@@ -379,7 +383,7 @@ impl Publisher {
                 if exists && self.check.unchecked.remove(rel.as_str()) {
                     log_problem(&d);
                     self.catalog.remove(&rel);
-                    self.problems.insert(rel, vec![d]);
+                    self.problems.by_path.insert(rel, vec![d]);
                     dropped = true;
                 } else if unavailable.insert(rel) {
                     tracing::warn!(path = %d.path.display(), problem = %d, "article body unavailable; will retry");
@@ -493,7 +497,7 @@ impl Publisher {
                 }
                 self.folder_walked = true;
                 // A folder now: whatever was recorded under its path as a file goes.
-                self.problems.remove(rel);
+                self.problems.by_path.remove(rel);
                 self.stamps.remove(rel);
                 let mut listing = scan::scan_folder(&self.config, rel);
                 // Logged; /healthz lists them from the next whole walk on.
@@ -513,6 +517,7 @@ impl Publisher {
                 }
                 let prefix = format!("{rel}/");
                 self.problems
+                    .by_path
                     .retain(|k, _| !k.starts_with(&prefix) || present.contains(k.as_str()));
                 self.stamps
                     .retain(|k, _| !k.starts_with(&prefix) || present.contains(&**k));
@@ -540,7 +545,7 @@ impl Publisher {
                     change.merge(self.drop_file(&old));
                 }
                 let prefix = format!("{rel}/");
-                self.problems.retain(|k, _| !k.starts_with(&prefix));
+                self.problems.by_path.retain(|k, _| !k.starts_with(&prefix));
                 self.stamps.retain(|k, _| !k.starts_with(&prefix));
                 if !rel.contains('/') && self.catalog.has_category(rel) {
                     change.merge(self.catalog.remove_category(rel));
@@ -555,7 +560,7 @@ impl Publisher {
                     message: format!("cannot read: {e}"),
                 };
                 log_problem(&d);
-                self.problems.insert(rel.to_string(), vec![d]);
+                self.problems.by_path.insert(rel.to_string(), vec![d]);
             }
         }
         change
@@ -569,7 +574,7 @@ impl Publisher {
 
     pub(super) fn drop_file(&mut self, rel: &str) -> Change {
         self.check.unchecked.remove(rel);
-        self.problems.remove(rel);
+        self.problems.by_path.remove(rel);
         self.stamps.remove(rel);
         self.catalog.remove(rel)
     }
@@ -605,7 +610,7 @@ impl Publisher {
                     self.stamps.insert(Arc::from(rel), s);
                 }
                 log_problem(&d);
-                self.problems.insert(rel.to_string(), vec![d]);
+                self.problems.by_path.insert(rel.to_string(), vec![d]);
                 let mut change = Change {
                     site: true,
                     ..Default::default()
@@ -720,12 +725,12 @@ impl Publisher {
             Ok(c) => c,
             Err(e) => {
                 tracing::error!(error = %e, "config reload failed; keeping the old config");
-                self.config_error = Some(e.to_string());
+                self.problems.config = Some(e.to_string());
                 self.publish_health();
                 return;
             }
         };
-        self.config_error = None;
+        self.problems.config = None;
         // `self.config` holds the file's values, so with `--listen` the socket
         // moves only when the operator edits `server.listen` itself.
         let listen_changed = new.server.listen != self.config.server.listen;
@@ -774,7 +779,7 @@ impl Publisher {
     /// When polling or reconciling is next due.
     pub(super) fn scan_interval(&self) -> Duration {
         // While content.dir is missing, look for its return often.
-        if self.content_error.is_some() {
+        if self.problems.content_dir.is_some() {
             return self.config.content.poll_interval;
         }
         match self.mode {

@@ -94,9 +94,9 @@ impl Publisher {
         let listing = match survey.listing {
             Ok(l) => l,
             Err(e) => {
-                if self.content_error.is_none() {
+                if self.problems.content_dir.is_none() {
                     tracing::error!(dir = %self.config.content.dir.display(), error = %e, "content directory unreadable; keeping the last good feeds");
-                    self.content_error = Some(format!(
+                    self.problems.content_dir = Some(format!(
                         "{}: error: cannot read content directory: {e}",
                         self.config.content.dir.display()
                     ));
@@ -105,9 +105,9 @@ impl Publisher {
                 return;
             }
         };
-        if self.content_error.is_some() || survey.root != self.root {
+        if self.problems.content_dir.is_some() || survey.root != self.root {
             tracing::info!(dir = %self.config.content.dir.display(), "content directory is back (or was replaced); reloading");
-            self.content_error = None;
+            self.problems.content_dir = None;
             // Watch first, so files written right after the directory came back are seen.
             self.restart_watchers();
             self.full_load();
@@ -152,7 +152,7 @@ impl Publisher {
             .stamps
             .keys()
             .map(|k| &**k)
-            .chain(self.problems.keys().map(String::as_str))
+            .chain(self.problems.by_path.keys().map(String::as_str))
             .filter(|k| !present.contains(k))
             .map(str::to_string)
             .collect();
@@ -161,6 +161,7 @@ impl Publisher {
         // retried on every scan, whatever their mtime says.
         let failed: Vec<String> = self
             .problems
+            .by_path
             .iter()
             .filter(|(k, ds)| present.contains(k.as_str()) && ds.iter().any(|d| d.is_error()))
             .map(|(k, _)| k.clone())
