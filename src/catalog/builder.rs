@@ -30,6 +30,8 @@ pub struct CatalogBuilder {
     bodies: FxHashSet<Arc<str>>,
     /// Per taxonomy and key: the articles' keys, and their spellings.
     terms: [FxHashMap<String, TermParts>; 2],
+    /// The key of each tag and author name seen (see `taxonomy::key`).
+    keys: FxHashMap<Arc<str>, Box<str>>,
     pages: FxHashMap<u64, IdPaths>,
 }
 
@@ -65,9 +67,19 @@ impl CatalogBuilder {
                 }
             }
             for (tax, name) in terms_of(article) {
-                let (keys, spellings) = self.terms[tax.index()]
-                    .entry(taxonomy::key(name))
-                    .or_default();
+                // A name's key is worked out once per load, not per article.
+                let k = match self.keys.get(&**name) {
+                    Some(k) => k,
+                    None => self
+                        .keys
+                        .entry(Arc::clone(name))
+                        .or_insert_with(|| taxonomy::key(name).into()),
+                };
+                let by_key = &mut self.terms[tax.index()];
+                let (keys, spellings) = match by_key.get_mut(&**k) {
+                    Some(parts) => parts,
+                    None => by_key.entry(k.to_string()).or_default(),
+                };
                 keys.push(key.clone());
                 *spellings.entry(Arc::clone(name)).or_default() += 1;
             }
@@ -110,6 +122,7 @@ impl CatalogBuilder {
             bodies,
             terms,
             mut pages,
+            keys: _,
         } = self;
         for c in categories {
             if !c.is_empty() {

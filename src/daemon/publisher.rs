@@ -27,12 +27,12 @@ use crate::http::snapshot::{Resource, Snapshot};
 use crate::load as build;
 use crate::render::{self, PageId};
 
-/// (mtime, size) of a file, to notice changes events missed.
-/// How many bytes of pages rendered on request are held (their identity
-/// bodies; compressed variants add about a third). A page let go is
-/// rendered again at its next request.
+/// How many bytes of pages rendered on request are held, counting their
+/// compressed variants. A page let go is rendered again at its next
+/// request.
 pub const ON_DEMAND_BYTES: usize = 8 * 1024 * 1024;
 
+/// (mtime, size) of a file, to notice changes events missed.
 pub(super) type Stamp = (SystemTime, u64);
 
 pub(super) fn stamp_of(path: &Path) -> Option<Stamp> {
@@ -707,7 +707,9 @@ impl Publisher {
             self.resources.remove(path);
             return None;
         }
-        for old in self.on_demand.hold(path, res.identity.body.len()) {
+        // Its gzip and brotli variants, made next, add about half its size.
+        let size = res.identity.body.len() * 3 / 2;
+        for old in self.on_demand.hold(path, size) {
             self.resources.remove(&old);
         }
         self.publish_health();
