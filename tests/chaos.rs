@@ -1,4 +1,4 @@
-//! Chaos test (SPEC §3, §5, §6): the daemon (in-process) on 127.0.0.1:0
+//! Chaos test: the daemon (in-process) on 127.0.0.1:0
 //! over a temp newsroom (five categories, one Chinese; ~50 Markdown and
 //! plain-text articles), while one thread applies a seeded random sequence
 //! of file operations — create; edit in place (sometimes in two chunks);

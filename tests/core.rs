@@ -32,7 +32,7 @@ fn utf8(bytes: &[u8]) -> &str {
 // ---------------------------------------------------------------------------
 // 1. The plain-text importer on a page export in the seed layout
 
-/// A news-site export of our own in the layout of SPEC §3.2: title with a
+/// A news-site export of our own in the seed layout: title with a
 /// pinyin annotation, subtitle, body (one paragraph with pinyin and a
 /// year-range parenthesis, one with `&`), byline, several timestamps,
 /// footer lines. Indentation and blank lines as copy-paste leaves them.

@@ -1,4 +1,4 @@
-//! Live behaviour of `herald serve` (SPEC §6): the daemon over a temp
+//! Live behaviour of `herald serve`: the daemon over a temp
 //! content directory, changed the ways editors and operators change it,
 //! with every expectation polled against the served feeds under a
 //! deadline. In-process where the test is about content; the real binary

@@ -1,4 +1,4 @@
-//! Article pages (SPEC §4.2), as a reader meets them over HTTP: one HTML
+//! Article pages, as a reader meets them over HTTP: one HTML
 //! page per published article whose permalink lies under `site.base_url`,
 //! at the permalink's path; none for permalinks elsewhere, drafts or
 //! articles not yet due; rendered again while held when the article

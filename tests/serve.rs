@@ -1,4 +1,4 @@
-//! The HTTP daemon as its clients see it (SPEC §1, §4, §5): the daemon
+//! The HTTP daemon as its clients see it: the daemon
 //! on an ephemeral port, over a private copy of `tests/fixtures/serve`,
 //! talked to with the harness's client (HTTP/1.1 and HTTP/2 prior
 //! knowledge) and with raw sockets where a client library would normalise

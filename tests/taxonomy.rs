@@ -1,4 +1,4 @@
-//! Tag and author pages and feeds (SPEC §4.1), as a user meets them over
+//! Tag and author pages and feeds, as a user meets them over
 //! HTTP: the `/tags/` and `/authors/` lists, a page and three feeds per
 //! term, keys that fold case and whitespace, bylines of plain-text
 //! exports, `feeds.taxonomies`, drafts and embargoed articles, live
