@@ -216,7 +216,7 @@ pub fn load_content_meta(config: &Config) -> Result<Loaded, LoadError> {
         source,
     })?;
     loaded.diagnostics.extend(listing.problems);
-    loaded.catalog = Catalog::from_articles(listing.categories, articles);
+    loaded.catalog = Catalog::from_articles(listing.categories, articles).with_pages(&config.site);
     loaded.per_file.sort_by(|a, b| a.0.cmp(&b.0));
     loaded
         .diagnostics

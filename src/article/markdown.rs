@@ -204,14 +204,7 @@ fn check<'a>(
         front.draft.unwrap_or(false),
     )
     .with_names(&tags, &authors);
-    let permalink = match &link {
-        Some(l) => l.clone(),
-        None => config
-            .site
-            .article_url
-            .fill(&entry.category, &entry.slug, &entry.date),
-    };
-    let entry = entry.with_link(config, &permalink);
+    let entry = entry.with_link(link.as_deref());
     Ok(Checked {
         entry,
         front,

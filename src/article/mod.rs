@@ -57,9 +57,9 @@ pub struct Entry {
     /// The names the article gives itself (`author`/`authors`, or a text
     /// export's bylines), cleaned like tags; never the `site.author` fallback.
     pub authors: Box<[Arc<str>]>,
-    /// The URL path (decoded) of the article's page, when its permalink
-    /// lies under `site.base_url`.
-    pub page: Option<Box<str>>,
+    /// The permalink the front matter gives (`link`, made absolute), when
+    /// it gives one; else the permalink is `site.article_url` filled in.
+    pub link: Option<Box<str>>,
 }
 
 impl Entry {
@@ -82,14 +82,30 @@ impl Entry {
             draft,
             tags: Box::default(),
             authors: Box::default(),
-            page: None,
+            link: None,
         }
     }
 
-    /// The entry with the page its permalink gives it, if any.
-    pub fn with_link(mut self, config: &Config, link: &str) -> Entry {
-        self.page = config.site.page_path(link).map(String::into_boxed_str);
+    /// The entry with the permalink its front matter gives.
+    pub fn with_link(mut self, link: Option<&str>) -> Entry {
+        self.link = link.map(Box::from);
         self
+    }
+
+    /// The article's permalink: the one given, or the template filled in.
+    pub fn permalink(&self, site: &crate::config::Site) -> String {
+        match &self.link {
+            Some(l) => l.to_string(),
+            None => site
+                .article_url
+                .fill(&self.category, &self.slug, &self.date),
+        }
+    }
+
+    /// The URL path (decoded) of the article's page, when its permalink
+    /// lies under `site.base_url`.
+    pub fn page(&self, site: &crate::config::Site) -> Option<String> {
+        site.page_path(&self.permalink(site))
     }
 
     /// The entry with its tags and authors.

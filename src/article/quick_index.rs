@@ -106,8 +106,7 @@ pub(super) fn quick_text(
             tag_id(config, category, stem, &date),
             false,
         )
-        .with_names(&[], &authors)
-        .with_link(config, &config.site.article_url.fill(category, stem, &date)),
+        .with_names(&[], &authors),
     )
 }
 
@@ -228,12 +227,11 @@ pub(super) fn quick_markdown(rel: &str, bytes: &[u8], config: &Config) -> Option
         Some(id) => id.to_string(),
         None => tag_id(config, category, &slug, &date),
     };
-    // The permalink as the full parser makes it: a `link` given (made
-    // absolute against `site.link`; one that is no URL is the full
-    // parser's error to report), else the template filled in.
-    let permalink = match link.map(str::trim).filter(|l| !l.is_empty()) {
-        Some(l) => super::markdown::absolute_link(l, &config.site.link)?,
-        None => config.site.article_url.fill(category, &slug, &date),
+    // A `link` given, made absolute against `site.link` as the full parser
+    // makes it (one that is no URL is the full parser's error to report).
+    let link = match link.map(str::trim).filter(|l| !l.is_empty()) {
+        Some(l) => Some(super::markdown::absolute_link(l, &config.site.link)?),
+        None => None,
     };
     // As the full parser cleans them: `author` first, then `authors`.
     let mut names: Vec<String> = author.unwrap_or_default();
@@ -248,7 +246,7 @@ pub(super) fn quick_markdown(rel: &str, bytes: &[u8], config: &Config) -> Option
             draft.unwrap_or(false),
         )
         .with_names(&clean_list(tags.unwrap_or_default()), &clean_list(names))
-        .with_link(config, &permalink),
+        .with_link(link.as_deref()),
     )
 }
 

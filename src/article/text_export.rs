@@ -312,7 +312,6 @@ fn read_export<R>(
     let (category, stem) = category_and_stem(rel);
     let slug = stem.to_string();
     let id = tag_id(config, category, &slug, &date);
-    let permalink = config.site.article_url.fill(category, &slug, &date);
     Ok(then(Export {
         entry: Entry::new(
             Arc::from(rel),
@@ -322,8 +321,7 @@ fn read_export<R>(
             id,
             false,
         )
-        .with_names(&[], &authors)
-        .with_link(config, &permalink),
+        .with_names(&[], &authors),
         title,
         subtitle,
         authors,

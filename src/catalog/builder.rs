@@ -10,6 +10,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::term::terms_of;
 use super::{id_hash, Catalog, Held, IdPaths, Key, Term};
+use crate::config::Site;
 use crate::taxonomy;
 
 /// A term as a first load collects it: its articles' keys, unsorted, and
@@ -33,9 +34,19 @@ pub struct CatalogBuilder {
     /// The key of each tag and author name seen (see `taxonomy::key`).
     keys: FxHashMap<Arc<str>, Box<str>>,
     pages: FxHashMap<u64, IdPaths>,
+    /// The site that gives articles their pages (see [`Catalog::for_site`]).
+    page_site: Option<Arc<Site>>,
 }
 
 impl CatalogBuilder {
+    /// A builder whose catalog indexes article pages under `site`.
+    pub fn for_site(site: &Site) -> Self {
+        CatalogBuilder {
+            page_site: Some(Arc::new(site.clone())),
+            ..Default::default()
+        }
+    }
+
     /// A builder with room for `n` articles.
     pub fn with_capacity(n: usize) -> Self {
         CatalogBuilder {
@@ -83,9 +94,9 @@ impl CatalogBuilder {
                 keys.push(key.clone());
                 *spellings.entry(Arc::clone(name)).or_default() += 1;
             }
-            if let Some(p) = &article.page {
+            if let Some(p) = self.page_site.as_deref().and_then(|s| article.page(s)) {
                 self.pages
-                    .entry(id_hash(p))
+                    .entry(id_hash(&p))
                     .or_default()
                     .push(Arc::clone(&rel));
             }
@@ -123,6 +134,7 @@ impl CatalogBuilder {
             terms,
             mut pages,
             keys: _,
+            page_site,
         } = self;
         for c in categories {
             if !c.is_empty() {
@@ -190,6 +202,7 @@ impl CatalogBuilder {
             bodies,
             terms,
             pages,
+            page_site,
         }
     }
 }

@@ -34,6 +34,7 @@ use std::sync::Arc;
 use chrono::{DateTime, FixedOffset};
 
 use crate::article::{Article, Entry, Reading};
+use crate::config::Site;
 use crate::taxonomy::{self, Taxonomy};
 
 /// Sort key: newest first, then by path.
@@ -139,13 +140,13 @@ impl Change {
         self.pages.extend(other.pages);
     }
 
-    /// Notes every term of `entry`, and its page, as changed.
-    fn note_terms(&mut self, entry: &Entry) {
+    /// Notes every term of `entry`, and its page (`page`), as changed.
+    fn note_terms(&mut self, entry: &Entry, page: Option<String>) {
         for (tax, name) in terms_of(entry) {
             self.terms.insert((tax, taxonomy::key(name)));
         }
-        if let Some(p) = &entry.page {
-            self.pages.insert(p.to_string());
+        if let Some(p) = page {
+            self.pages.insert(p);
         }
     }
 }
@@ -167,6 +168,9 @@ pub struct Catalog {
     /// Paths of published-or-scheduled articles by the hash of their page
     /// path, sorted: exact, because lookups compare the entries' pages.
     pages: FxHashMap<u64, IdPaths>,
+    /// The site whose `base_url` and permalink template give articles
+    /// their pages; `None`: no article has a page.
+    page_site: Option<Arc<Site>>,
     /// Paths held as [`Held::Full`]: the few articles the feed windows
     /// show, found without a pass over the whole map. Articles outside
     /// every window are held as entries (see [`Catalog::slim`]), so a large
@@ -327,7 +331,7 @@ impl Catalog {
                     change.categories.insert(article.category.to_string());
                 }
                 if !article.draft {
-                    change.note_terms(article);
+                    change.note_terms(article, self.page_of(article));
                 }
                 if has_body {
                     self.bodies.insert(Arc::clone(&key));
@@ -359,12 +363,12 @@ impl Catalog {
                     .add(key.clone(), name);
                 change.terms.insert((tax, k));
             }
-            if let Some(p) = &article.page {
-                let paths = self.pages.entry(id_hash(p)).or_default();
+            if let Some(p) = self.page_of(article) {
+                let paths = self.pages.entry(id_hash(&p)).or_default();
                 if let Err(at) = paths.binary_search(&rel) {
                     paths.insert(at, Arc::clone(&rel));
                 }
-                change.pages.insert(p.to_string());
+                change.pages.insert(p);
             }
             self.site.insert(key);
             self.by_updated
@@ -431,15 +435,15 @@ impl Catalog {
             set.remove(&key);
         }
         self.site.remove(&key);
-        if let (false, Some(p)) = (old.draft, &old.page) {
-            let h = id_hash(p);
+        if let (false, Some(p)) = (old.draft, self.page_of(old)) {
+            let h = id_hash(&p);
             if let Some(paths) = self.pages.get_mut(&h) {
                 paths.retain(|x| &**x != rel);
                 if paths.is_empty() {
                     self.pages.remove(&h);
                 }
             }
-            change.pages.insert(p.to_string());
+            change.pages.insert(p);
         }
         if !old.draft {
             for (tax, name) in terms_of(old) {
@@ -544,6 +548,41 @@ impl Catalog {
             .collect()
     }
 
+    /// The page path of `entry`, when the catalog was made for a site
+    /// ([`Catalog::for_site`]) and the entry's permalink lies under its
+    /// `base_url`. Worked out when needed rather than held per article.
+    pub fn page_of(&self, entry: &Entry) -> Option<String> {
+        entry.page(self.page_site.as_deref()?)
+    }
+
+    /// An empty catalog that indexes article pages under `site`.
+    pub fn for_site(site: &Site) -> Self {
+        Catalog {
+            page_site: Some(Arc::new(site.clone())),
+            ..Self::default()
+        }
+    }
+
+    /// The catalog with its article pages indexed under `site` (for one
+    /// built without a site, as [`Catalog::from_articles`] does).
+    pub fn with_pages(mut self, site: &Site) -> Self {
+        self.page_site = Some(Arc::new(site.clone()));
+        self.pages.clear();
+        let mut pages: FxHashMap<u64, IdPaths> = FxHashMap::default();
+        for held in self.articles.values() {
+            let e = held.entry();
+            if let (false, Some(p)) = (e.draft, self.page_of(e)) {
+                pages
+                    .entry(id_hash(&p))
+                    .or_default()
+                    .push(Arc::clone(&e.rel));
+            }
+        }
+        // (The map is in path order: each hash's paths come sorted.)
+        self.pages = pages;
+        self
+    }
+
     /// The article whose page is at the decoded URL path `page`: of
     /// several with one permalink, the first by path. Drafts have none;
     /// future-dated articles have one, shown once they are due.
@@ -552,7 +591,7 @@ impl Catalog {
             .get(&id_hash(page))?
             .iter()
             .filter_map(|p| self.articles.get(&**p))
-            .find(|a| a.entry().page.as_deref() == Some(page))
+            .find(|a| self.page_of(a.entry()).as_deref() == Some(page))
     }
 
     /// Articles whose page path repeats an earlier path's: (path, page
@@ -560,19 +599,17 @@ impl Catalog {
     pub fn duplicate_pages(&self) -> Vec<(String, String, String)> {
         let mut out = Vec::new();
         for paths in self.pages.values().filter(|p| p.len() > 1) {
-            let mut first: Vec<(&str, &str)> = Vec::new();
+            let mut first: Vec<(String, &str)> = Vec::new();
             for p in paths {
                 let Some(page) = self
                     .articles
                     .get(&**p)
-                    .and_then(|a| a.entry().page.as_deref())
+                    .and_then(|a| self.page_of(a.entry()))
                 else {
                     continue;
                 };
                 match first.iter().find(|(pg, _)| *pg == page) {
-                    Some((_, owner)) => {
-                        out.push((p.to_string(), page.to_string(), owner.to_string()))
-                    }
+                    Some((_, owner)) => out.push((p.to_string(), page, owner.to_string())),
                     None => first.push((page, p)),
                 }
             }
@@ -582,12 +619,12 @@ impl Catalog {
     }
 
     /// Every published article's page path at `now`, owner first by path.
-    pub fn pages_at(&self, now: DateTime<FixedOffset>) -> Vec<&str> {
-        let mut out: Vec<&str> = self
+    pub fn pages_at(&self, now: DateTime<FixedOffset>) -> Vec<String> {
+        let mut out: Vec<String> = self
             .site
             .iter()
             .filter(|(Reverse(date), _)| *date <= now)
-            .filter_map(|(_, rel)| self.articles.get(&**rel)?.entry().page.as_deref())
+            .filter_map(|(_, rel)| self.page_of(self.articles.get(&**rel)?.entry()))
             .collect();
         out.sort_unstable();
         out.dedup();
@@ -705,7 +742,7 @@ impl Catalog {
                     if !entry.category.is_empty() {
                         change.categories.insert(entry.category.to_string());
                     }
-                    change.note_terms(entry);
+                    change.note_terms(entry, self.page_of(entry));
                 }
             }
         }

@@ -240,7 +240,7 @@ impl Publisher {
             .unwrap_or_else(|_| self.config.content.dir.clone());
         // The catalog is built as the files arrive; the daemon's own maps
         // share its path strings.
-        let mut builder = CatalogBuilder::default();
+        let mut builder = CatalogBuilder::for_site(&self.config.site);
         let mut stamps = FxHashMap::default();
         let mut unchecked = FxHashSet::default();
         let mut problems = BTreeMap::new();

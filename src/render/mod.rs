@@ -235,7 +235,7 @@ pub fn article_pages(catalog: &Catalog, now: DateTime<FixedOffset>) -> Vec<PageI
     catalog
         .pages_at(now)
         .into_iter()
-        .map(|p| PageId::ArticlePage(p.to_string()))
+        .map(PageId::ArticlePage)
         .collect()
 }
 
