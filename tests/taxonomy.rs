@@ -37,7 +37,7 @@ fn md(title: &str, date: &str, extra: &str) -> String {
     format!("+++\ntitle = \"{title}\"\ndate = \"{date}\"\n{extra}\n+++\nBody of {title}.\n")
 }
 
-/// A plain-text export shaped like `shared/samples/seed-article.txt`:
+/// A plain-text export shaped like a city news site's page export:
 /// title, subtitle, body, byline, timestamps, footer.
 fn seed_txt(byline: &str) -> String {
     format!(
@@ -835,4 +835,35 @@ fn every_tag_and_author_feed_is_valid_self_linked_and_answers_conditional_reques
         d.titles("/tags/%E8%B2%A1%E6%94%BF/rss.xml").unwrap(),
         ["Council approves harbour budget", "新圖書館開放夜間閱覽"]
     );
+}
+
+#[test]
+fn a_tag_or_author_path_without_its_slash_redirects_to_the_page() {
+    let site = site_with("");
+    site.write(
+        "city/a.md",
+        &md(
+            "Charging points planned",
+            "2025-03-01 09:00",
+            "tags = [\"EV\"]\nauthor = \"林金彥\"",
+        ),
+    );
+    let d = Daemon::start(&site.config);
+    for (path, to) in [
+        ("/tags/ev", "/tags/ev/"),
+        ("/tags", "/tags/"),
+        (
+            "/authors/%E6%9E%97%E9%87%91%E5%BD%A5",
+            "/authors/%E6%9E%97%E9%87%91%E5%BD%A5/",
+        ),
+    ] {
+        let r = d.get(path);
+        assert_eq!(r.status, 301, "GET {path}");
+        assert_eq!(r.header("location"), to, "GET {path}");
+        assert_eq!(d.get(to).status, 200, "GET {to}");
+    }
+    // No page under the slash either: still 404, and a file-like name is
+    // never redirected.
+    assert_404(&d, "/tags/nope");
+    assert_404(&d, "/tags/ev/rss");
 }

@@ -196,6 +196,49 @@ pub type OnDemand = Arc<
 /// many such requests wait).
 const ON_DEMAND_WAIT: Duration = Duration::from_secs(10);
 
+/// What the publisher answered for a page rendered on request.
+enum OnDemandAnswer {
+    Page(Arc<Resource>),
+    None,
+    Busy,
+}
+
+/// Asks for the page at `path` and waits (within [`ON_DEMAND_WAIT`]).
+async fn render_on_demand(render: &OnDemand, path: &str) -> OnDemandAnswer {
+    let Some(rx) = render(path) else {
+        return OnDemandAnswer::None;
+    };
+    match tokio::time::timeout(ON_DEMAND_WAIT, rx).await {
+        Ok(Ok(Some(res))) => OnDemandAnswer::Page(res),
+        Ok(Ok(None)) => OnDemandAnswer::None,
+        Ok(Err(_)) | Err(_) => OnDemandAnswer::Busy,
+    }
+}
+
+/// Whether a path without its trailing slash could name a folder-like page
+/// (its last segment has no dot, as file names do).
+fn wants_slash(path: &str) -> bool {
+    !path.ends_with('/') && !path.rsplit('/').next().unwrap_or("").contains('.')
+}
+
+/// 503: too many pages rendered on request are waiting.
+fn busy() -> Response<Full<Bytes>> {
+    simple(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "busy; try again\n",
+        Some("text/plain; charset=utf-8"),
+    )
+}
+
+/// 301 to the raw request path with a slash added.
+fn redirect_to_slash(raw: &str) -> Response<Full<Bytes>> {
+    let mut r = simple(StatusCode::MOVED_PERMANENTLY, "", None);
+    if let Ok(loc) = HeaderValue::from_str(&format!("{raw}/")) {
+        r.headers_mut().insert(header::LOCATION, loc);
+    }
+    r
+}
+
 /// The HTTP/2 connection preface (RFC 9113 §3.4).
 const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
@@ -232,22 +275,26 @@ async fn serve_connection(
         async move {
             let resp = match route(&req, &snap) {
                 Routed::Answer(r) => r,
-                Routed::Missing { path, head } => {
-                    match on_demand.as_ref().and_then(|render| render(&path)) {
-                        Some(rx) => match tokio::time::timeout(ON_DEMAND_WAIT, rx).await {
-                            Ok(Ok(Some(res))) => {
+                Routed::Missing { path, head } => match on_demand.as_ref() {
+                    Some(render) => {
+                        match render_on_demand(render, &path).await {
+                            OnDemandAnswer::Page(res) => {
                                 send_resource(req.headers(), &res, snap.max_age, head)
                             }
-                            Ok(Ok(None)) => not_found(head),
-                            Ok(Err(_)) | Err(_) => simple(
-                                StatusCode::SERVICE_UNAVAILABLE,
-                                "busy; try again\n",
-                                Some("text/plain; charset=utf-8"),
-                            ),
-                        },
-                        None => not_found(head),
+                            OnDemandAnswer::Busy => busy(),
+                            // "/tags/ev" → "/tags/ev/", as for category pages.
+                            OnDemandAnswer::None if wants_slash(&path) => {
+                                match render_on_demand(render, &format!("{path}/")).await {
+                                    OnDemandAnswer::Page(_) => redirect_to_slash(req.uri().path()),
+                                    OnDemandAnswer::Busy => busy(),
+                                    OnDemandAnswer::None => not_found(head),
+                                }
+                            }
+                            OnDemandAnswer::None => not_found(head),
+                        }
                     }
-                }
+                    None => not_found(head),
+                },
             };
             count_status(resp.status());
             Ok::<_, Infallible>(resp)
@@ -348,11 +395,7 @@ fn route<B>(req: &Request<B>, snap: &Snapshot) -> Routed {
     }
     // "/politics" → "/politics/", as static servers do for directories.
     if !path.ends_with('/') && snap.resources.contains_key(&format!("{path}/")) {
-        let mut r = simple(StatusCode::MOVED_PERMANENTLY, "", None);
-        if let Ok(loc) = HeaderValue::from_str(&format!("{raw}/")) {
-            r.headers_mut().insert(header::LOCATION, loc);
-        }
-        return Routed::Answer(r);
+        return Routed::Answer(redirect_to_slash(raw));
     }
     Routed::Missing { path, head }
 }
