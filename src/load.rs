@@ -248,11 +248,8 @@ pub fn duplicate_warnings(config: &Config, catalog: &Catalog) -> Vec<Diagnostic>
             }
         })
         .chain(catalog.duplicate_pages().into_iter().flat_map(|(rel, page, owner)| {
-            let warn = |at: &str, message: String| Diagnostic {
-                path: config.content.dir.join(at),
-                position: None,
-                severity: Severity::Warning,
-                message,
+            let warn = |at: &str, message: String| {
+                Diagnostic::warning(&config.content.dir.join(at), None, message)
             };
             [
                 warn(

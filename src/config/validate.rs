@@ -395,30 +395,19 @@ where
 /// `[text]`: the defaults where a key is missing, empty entries dropped.
 fn validate_text(text: RawText) -> Text {
     Text {
-        byline_prefixes: text
-            .byline_prefixes
-            .unwrap_or_else(|| {
-                DEFAULT_BYLINE_PREFIXES
-                    .iter()
-                    .map(|s| s.to_string())
-                    .collect()
-            })
-            .into_iter()
-            .filter(|s| !s.is_empty())
-            .collect(),
-        footer_markers: text
-            .footer_markers
-            .unwrap_or_else(|| {
-                DEFAULT_FOOTER_MARKERS
-                    .iter()
-                    .map(|s| s.to_string())
-                    .collect()
-            })
-            .into_iter()
-            .filter(|s| !s.is_empty())
-            .collect(),
+        byline_prefixes: non_empty_or(text.byline_prefixes, &DEFAULT_BYLINE_PREFIXES),
+        footer_markers: non_empty_or(text.footer_markers, &DEFAULT_FOOTER_MARKERS),
         strip_pinyin: text.strip_pinyin.unwrap_or(false),
     }
+}
+
+/// The list given, or `default`, without empty strings.
+fn non_empty_or(given: Option<Vec<String>>, default: &[&str]) -> Vec<String> {
+    given
+        .unwrap_or_else(|| default.iter().map(|s| s.to_string()).collect())
+        .into_iter()
+        .filter(|s| !s.is_empty())
+        .collect()
 }
 
 /// `base` joined with `rel`, without `.` components and without each

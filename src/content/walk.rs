@@ -120,14 +120,12 @@ impl Listing {
 /// The warning for a folder reached under a second name.
 /// A category folder named like one of herald's own paths.
 fn reserved(path: PathBuf) -> Diagnostic {
-    Diagnostic {
-        path,
-        position: None,
-        severity: Severity::Warning,
-        message: "folder name is one of herald's own paths (tags, authors, websub, healthz, \
-                  metrics, zh-hans, zh-hant); not published"
-            .into(),
-    }
+    Diagnostic::warning(
+        &path,
+        None,
+        "folder name is one of herald's own paths (tags, authors, websub, healthz, \
+         metrics, zh-hans, zh-hant); not published",
+    )
 }
 
 fn reached_twice(path: PathBuf) -> Diagnostic {

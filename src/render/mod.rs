@@ -329,59 +329,47 @@ pub fn render(
     match page {
         PageId::Feed(cat, f) => {
             let view = FeedView::new(config, catalog, cat.as_deref(), now);
-            let body = match f {
-                Format::Rss => rss::render_rss(config, catalog, &view),
-                Format::Atom => atom::render_atom(config, catalog, &view),
-                Format::Json => json::render_json(config, catalog, &view),
-            };
-            Rendered {
-                content_type: f.content_type(),
-                body,
-            }
+            render_feed(config, catalog, &view, *f)
+        }
+        PageId::TermFeed(t, k, f) => {
+            let view = FeedView::term(config, catalog, *t, k, now);
+            render_feed(config, catalog, &view, *f)
         }
         PageId::Opml => Rendered {
             content_type: "text/x-opml; charset=utf-8",
             body: opml::render_opml(config, catalog, now).into_bytes(),
         },
-        PageId::Index => Rendered {
-            content_type: "text/html; charset=utf-8",
-            body: html::render_index(config, catalog, None, now).into_bytes(),
-        },
-        PageId::CategoryIndex(c) => Rendered {
-            content_type: "text/html; charset=utf-8",
-            body: html::render_index(config, catalog, Some(c), now).into_bytes(),
-        },
-        PageId::TermList(t) => Rendered {
-            content_type: "text/html; charset=utf-8",
-            body: html::render_term_list(config, catalog, *t, now).into_bytes(),
-        },
-        PageId::TermIndex(t, k) => Rendered {
-            content_type: "text/html; charset=utf-8",
-            body: html::render_term_index(config, catalog, *t, k, now).into_bytes(),
-        },
-        PageId::ArticlePage(p) => render_article_page(config, catalog, p),
-        PageId::TermFeed(t, k, f) => {
-            let view = FeedView::term(config, catalog, *t, k, now);
-            let body = match f {
-                Format::Rss => rss::render_rss(config, catalog, &view),
-                Format::Atom => atom::render_atom(config, catalog, &view),
-                Format::Json => json::render_json(config, catalog, &view),
+        PageId::Index => html_page(html::render_index(config, catalog, None, now)),
+        PageId::CategoryIndex(c) => html_page(html::render_index(config, catalog, Some(c), now)),
+        PageId::TermList(t) => html_page(html::render_term_list(config, catalog, *t, now)),
+        PageId::TermIndex(t, k) => html_page(html::render_term_index(config, catalog, *t, k, now)),
+        PageId::ArticlePage(p) => {
+            // Empty when no article is held in full there: the caller reads
+            // its body first, and serves no empty page.
+            let body = match catalog.page_owner(p).and_then(|a| a.full()) {
+                Some(a) => html::render_article(config, a),
+                None => String::new(),
             };
-            Rendered {
-                content_type: f.content_type(),
-                body,
-            }
+            html_page(body)
         }
     }
 }
 
-/// An article's page; empty when no article is held in full there
-/// (the caller reads its body first).
-fn render_article_page(config: &Config, catalog: &Catalog, path: &str) -> Rendered {
-    let body = match catalog.page_owner(path).and_then(|a| a.full()) {
-        Some(a) => html::render_article(config, a),
-        None => String::new(),
+/// A feed in format `f`.
+fn render_feed(config: &Config, catalog: &Catalog, view: &FeedView, f: Format) -> Rendered {
+    let body = match f {
+        Format::Rss => rss::render_rss(config, catalog, view),
+        Format::Atom => atom::render_atom(config, catalog, view),
+        Format::Json => json::render_json(config, catalog, view),
     };
+    Rendered {
+        content_type: f.content_type(),
+        body,
+    }
+}
+
+/// An HTML page.
+fn html_page(body: String) -> Rendered {
     Rendered {
         content_type: "text/html; charset=utf-8",
         body: body.into_bytes(),
@@ -419,6 +407,21 @@ pub(crate) struct FeedView {
     pub(crate) updated: DateTime<FixedOffset>,
 }
 
+/// A feed's date: its newest item's `updated`; for an empty feed, the
+/// newest on the site, else the epoch.
+fn feed_updated(
+    catalog: &Catalog,
+    items: &[Arc<Article>],
+    now: DateTime<FixedOffset>,
+) -> DateTime<FixedOffset> {
+    items
+        .iter()
+        .map(|a| a.updated)
+        .max()
+        .or_else(|| catalog.newest_updated(now))
+        .unwrap_or_else(epoch)
+}
+
 pub(crate) fn epoch() -> DateTime<FixedOffset> {
     DateTime::UNIX_EPOCH.fixed_offset()
 }
@@ -431,12 +434,7 @@ impl FeedView {
         now: DateTime<FixedOffset>,
     ) -> Self {
         let items = catalog.feed_items(category, now, config.feeds.limit);
-        let updated = items
-            .iter()
-            .map(|a| a.updated)
-            .max()
-            .or_else(|| catalog.newest_updated(now))
-            .unwrap_or_else(epoch);
+        let updated = feed_updated(catalog, &items, now);
         let description = match category {
             Some(c) => config.category_description(c).map(str::to_string),
             None => None,
@@ -461,12 +459,7 @@ impl FeedView {
         now: DateTime<FixedOffset>,
     ) -> Self {
         let items = catalog.term_items(tax, key, now, config.feeds.limit);
-        let updated = items
-            .iter()
-            .map(|a| a.updated)
-            .max()
-            .or_else(|| catalog.newest_updated(now))
-            .unwrap_or_else(epoch);
+        let updated = feed_updated(catalog, &items, now);
         let title = term_title(config, catalog, tax, key);
         let description = Some(config.site.description.clone())
             .filter(|d| !d.is_empty())
