@@ -16,9 +16,12 @@
 //! pages are rendered again.
 //!
 //! - [`builder`]: the bulk build of a first load.
-//! - [`term`]: one tag's or author's articles and spellings.
+//! - [`term`]: one tag's or author's articles and spellings, and the
+//!   catalog's queries by term.
+//! - [`pages`]: article pages by path.
 
 mod builder;
+mod pages;
 mod term;
 
 pub use builder::CatalogBuilder;
@@ -546,147 +549,6 @@ impl Catalog {
             .take(limit)
             .map(|(_, rel)| &**rel)
             .collect()
-    }
-
-    /// The page path of `entry`, when the catalog was made for a site
-    /// ([`Catalog::for_site`]) and the entry's permalink lies under its
-    /// `base_url`. Worked out when needed rather than held per article.
-    pub fn page_of(&self, entry: &Entry) -> Option<String> {
-        entry.page(self.page_site.as_deref()?)
-    }
-
-    /// An empty catalog that indexes article pages under `site`.
-    pub fn for_site(site: &Site) -> Self {
-        Catalog {
-            page_site: Some(Arc::new(site.clone())),
-            ..Self::default()
-        }
-    }
-
-    /// The catalog with its article pages indexed under `site` (for one
-    /// built without a site, as [`Catalog::from_articles`] does).
-    pub fn with_pages(mut self, site: &Site) -> Self {
-        self.page_site = Some(Arc::new(site.clone()));
-        self.pages.clear();
-        let mut pages: FxHashMap<u64, IdPaths> = FxHashMap::default();
-        for held in self.articles.values() {
-            let e = held.entry();
-            if let (false, Some(p)) = (e.draft, self.page_of(e)) {
-                pages
-                    .entry(id_hash(&p))
-                    .or_default()
-                    .push(Arc::clone(&e.rel));
-            }
-        }
-        // (The map is in path order: each hash's paths come sorted.)
-        self.pages = pages;
-        self
-    }
-
-    /// The article whose page is at the decoded URL path `page`: of
-    /// several with one permalink, the first by path. Drafts have none;
-    /// future-dated articles have one, shown once they are due.
-    pub fn page_owner(&self, page: &str) -> Option<&Held> {
-        self.pages
-            .get(&id_hash(page))?
-            .iter()
-            .filter_map(|p| self.articles.get(&**p))
-            .find(|a| self.page_of(a.entry()).as_deref() == Some(page))
-    }
-
-    /// Articles whose page path repeats an earlier path's: (path, page
-    /// path, the path that has the page).
-    pub fn duplicate_pages(&self) -> Vec<(String, String, String)> {
-        let mut out = Vec::new();
-        for paths in self.pages.values().filter(|p| p.len() > 1) {
-            let mut first: Vec<(String, &str)> = Vec::new();
-            for p in paths {
-                let Some(page) = self
-                    .articles
-                    .get(&**p)
-                    .and_then(|a| self.page_of(a.entry()))
-                else {
-                    continue;
-                };
-                match first.iter().find(|(pg, _)| *pg == page) {
-                    Some((_, owner)) => out.push((p.to_string(), page, owner.to_string())),
-                    None => first.push((page, p)),
-                }
-            }
-        }
-        out.sort();
-        out
-    }
-
-    /// Every published article's page path at `now`, owner first by path.
-    pub fn pages_at(&self, now: DateTime<FixedOffset>) -> Vec<String> {
-        let mut out: Vec<String> = self
-            .site
-            .iter()
-            .filter(|(Reverse(date), _)| *date <= now)
-            .filter_map(|(_, rel)| self.page_of(self.articles.get(&**rel)?.entry()))
-            .collect();
-        out.sort_unstable();
-        out.dedup();
-        out
-    }
-
-    /// The terms of a taxonomy by key, in key order.
-    pub fn terms(&self, tax: Taxonomy) -> impl Iterator<Item = (&str, &Term)> {
-        self.terms[tax.index()].iter().map(|(k, t)| (k.as_str(), t))
-    }
-
-    /// The term of a taxonomy with this key.
-    pub fn term(&self, tax: Taxonomy, key: &str) -> Option<&Term> {
-        self.terms[tax.index()].get(key)
-    }
-
-    /// The newest `limit` published articles of a term at `now`, read in
-    /// full: those the catalog holds in full.
-    pub fn term_items(
-        &self,
-        tax: Taxonomy,
-        key: &str,
-        now: DateTime<FixedOffset>,
-        limit: usize,
-    ) -> Vec<Arc<Article>> {
-        self.term_paths(tax, key, now, limit)
-            .into_iter()
-            .filter_map(|rel| self.articles.get(rel)?.full().cloned())
-            .collect()
-    }
-
-    /// The paths of the newest `limit` published articles of a term at `now`.
-    pub fn term_paths(
-        &self,
-        tax: Taxonomy,
-        key: &str,
-        now: DateTime<FixedOffset>,
-        limit: usize,
-    ) -> Vec<&str> {
-        let Some(term) = self.term(tax, key) else {
-            return Vec::new();
-        };
-        term.items
-            .iter()
-            .filter(|(Reverse(date), _)| *date <= now)
-            .take(limit)
-            .map(|(_, rel)| &**rel)
-            .collect()
-    }
-
-    /// Number of published articles of a term at `now` (0 for none: such
-    /// a term has no pages).
-    pub fn term_count(&self, tax: Taxonomy, key: &str, now: DateTime<FixedOffset>) -> usize {
-        let Some(term) = self.term(tax, key) else {
-            return 0;
-        };
-        let future = term
-            .items
-            .iter()
-            .take_while(|(Reverse(date), _)| *date > now)
-            .count();
-        term.items.len() - future
     }
 
     /// Number of published articles of a category (or the site) at `now`.

@@ -1,9 +1,13 @@
 //! One tag or author: its articles in feed order, and how they spell it.
 
+use std::cmp::Reverse;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use super::Key;
+use chrono::{DateTime, FixedOffset};
+
+use super::{Catalog, Key};
+use crate::article::Article;
 use crate::article::Entry;
 use crate::taxonomy::Taxonomy;
 
@@ -59,4 +63,64 @@ pub(super) fn terms_of(entry: &Entry) -> impl Iterator<Item = (Taxonomy, &Arc<st
     let tags = entry.tags.iter().map(|t| (Taxonomy::Tags, t));
     let authors = entry.authors.iter().map(|a| (Taxonomy::Authors, a));
     tags.chain(authors)
+}
+
+impl Catalog {
+    /// The terms of a taxonomy by key, in key order.
+    pub fn terms(&self, tax: Taxonomy) -> impl Iterator<Item = (&str, &Term)> {
+        self.terms[tax.index()].iter().map(|(k, t)| (k.as_str(), t))
+    }
+
+    /// The term of a taxonomy with this key.
+    pub fn term(&self, tax: Taxonomy, key: &str) -> Option<&Term> {
+        self.terms[tax.index()].get(key)
+    }
+
+    /// The newest `limit` published articles of a term at `now`, read in
+    /// full: those the catalog holds in full.
+    pub fn term_items(
+        &self,
+        tax: Taxonomy,
+        key: &str,
+        now: DateTime<FixedOffset>,
+        limit: usize,
+    ) -> Vec<Arc<Article>> {
+        self.term_paths(tax, key, now, limit)
+            .into_iter()
+            .filter_map(|rel| self.articles.get(rel)?.full().cloned())
+            .collect()
+    }
+
+    /// The paths of the newest `limit` published articles of a term at `now`.
+    pub fn term_paths(
+        &self,
+        tax: Taxonomy,
+        key: &str,
+        now: DateTime<FixedOffset>,
+        limit: usize,
+    ) -> Vec<&str> {
+        let Some(term) = self.term(tax, key) else {
+            return Vec::new();
+        };
+        term.items
+            .iter()
+            .filter(|(Reverse(date), _)| *date <= now)
+            .take(limit)
+            .map(|(_, rel)| &**rel)
+            .collect()
+    }
+
+    /// Number of published articles of a term at `now` (0 for none: such
+    /// a term has no pages).
+    pub fn term_count(&self, tax: Taxonomy, key: &str, now: DateTime<FixedOffset>) -> usize {
+        let Some(term) = self.term(tax, key) else {
+            return 0;
+        };
+        let future = term
+            .items
+            .iter()
+            .take_while(|(Reverse(date), _)| *date > now)
+            .count();
+        term.items.len() - future
+    }
 }

@@ -1,0 +1,98 @@
+//! Article pages by path: each published article whose permalink lies
+//! under the site's `base_url` has a page there; the index finds its
+//! article, and warns of two articles with one page.
+
+use std::cmp::Reverse;
+use std::sync::Arc;
+
+use chrono::{DateTime, FixedOffset};
+use rustc_hash::FxHashMap;
+
+use super::{id_hash, Catalog, Held, IdPaths};
+use crate::article::Entry;
+use crate::config::Site;
+
+impl Catalog {
+    /// The page path of `entry`, when the catalog was made for a site
+    /// ([`Catalog::for_site`]) and the entry's permalink lies under its
+    /// `base_url`. Worked out when needed rather than held per article.
+    pub fn page_of(&self, entry: &Entry) -> Option<String> {
+        entry.page(self.page_site.as_deref()?)
+    }
+
+    /// An empty catalog that indexes article pages under `site`.
+    pub fn for_site(site: &Site) -> Self {
+        Catalog {
+            page_site: Some(Arc::new(site.clone())),
+            ..Self::default()
+        }
+    }
+
+    /// The catalog with its article pages indexed under `site` (for one
+    /// built without a site, as [`Catalog::from_articles`] does).
+    pub fn with_pages(mut self, site: &Site) -> Self {
+        self.page_site = Some(Arc::new(site.clone()));
+        self.pages.clear();
+        let mut pages: FxHashMap<u64, IdPaths> = FxHashMap::default();
+        for held in self.articles.values() {
+            let e = held.entry();
+            if let (false, Some(p)) = (e.draft, self.page_of(e)) {
+                pages
+                    .entry(id_hash(&p))
+                    .or_default()
+                    .push(Arc::clone(&e.rel));
+            }
+        }
+        // (The map is in path order: each hash's paths come sorted.)
+        self.pages = pages;
+        self
+    }
+
+    /// The article whose page is at the decoded URL path `page`: of
+    /// several with one permalink, the first by path. Drafts have none;
+    /// future-dated articles have one, shown once they are due.
+    pub fn page_owner(&self, page: &str) -> Option<&Held> {
+        self.pages
+            .get(&id_hash(page))?
+            .iter()
+            .filter_map(|p| self.articles.get(&**p))
+            .find(|a| self.page_of(a.entry()).as_deref() == Some(page))
+    }
+
+    /// Articles whose page path repeats an earlier path's: (path, page
+    /// path, the path that has the page).
+    pub fn duplicate_pages(&self) -> Vec<(String, String, String)> {
+        let mut out = Vec::new();
+        for paths in self.pages.values().filter(|p| p.len() > 1) {
+            let mut first: Vec<(String, &str)> = Vec::new();
+            for p in paths {
+                let Some(page) = self
+                    .articles
+                    .get(&**p)
+                    .and_then(|a| self.page_of(a.entry()))
+                else {
+                    continue;
+                };
+                match first.iter().find(|(pg, _)| *pg == page) {
+                    Some((_, owner)) => out.push((p.to_string(), page, owner.to_string())),
+                    None => first.push((page, p)),
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+
+    /// Every published article's page path at `now`, owner first by path.
+    pub fn pages_at(&self, now: DateTime<FixedOffset>) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .site
+            .iter()
+            .filter(|(Reverse(date), _)| *date <= now)
+            .filter_map(|(_, rel)| self.page_of(self.articles.get(&**rel)?.entry()))
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+}
