@@ -62,18 +62,6 @@ fn wait_for(d: &Daemon, paths: &[&str], present: &[&str], absent: &[&str]) {
     });
 }
 
-/// Waits until `path` answers `status`.
-fn wait_status(d: &Daemon, path: &str, status: u16) {
-    eventually(&format!("GET {path} → {status}"), DEADLINE, || {
-        let r = d.get(path);
-        if r.status == status {
-            Ok(())
-        } else {
-            Err(format!("status {}", r.status))
-        }
-    });
-}
-
 /// Waits until `/healthz` reports no errors.
 fn wait_no_errors(d: &Daemon) {
     eventually("/healthz errors to clear", DEADLINE, || {
@@ -260,14 +248,14 @@ fn folder_moved_in_becomes_a_category_and_moved_out_disappears() {
 
     // Renamed in place: one category becomes another.
     std::fs::rename(site.path("world"), site.path("globe")).unwrap();
-    wait_status(&d, "/world/rss.xml", 404);
+    d.wait_status("/world/rss.xml", 404);
     wait_for(&d, &["/globe/rss.xml", "/rss.xml"], &both, &[]);
     std::fs::rename(site.path("globe"), site.path("world")).unwrap();
-    wait_status(&d, "/globe/rss.xml", 404);
+    d.wait_status("/globe/rss.xml", 404);
     wait_for(&d, &["/world/rss.xml", "/rss.xml"], &both, &[]);
 
     std::fs::rename(site.path("world"), site.root.join("moved-out")).unwrap();
-    wait_status(&d, "/world/rss.xml", 404);
+    d.wait_status("/world/rss.xml", 404);
     wait_for(&d, &["/rss.xml"], &["Resident"], &both);
     eventually("/ and /feeds.opml to drop world", DEADLINE, || {
         let index = d.get_ok("/")?.text().to_string();
@@ -292,8 +280,8 @@ fn deleted_category_folder_404s_and_its_items_leave_the_site_feed() {
     wait_for(&d, &["/sports/rss.xml", "/rss.xml"], &sports, &[]);
 
     std::fs::remove_dir_all(site.path("sports")).unwrap();
-    wait_status(&d, "/sports/rss.xml", 404);
-    wait_status(&d, "/sports/", 404);
+    d.wait_status("/sports/rss.xml", 404);
+    d.wait_status("/sports/", 404);
     wait_for(&d, &["/rss.xml"], &["Resident"], &sports);
     assert_eq!(d.health()["categories"], 1);
 
@@ -484,7 +472,7 @@ fn mixed_burst_of_edits_renames_deletes_and_folder_moves_ends_byte_equal_to_hera
         feed_files(&files),
         expected_files(&["cat0", "cat1", "cat2", "movedin"])
     );
-    wait_status(&d, "/cat3/rss.xml", 404);
+    d.wait_status("/cat3/rss.xml", 404);
     shows(&d, "/cat1/rss.xml", &["Deep"], &[]).unwrap();
     shows(&d, "/cat0/rss.xml", &[], &["Deep"]).unwrap();
 }
@@ -693,7 +681,7 @@ fn changing_content_dir_serves_and_watches_the_new_directory() {
     let text = config_text("Live", "", "").replace("../content", "../content2");
     site.save_config_atomically(&text);
     wait_for(&d, &["/rss.xml"], &["In second dir"], &["In first dir"]);
-    wait_status(&d, "/news/rss.xml", 404);
+    d.wait_status("/news/rss.xml", 404);
 
     // The watcher follows: changes in the new directory show, changes in
     // the old one do not. (The new directory's feeds are published before
@@ -934,7 +922,7 @@ fn output_dir_mirrors_the_served_feeds_after_an_edit() {
             .ok_or("differs".to_string())
     });
     std::fs::remove_dir_all(site.path("sports")).unwrap();
-    wait_status(&d, "/sports/rss.xml", 404);
+    d.wait_status("/sports/rss.xml", 404);
     eventually("out/sports/ to be removed", DEADLINE, || {
         let left = out.join("sports").exists();
         (!left).then_some(()).ok_or("still there".to_string())

@@ -48,21 +48,6 @@ fn md(title: &str, date: &str, extra: &str) -> String {
     md_body(title, date, extra, &format!("Body of {title}."))
 }
 
-/// Percent-encodes every byte of `s` outside the URL-unreserved set,
-/// upper-case hex (`社会` → `%E7%A4%BE%E4%BC%9A`). Written here, not taken
-/// from herald, so the tests check herald's encoding against their own.
-fn pct(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
 /// The path of a URL under [`BASE`] (`None` for one elsewhere).
 fn local_path(url: &str) -> Option<&str> {
     url.strip_prefix(BASE).filter(|p| p.starts_with('/'))
@@ -208,24 +193,6 @@ fn anchors(html: &str) -> Vec<String> {
 /// The `lang` of the `<html>` element.
 fn html_lang(html: &str) -> Option<String> {
     tags(html, "html").first()?.get("lang").cloned()
-}
-
-/// Waits until `path` answers `status`.
-fn wait_status(d: &Daemon, path: &str, status: u16) -> Reply {
-    eventually(&format!("GET {path} → {status}"), DEADLINE, || {
-        let r = d.get(path);
-        if r.status == status {
-            Ok(r)
-        } else {
-            Err(format!("status {}", r.status))
-        }
-    })
-}
-
-/// Asserts `path` answers 404.
-fn assert_404(d: &Daemon, path: &str) {
-    let r = d.get(path);
-    assert_eq!(r.status, 404, "GET {path}: want 404, got {}", r.status);
 }
 
 /// The page at `path` answering 200, as text.
@@ -471,7 +438,7 @@ fn permalinks_on_another_host_have_no_page_and_a_relative_link_has_one_at_its_pa
             .link
             .strip_prefix("https://www.harbour.example")
             .unwrap_or_else(|| panic!("{}: link {}", item.title, item.link));
-        assert_404(&d, path);
+        d.assert_404(path);
         let raw = raw_get(d.addr, decoded(path).as_bytes());
         assert_eq!(raw.status, 404, "GET {} (raw)", decoded(path));
     }
@@ -512,7 +479,7 @@ fn permalinks_on_another_host_have_no_page_and_a_relative_link_has_one_at_its_pa
         "permalinks in /politics/rss.xml"
     );
     for path in ["/a", "/politics/wire.html", "/politics/moved.html"] {
-        assert_404(&d, path);
+        d.assert_404(path);
     }
     let moved = page(&d, "/news/a.html");
     assert_eq!(element_text(&moved, "h1").as_deref(), Some("Moved story"));
@@ -544,20 +511,20 @@ fn drafts_have_no_page_and_an_embargoed_article_gets_one_when_its_date_comes() {
 
     assert!(!page(&d, "/city/published.html").is_empty());
     for path in ["/city/draft.html", "/city/future.html"] {
-        assert_404(&d, path);
+        d.assert_404(path);
     }
     assert_eq!(d.titles("/city/rss.xml").unwrap(), ["Published"]);
 
     // Its date comes, with no file event: its page appears.
     clock.set(at(due));
-    let r = wait_status(&d, "/city/future.html", 200);
+    let r = d.wait_status("/city/future.html", 200);
     assert_eq!(
         element_text(r.text(), "h1").as_deref(),
         Some("Embargoed"),
         "{}",
         r.text()
     );
-    assert_404(&d, "/city/draft.html");
+    d.assert_404("/city/draft.html");
 }
 
 #[test]
@@ -605,7 +572,7 @@ fn editing_an_article_renders_its_page_again_and_deleting_it_removes_the_page() 
     assert_ne!(d.get(path).header("etag"), etag, "the ETag changed");
 
     std::fs::remove_file(site.path("politics/vote.md")).unwrap();
-    wait_status(&d, path, 404);
+    d.wait_status(path, 404);
     let raw = raw_get(d.addr, path.as_bytes());
     assert_eq!(raw.status, 404, "GET {path} (raw) after the delete");
     assert_eq!(

@@ -54,21 +54,6 @@ fn seed_txt(byline: &str) -> String {
     )
 }
 
-/// Percent-encodes every byte of `s` outside the URL-unreserved set,
-/// upper-case hex (`財政` → `%E8%B2%A1%E6%94%BF`). Written here, not taken
-/// from herald, so the tests check herald's encoding against their own.
-fn pct(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
 /// `/<tax>/<key percent-encoded>/<file>` (`file` empty for the page).
 fn term_path(tax: &str, key: &str, file: &str) -> String {
     format!("/{tax}/{}/{file}", pct(key))
@@ -116,14 +101,6 @@ fn list_rows(d: &Daemon, path: &str) -> Result<Vec<Row>, String> {
         .collect()
 }
 
-/// Waits until `path` answers `status`.
-fn wait_status(d: &Daemon, path: &str, status: u16) {
-    eventually(&format!("GET {path} → {status}"), DEADLINE, || {
-        let got = d.get(path).status;
-        (got == status).then_some(()).ok_or(format!("status {got}"))
-    });
-}
-
 /// Waits until the RSS feed at `path` has exactly the item titles `want`,
 /// in this order.
 fn wait_titles(d: &Daemon, path: &str, want: &[&str]) {
@@ -131,12 +108,6 @@ fn wait_titles(d: &Daemon, path: &str, want: &[&str]) {
         let got = d.titles(path)?;
         (got == want).then_some(()).ok_or(format!("{got:?}"))
     });
-}
-
-/// Asserts `path` answers 404.
-fn assert_404(d: &Daemon, path: &str) {
-    let r = d.get(path);
-    assert_eq!(r.status, 404, "GET {path}: want 404, got {}", r.status);
 }
 
 /// The `href` of every `<a>` in the HTML at `path`.
@@ -311,7 +282,7 @@ fn tags_that_differ_in_case_and_spacing_are_one_tag_shown_with_the_most_used_spe
         "/tags/City-Budget/",
         "/tags/city%20budget/rss.xml",
     ] {
-        assert_404(&d, path);
+        d.assert_404(path);
     }
     assert_eq!(d.get("/tags/city-budget/rss.xml").status, 200);
 }
@@ -388,7 +359,7 @@ fn a_plain_text_byline_names_one_author_feed_per_person_and_site_author_makes_no
 
     // The fallback author is on the item, never an author page.
     for file in ["", "rss.xml", "atom.xml", "feed.json"] {
-        assert_404(&d, &term_path("authors", SITE_AUTHOR, file));
+        d.assert_404(&term_path("authors", SITE_AUTHOR, file));
         let raw = raw_get(d.addr, &raw_term_path("authors", SITE_AUTHOR, file));
         assert_eq!(raw.status, 404, "GET /authors/{SITE_AUTHOR}/{file} (raw)");
     }
@@ -419,7 +390,7 @@ fn retagging_renaming_and_deleting_articles_move_them_between_tag_feeds_live() {
     wait_titles(&d, "/tags/harbour/rss.xml", &["Beta", "Alpha"]);
     // The tag page is rendered (and held) before the change.
     assert!(d.get_ok("/tags/harbour/").unwrap().text().contains("Alpha"));
-    assert_404(&d, "/tags/bridge/rss.xml");
+    d.assert_404("/tags/bridge/rss.xml");
 
     // Retag: Alpha leaves "harbour" and joins "bridge".
     site.atomic_save(
@@ -469,7 +440,7 @@ fn retagging_renaming_and_deleting_articles_move_them_between_tag_feeds_live() {
         "/tags/harbour/",
         "/authors/ana-souza/rss.xml",
     ] {
-        wait_status(&d, path, 404);
+        d.wait_status(path, 404);
     }
     eventually("/tags/ to list only Bridge", DEADLINE, || {
         let rows = list_rows(&d, "/tags/")?;
@@ -483,8 +454,8 @@ fn retagging_renaming_and_deleting_articles_move_them_between_tag_feeds_live() {
 
     // And the last one.
     std::fs::remove_file(site.path("city/a-renamed.md")).unwrap();
-    wait_status(&d, "/tags/bridge/rss.xml", 404);
-    assert_404(&d, "/tags/bridge/");
+    d.wait_status("/tags/bridge/rss.xml", 404);
+    d.assert_404("/tags/bridge/");
     assert!(list_rows(&d, "/tags/").unwrap().is_empty());
 }
 
@@ -544,7 +515,7 @@ fn feeds_taxonomies_turns_tag_and_author_urls_on_and_off() {
         "/authors/ana-souza/",
         "/authors/ana-souza/rss.xml",
     ] {
-        assert_404(&d, path);
+        d.assert_404(path);
     }
     assert_eq!(index_links(&d), (false, false), "taxonomies = []: / links");
     assert_eq!(d.titles("/city/rss.xml").unwrap(), ["Alpha"]);
@@ -566,7 +537,7 @@ fn feeds_taxonomies_turns_tag_and_author_urls_on_and_off() {
         "/authors/ana-souza/",
         "/authors/ana-souza/rss.xml",
     ] {
-        assert_404(&d, path);
+        d.assert_404(path);
     }
     assert_eq!(
         index_links(&d),
@@ -613,7 +584,7 @@ fn drafts_and_embargoed_articles_make_no_term_until_published_by_the_clock() {
         "/authors/future-writer/",
         "/authors/future-writer/atom.xml",
     ] {
-        assert_404(&d, path);
+        d.assert_404(path);
     }
     let rows = list_rows(&d, "/tags/").unwrap();
     assert_eq!(
@@ -649,8 +620,8 @@ fn drafts_and_embargoed_articles_make_no_term_until_published_by_the_clock() {
         ["Future Writer"]
     );
     // The draft is still no term.
-    assert_404(&d, "/tags/draft-only/rss.xml");
-    assert_404(&d, "/authors/drafty/");
+    d.assert_404("/tags/draft-only/rss.xml");
+    d.assert_404("/authors/drafty/");
 }
 
 /// A newsroom with tags and authors of every shape: case and spacing
@@ -864,6 +835,6 @@ fn a_tag_or_author_path_without_its_slash_redirects_to_the_page() {
     }
     // No page under the slash either: still 404, and a file-like name is
     // never redirected.
-    assert_404(&d, "/tags/nope");
-    assert_404(&d, "/tags/ev/rss");
+    d.assert_404("/tags/nope");
+    d.assert_404("/tags/ev/rss");
 }

@@ -240,6 +240,25 @@ impl Daemon {
             .unwrap_or_else(|e| panic!("{e}\n{}", self.log()))
     }
 
+    /// Waits (up to [`DEADLINE`]) until `GET path` answers `status`, and
+    /// returns that reply.
+    pub fn wait_status(&self, path: &str, status: u16) -> Reply {
+        eventually(&format!("GET {path} → {status}"), DEADLINE, || {
+            let r = self.get(path);
+            if r.status == status {
+                Ok(r)
+            } else {
+                Err(format!("status {}", r.status))
+            }
+        })
+    }
+
+    /// Asserts `GET path` answers 404.
+    pub fn assert_404(&self, path: &str) {
+        let r = self.get(path);
+        assert_eq!(r.status, 404, "GET {path}: want 404, got {}", r.status);
+    }
+
     /// `GET path`, failing the check (not panicking) on non-200 or a
     /// transport error.
     pub fn get_ok(&self, path: &str) -> Result<Reply, String> {

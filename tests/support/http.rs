@@ -154,3 +154,18 @@ impl Client {
             .map_err(|e| format!("GET {url}: {e}"))
     }
 }
+
+/// Percent-encodes every byte of `s` outside the URL-unreserved set,
+/// upper-case hex (`社会` → `%E7%A4%BE%E4%BC%9A`). Written here, not taken
+/// from herald, so the tests check herald's encoding against their own.
+pub fn pct(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
