@@ -16,7 +16,8 @@
 //!
 //! Beside it: [`diagnostics`] (file:line:col problems), [`taxonomy`]
 //! (tags and authors, and how their names fold), [`url_segment`]
-//! (percent-encoding), [`load`] (whole-tree loads, for the daemon and
+//! (percent-encoding), [`websub`] (hub pings and the built-in hub),
+//! [`load`] (whole-tree loads, for the daemon and
 //! `herald build`/`check`) and [`output`] (atomic writes of rendered files).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -33,3 +34,4 @@ pub mod output;
 pub mod render;
 pub mod taxonomy;
 pub mod url_segment;
+pub mod websub;

@@ -1596,6 +1596,7 @@ fn publisher(cfg: Config) -> (Publisher, Arc<arc_swap::ArcSwap<Snapshot>>) {
         rebind_tx,
         tx,
         Default::default(),
+        None,
     );
     (p, shared)
 }

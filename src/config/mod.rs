@@ -219,6 +219,47 @@ pub struct CategoryMeta {
     pub description: Option<String>,
 }
 
+/// `[websub]`: announcing changes to WebSub hubs, and the built-in hub.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebSub {
+    /// External hubs pinged whenever a feed changes (absolute http/https URLs).
+    pub hubs: Vec<String>,
+    /// Whether herald serves its own hub at `{base_url}/websub`.
+    pub builtin: bool,
+    /// Where the built-in hub keeps its database, resolved.
+    pub state_dir: PathBuf,
+    /// The lease given when a subscriber asks for none, seconds.
+    pub lease_seconds: u64,
+    /// Subscriptions in all; more are refused.
+    pub max_subscriptions: usize,
+    /// Whether callbacks to loopback, private and link-local addresses are allowed.
+    pub allow_private_callbacks: bool,
+}
+
+/// The shortest lease the built-in hub grants, seconds: shorter requests
+/// are raised to it, so no subscriber turns the hub into a
+/// re-verification loop.
+pub const MIN_LEASE_SECONDS: u64 = 3600;
+/// The longest lease the built-in hub grants, seconds (30 days).
+pub const MAX_LEASE_SECONDS: u64 = 2_592_000;
+
+impl WebSub {
+    /// Whether feeds announce any hub.
+    pub fn enabled(&self) -> bool {
+        self.builtin || !self.hubs.is_empty()
+    }
+
+    /// Every hub feeds name, in order: the external ones, then the
+    /// built-in one at `{base_url}/websub`.
+    pub fn hub_urls(&self, base_url: &str) -> Vec<String> {
+        let mut hubs = self.hubs.clone();
+        if self.builtin {
+            hubs.push(format!("{base_url}/websub"));
+        }
+        hubs
+    }
+}
+
 /// A validated config.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -238,6 +279,8 @@ pub struct Config {
     pub output_dir: Option<PathBuf>,
     /// `[categories.*]`, by directory name.
     pub categories: BTreeMap<String, CategoryMeta>,
+    /// `[websub]`.
+    pub websub: WebSub,
 }
 
 impl Config {

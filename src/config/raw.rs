@@ -23,6 +23,8 @@ pub(super) struct RawConfig {
     pub(super) output: RawOutput,
     #[serde(default)]
     pub(super) categories: BTreeMap<String, RawCategory>,
+    #[serde(default)]
+    pub(super) websub: RawWebSub,
 }
 
 #[derive(Deserialize)]
@@ -89,4 +91,18 @@ pub(super) struct RawOutput {
 pub(super) struct RawCategory {
     pub(super) title: Option<String>,
     pub(super) description: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawWebSub {
+    #[serde(default)]
+    pub(super) hubs: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub(super) builtin: bool,
+    pub(super) state_dir: Option<Spanned<String>>,
+    pub(super) lease_seconds: Option<Spanned<i64>>,
+    pub(super) max_subscriptions: Option<Spanned<i64>>,
+    #[serde(default)]
+    pub(super) allow_private_callbacks: bool,
 }

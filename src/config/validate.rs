@@ -85,6 +85,7 @@ where
     let content = validate_content(&raw.content, base, err_at)?;
     let feeds = validate_feeds(&raw.feeds, err_at)?;
     let text = validate_text(raw.text);
+    let websub = validate_websub(&raw.websub, base, err_at)?;
     let output_dir = match &raw.output.dir {
         Some(s) if !s.get_ref().trim().is_empty() => Some(join_clean(base, s.get_ref().trim())),
         _ => None,
@@ -112,7 +113,84 @@ where
         text,
         output_dir,
         categories,
+        websub,
     })
+}
+
+/// `[websub]`.
+fn validate_websub<F>(raw: &RawWebSub, base: &Path, err_at: &F) -> Result<WebSub, ConfigError>
+where
+    F: Fn(Option<Range<usize>>, String) -> ConfigError,
+{
+    let mut hubs = Vec::new();
+    for hub in &raw.hubs {
+        let url = parse_hub_url(hub, err_at)?;
+        if !hubs.contains(&url) {
+            hubs.push(url);
+        }
+    }
+    let lease = int_in(
+        &raw.lease_seconds,
+        864_000,
+        MIN_LEASE_SECONDS as i64,
+        MAX_LEASE_SECONDS as i64,
+        "websub.lease_seconds",
+        err_at,
+    )?;
+    let max = int_in(
+        &raw.max_subscriptions,
+        10_000,
+        0,
+        10_000_000,
+        "websub.max_subscriptions",
+        err_at,
+    )?;
+    let state_dir = match &raw.state_dir {
+        Some(s) if s.get_ref().trim().is_empty() => {
+            return Err(err_at(
+                Some(s.span()),
+                "websub.state_dir must not be empty".into(),
+            ))
+        }
+        Some(s) => join_clean(base, s.get_ref().trim()),
+        None => join_clean(base, "state"),
+    };
+    Ok(WebSub {
+        hubs,
+        builtin: raw.builtin,
+        state_dir,
+        lease_seconds: lease as u64,
+        max_subscriptions: max as usize,
+        allow_private_callbacks: raw.allow_private_callbacks,
+    })
+}
+
+/// A hub's URL: absolute http/https; a query is kept (some hubs take a
+/// key there), a fragment is not allowed.
+fn parse_hub_url<F>(s: &Spanned<String>, err_at: &F) -> Result<String, ConfigError>
+where
+    F: Fn(Option<Range<usize>>, String) -> ConfigError,
+{
+    let raw = s.get_ref().trim();
+    let url = Url::parse(raw).map_err(|e| {
+        err_at(
+            Some(s.span()),
+            format!("websub.hubs: {raw:?} is not an absolute URL: {e}"),
+        )
+    })?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(err_at(
+            Some(s.span()),
+            format!("websub.hubs: {raw:?} must be an http:// or https:// URL"),
+        ));
+    }
+    if url.fragment().is_some() {
+        return Err(err_at(
+            Some(s.span()),
+            format!("websub.hubs: {raw:?} must not have a fragment"),
+        ));
+    }
+    Ok(url.to_string())
 }
 
 /// `[site]`.

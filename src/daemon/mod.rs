@@ -103,6 +103,8 @@ pub struct Options {
     pub clock: Clock,
     /// Told once the first load is rendered and the server accepts requests.
     pub ready_tx: Option<tokio::sync::oneshot::Sender<()>>,
+    /// Timings of WebSub verifications, deliveries and pings.
+    pub websub: crate::websub::Tuning,
 }
 
 /// [`run`] with explicit [`Options`]: connection limits, a channel that
@@ -120,6 +122,7 @@ pub async fn run_with(
         reload_rx,
         clock,
         ready_tx,
+        websub,
     } = options;
     server::metrics_handle();
     let config_path = absolute(&config.path);
@@ -129,10 +132,20 @@ pub async fn run_with(
     let (tx, rx) = mpsc::channel::<Msg>();
     clock.attach(tx.clone());
 
+    let hub = crate::websub::Hub::new(&config, websub, clock.clone());
     let shared2 = Arc::clone(&shared);
     let tx2 = tx.clone();
+    let hub2 = hub.clone();
     let publisher = tokio::task::spawn_blocking(move || {
-        Publisher::new(config, config_path, shared2, rebind_tx, tx2, clock)
+        Publisher::new(
+            config,
+            config_path,
+            shared2,
+            rebind_tx,
+            tx2,
+            clock,
+            Some(hub2),
+        )
     })
     .await
     .map_err(|_| DaemonError::Publisher)?;
@@ -175,7 +188,10 @@ pub async fn run_with(
         shared,
         limits,
         listener_rx,
-        Some(on_demand),
+        server::Extras {
+            on_demand: Some(on_demand),
+            hub: Some(hub),
+        },
         shutdown,
     )
     .await;

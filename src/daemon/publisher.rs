@@ -145,6 +145,10 @@ pub struct Publisher {
     pub(super) check: CheckState,
     /// Pages rendered on request that are held.
     pub(super) on_demand: OnDemandPages,
+    /// WebSub: told of every feed that changed or went away.
+    pub(super) hub: Option<crate::websub::Hub>,
+    /// Feeds removed since the last announcement (a category deleted).
+    pub(super) gone_feeds: Vec<String>,
     pub(super) _watchers: Option<watch::Watchers>,
 }
 
@@ -164,6 +168,7 @@ impl Publisher {
         rebind_tx: tokio::sync::mpsc::UnboundedSender<std::net::SocketAddr>,
         event_tx: mpsc::Sender<Msg>,
         clock: Clock,
+        hub: Option<crate::websub::Hub>,
     ) -> Self {
         let root = config
             .content
@@ -194,6 +199,8 @@ impl Publisher {
             problems: Problems::default(),
             check: CheckState::default(),
             on_demand: OnDemandPages::default(),
+            hub,
+            gone_feeds: Vec::new(),
             _watchers: None,
         };
         p.config_stamp = stamp_of(&p.config_path);
@@ -305,11 +312,30 @@ impl Publisher {
         self.check.unchecked = unchecked;
         let indexed = started.elapsed();
         let now = self.clock.now();
-        let pages = render::all_pages(&self.config, &self.catalog);
+        let mut pages = render::all_pages(&self.config, &self.catalog);
+        // Feeds with subscribers stay live across the reload, as they do
+        // across edits; every other page rendered on request is let go.
+        let watched: Vec<PageId> = self
+            .resources
+            .keys()
+            .filter(|path| self.hub.as_ref().is_some_and(|h| h.is_watched(path)))
+            .filter_map(|path| PageId::on_demand(&self.config, path))
+            .filter(|p| render::exists(&self.catalog, p, now))
+            .collect();
+        pages.extend(watched);
         let keep: HashSet<String> = pages.iter().map(PageId::path).collect();
-        self.resources.retain(|k, _| keep.contains(k));
+        let dropped: Vec<String> = self
+            .resources
+            .keys()
+            .filter(|k| !keep.contains(*k))
+            .cloned()
+            .collect();
+        for path in dropped {
+            self.resources.remove(&path);
+            self.gone_feeds.push(path);
+        }
         self.on_demand.clear();
-        self.render_pages(&pages, now);
+        let changed = self.render_pages(&pages, now);
         tracing::info!(
             files,
             to_check = self.check.unchecked.len(),
@@ -319,6 +345,12 @@ impl Publisher {
             "content loaded"
         );
         self.finish_regeneration(started, now, true);
+        // The first load has no earlier version to announce a change from.
+        if self.serving {
+            self.announce(changed);
+        } else {
+            self.gone_feeds.clear();
+        }
         // The first load's check starts with serving (`run`).
         if self.serving {
             self.start_check();
@@ -328,10 +360,15 @@ impl Publisher {
     /// Renders `pages` at `now`: first the bodies the feeds need are read,
     /// then every page is rendered once (rendering never reads a file),
     /// then bodies no feed shows any more are dropped.
-    pub(super) fn render_pages(&mut self, pages: &[PageId], now: DateTime<FixedOffset>) {
+    /// Returns the paths whose bytes changed.
+    pub(super) fn render_pages(
+        &mut self,
+        pages: &[PageId],
+        now: DateTime<FixedOffset>,
+    ) -> Vec<String> {
         self.read_bodies(pages, now);
         self.note_if_all_checked();
-        self.render_pages_inner(pages, now);
+        let changed = self.render_pages_inner(pages, now);
         // Bodies of articles no feed shows any more are dropped: memory
         // stays proportional to the feed windows, not to the newsroom.
         let windows = self.catalog.windows(now, build::window_size(&self.config));
@@ -344,6 +381,7 @@ impl Publisher {
         for rel in extra {
             self.catalog.slim(&rel);
         }
+        changed
     }
 
     /// Reads in full every article a feed window shows at `now`, or one of
@@ -398,7 +436,12 @@ impl Publisher {
         }
     }
 
-    pub(super) fn render_pages_inner(&mut self, pages: &[PageId], now: DateTime<FixedOffset>) {
+    /// Returns the paths whose bytes changed.
+    pub(super) fn render_pages_inner(
+        &mut self,
+        pages: &[PageId],
+        now: DateTime<FixedOffset>,
+    ) -> Vec<String> {
         let wall = SystemTime::now();
         let (config, catalog, resources) = (&self.config, &self.catalog, &self.resources);
         let one = |p: &PageId| {
@@ -426,7 +469,8 @@ impl Publisher {
             self.resources.insert(path, res);
         }
         self.write_output(&changed);
-        self.uncompressed.extend(changed);
+        self.uncompressed.extend(changed.iter().cloned());
+        changed
     }
 
     pub(super) fn write_output(&self, changed: &[String]) {
@@ -568,7 +612,14 @@ impl Publisher {
 
     pub(super) fn drop_category_pages(&mut self, category: &str) {
         let prefix = format!("/{category}/");
-        self.resources.retain(|k, _| !k.starts_with(&prefix));
+        let gone = &mut self.gone_feeds;
+        self.resources.retain(|k, _| {
+            let keep = !k.starts_with(&prefix);
+            if !keep {
+                gone.push(k.clone());
+            }
+            keep
+        });
         self.remove_output(category);
     }
 
@@ -656,11 +707,25 @@ impl Publisher {
         // list of every tag or author is let go instead (its next request
         // renders it), so an edit costs the same with 5,000 tags as with 5.
         // One whose term has no published article left is gone (404).
+        // A tag's or author's feed with WebSub subscribers is rendered
+        // too, and, when external hubs are pinged, every feed of a term
+        // the change touched: a ping says which feeds' bytes changed.
         let claimed = render::claimed_paths(&self.config, &self.catalog);
+        let announced = |p: &PageId| match (&self.hub, p) {
+            (Some(hub), PageId::TermFeed(..)) => hub.pings_hubs() || hub.is_watched(&p.path()),
+            _ => false,
+        };
         pages.retain(|p| {
             !p.is_on_demand()
-                || (self.resources.contains_key(&p.path()) && !render::shadowed(&claimed, p))
+                || ((self.resources.contains_key(&p.path()) || announced(p))
+                    && !render::shadowed(&claimed, p))
         });
+        let fresh: Vec<String> = pages
+            .iter()
+            .filter(|p| p.is_on_demand())
+            .map(PageId::path)
+            .filter(|path| !self.resources.contains_key(path))
+            .collect();
         for p in pages.iter().filter(|p| matches!(p, PageId::TermList(_))) {
             self.resources.remove(&p.path());
         }
@@ -671,11 +736,68 @@ impl Publisher {
             .map(PageId::path)
             .collect();
         for path in &gone {
-            self.resources.remove(path);
+            if self.resources.remove(path).is_some() {
+                self.gone_feeds.push(path.clone());
+            }
         }
         pages.retain(|p| render::exists(&self.catalog, p, now));
-        self.render_pages(&pages, now);
+        let changed = self.render_pages(&pages, now);
+        // Pages rendered for the hubs are held like those rendered on request.
+        for path in fresh {
+            let Some(size) = self.resources.get(&path).map(|r| r.identity.body.len()) else {
+                continue;
+            };
+            for old in self.on_demand.hold(&path, size * 3 / 2) {
+                if self.hub.as_ref().is_some_and(|h| h.is_watched(&old)) {
+                    continue;
+                }
+                self.resources.remove(&old);
+            }
+        }
         self.finish_regeneration(started, now, false);
+        self.announce(changed);
+    }
+
+    /// Tells the WebSub hub of the feeds among `changed` and of those gone
+    /// since the last announcement, once their new bytes are served.
+    pub(super) fn announce(&mut self, changed: Vec<String>) {
+        let gone = std::mem::take(&mut self.gone_feeds);
+        let Some(hub) = &self.hub else {
+            return;
+        };
+        if !hub.wants_updates() {
+            return;
+        }
+        let mut updates = Vec::new();
+        for path in changed {
+            let Some(res) = self.resources.get(&path) else {
+                continue;
+            };
+            if !is_feed_type(res.content_type) {
+                continue;
+            }
+            updates.push(crate::websub::Update {
+                path,
+                content: Some(Arc::new(crate::websub::Content {
+                    body: res.identity.body.clone(),
+                    content_type: res.content_type,
+                    link: res.link.clone(),
+                })),
+            });
+        }
+        for path in gone {
+            let file = path.rsplit('/').next().unwrap_or("");
+            let feed = crate::config::Format::ALL
+                .iter()
+                .any(|f| f.file_name() == file);
+            if feed && !self.resources.contains_key(&path) {
+                updates.push(crate::websub::Update {
+                    path,
+                    content: None,
+                });
+            }
+        }
+        hub.publish(updates);
     }
 
     /// The page at a decoded request path that is rendered on request: the
@@ -710,6 +832,10 @@ impl Publisher {
         // Its gzip and brotli variants, made next, add about half its size.
         let size = res.identity.body.len() * 3 / 2;
         for old in self.on_demand.hold(path, size) {
+            // A feed with WebSub subscribers stays: changes are pushed from it.
+            if self.hub.as_ref().is_some_and(|h| h.is_watched(&old)) {
+                continue;
+            }
             self.resources.remove(&old);
         }
         self.publish_health();
@@ -743,6 +869,9 @@ impl Publisher {
         }
         tracing::info!(path = %self.config_path.display(), "config reloaded");
         let output_changed = new.output_dir != self.config.output_dir;
+        if let Some(hub) = &self.hub {
+            hub.configure(&new);
+        }
         self.config = new;
         // Watch the (new) tree before reading it, so nothing falls in between.
         if content_changed {
@@ -789,6 +918,13 @@ impl Publisher {
             Mode::Polling | Mode::Degraded => self.config.content.poll_interval,
         }
     }
+}
+
+/// Whether a `Content-Type` is one of a feed's.
+fn is_feed_type(content_type: &str) -> bool {
+    crate::config::Format::ALL
+        .iter()
+        .any(|f| f.content_type() == content_type)
 }
 
 pub(super) fn start_watchers(

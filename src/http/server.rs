@@ -79,6 +79,15 @@ pub fn metrics_handle() -> &'static PrometheusHandle {
     })
 }
 
+/// What the server answers from besides the snapshot.
+#[derive(Clone, Default)]
+pub struct Extras {
+    /// Renders pages the snapshot does not hold (tags, authors, articles).
+    pub on_demand: Option<OnDemand>,
+    /// The WebSub hub: `POST /websub`, and its part of `/healthz`.
+    pub hub: Option<crate::websub::Hub>,
+}
+
 /// Serves `listener` from `snapshot` until `shutdown` resolves, then stops
 /// accepting, lets in-flight responses finish and closes idle
 /// connections, giving up after `limits.shutdown_deadline`.
@@ -92,7 +101,7 @@ pub async fn serve(
     snapshot: Arc<ArcSwap<Snapshot>>,
     limits: Limits,
     mut rebind_rx: tokio::sync::mpsc::Receiver<TcpListener>,
-    on_demand: Option<OnDemand>,
+    extras: Extras,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     metrics_handle();
@@ -153,7 +162,7 @@ pub async fn serve(
         };
         let _ = stream.set_nodelay(true);
         let snapshot = Arc::clone(&snapshot);
-        let on_demand = on_demand.clone();
+        let extras = extras.clone();
         let builder = Arc::clone(&builder);
         let mut stop_rx = stop_rx.clone();
         let first_byte = limits.first_byte_timeout;
@@ -170,7 +179,7 @@ pub async fn serve(
                 }
                 _ = stop_rx.wait_for(|s| *s) => return,
             }
-            serve_connection(stream, peer, snapshot, on_demand, builder, watcher).await;
+            serve_connection(stream, peer, snapshot, extras, builder, watcher).await;
         });
     }
     drop(listener);
@@ -197,14 +206,14 @@ pub type OnDemand = Arc<
 const ON_DEMAND_WAIT: Duration = Duration::from_secs(10);
 
 /// What the publisher answered for a page rendered on request.
-enum OnDemandAnswer {
+pub(super) enum OnDemandAnswer {
     Page(Arc<Resource>),
     None,
     Busy,
 }
 
 /// Asks for the page at `path` and waits (within [`ON_DEMAND_WAIT`]).
-async fn render_on_demand(render: &OnDemand, path: &str) -> OnDemandAnswer {
+pub(super) async fn render_on_demand(render: &OnDemand, path: &str) -> OnDemandAnswer {
     let Some(rx) = render(path) else {
         return OnDemandAnswer::None;
     };
@@ -265,14 +274,37 @@ async fn serve_connection(
     stream: TcpStream,
     peer: SocketAddr,
     snapshot: Arc<ArcSwap<Snapshot>>,
-    on_demand: Option<OnDemand>,
+    extras: Extras,
     builder: Arc<auto::Builder<TokioExecutor>>,
     watcher: hyper_util::server::graceful::Watcher,
 ) {
     let service = hyper::service::service_fn(move |req: Request<Incoming>| {
         let snap = snapshot.load_full();
-        let on_demand = on_demand.clone();
+        let on_demand = extras.on_demand.clone();
+        let hub = extras.hub.clone();
         async move {
+            if let Some(hub) = hub.as_ref() {
+                match req.uri().path() {
+                    "/websub" if hub.builtin() => {
+                        let resp =
+                            super::websub::endpoint(req, &snap, on_demand.as_ref(), hub).await;
+                        count_status(resp.status());
+                        return Ok::<_, Infallible>(resp);
+                    }
+                    "/healthz" if req.method() == Method::GET || req.method() == Method::HEAD => {
+                        if let Some(extra) = hub.health() {
+                            let resp = healthz(
+                                &snap,
+                                Some((extra, hub.database_error())),
+                                req.method() == Method::HEAD,
+                            );
+                            count_status(resp.status());
+                            return Ok(resp);
+                        }
+                    }
+                    _ => {}
+                }
+            }
             let resp = match route(&req, &snap) {
                 Routed::Answer(r) => r,
                 Routed::Missing { path, head } => match on_demand.as_ref() {
@@ -369,14 +401,7 @@ fn route<B>(req: &Request<B>, snap: &Snapshot) -> Routed {
         return Routed::Answer(not_found(head));
     };
     match path.as_str() {
-        "/healthz" => {
-            let body = serde_json::to_vec_pretty(&snap.health)
-                .expect("Health serialises: string keys, strings and numbers only");
-            let mut r = simple(StatusCode::OK, "", Some("application/json"));
-            r.headers_mut()
-                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            return Routed::Answer(with_body(r, Bytes::from(body), head));
-        }
+        "/healthz" => return Routed::Answer(healthz(snap, None, head)),
         "/metrics" => {
             let body = metrics_handle().render();
             let mut r = simple(
@@ -400,6 +425,34 @@ fn route<B>(req: &Request<B>, snap: &Snapshot) -> Routed {
     Routed::Missing { path, head }
 }
 
+/// `/healthz`: the snapshot's health, with the WebSub hub's counts (and
+/// its database's problem among the errors) when WebSub is on.
+fn healthz(
+    snap: &Snapshot,
+    websub: Option<(serde_json::Value, Option<String>)>,
+    head: bool,
+) -> Response<Full<Bytes>> {
+    let body = match websub {
+        None => serde_json::to_vec_pretty(&snap.health),
+        Some((counts, db_error)) => {
+            let mut health = serde_json::to_value(&snap.health)
+                .expect("Health serialises: string keys, strings and numbers only");
+            if let Some(e) = db_error {
+                if let Some(errors) = health["errors"].as_array_mut() {
+                    errors.push(format!("websub: {e}").into());
+                }
+            }
+            health["websub"] = counts;
+            serde_json::to_vec_pretty(&health)
+        }
+    }
+    .expect("Health serialises: string keys, strings and numbers only");
+    let mut r = simple(StatusCode::OK, "", Some("application/json"));
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    with_body(r, Bytes::from(body), head)
+}
+
 /// Percent-decodes a request path; `None` for anything that could not
 /// name one of our pages (traversal, NUL, empty segments, bad UTF-8).
 pub fn decode_path(raw: &str) -> Option<String> {
@@ -418,7 +471,7 @@ pub fn decode_path(raw: &str) -> Option<String> {
     Some(decoded.into_owned())
 }
 
-fn simple(
+pub(super) fn simple(
     status: StatusCode,
     body: &'static str,
     content_type: Option<&'static str>,
@@ -567,6 +620,9 @@ fn send_resource(
     h.insert(header::LAST_MODIFIED, res.last_modified_header.clone());
     h.insert(header::CACHE_CONTROL, cache_control(max_age));
     h.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+    if let Some(link) = &res.link {
+        h.insert(header::LINK, link.clone());
+    }
     h.insert(
         header::ACCESS_CONTROL_ALLOW_ORIGIN,
         HeaderValue::from_static("*"),
@@ -607,6 +663,7 @@ mod tests {
             Rendered {
                 content_type: "application/rss+xml; charset=utf-8",
                 body,
+                link: None,
             },
             None,
             UNIX_EPOCH + Duration::from_secs(1_700_000_000),

@@ -60,6 +60,8 @@ pub struct Resource {
     pub last_modified_http: String,
     /// `last_modified_http` as a header value.
     pub last_modified_header: HeaderValue,
+    /// The `Link` header (WebSub discovery on feeds), made once.
+    pub link: Option<HeaderValue>,
 }
 
 fn etag_of(bytes: &[u8], suffix: &str) -> String {
@@ -126,7 +128,10 @@ impl Resource {
     ) -> Arc<Resource> {
         let etag = etag_of(&rendered.body, "");
         if let Some(prev) = previous {
-            if prev.identity.etag == etag && prev.content_type == rendered.content_type {
+            let same_link = prev.link.as_ref().map(HeaderValue::as_bytes)
+                == rendered.link.as_deref().map(str::as_bytes);
+            if prev.identity.etag == etag && prev.content_type == rendered.content_type && same_link
+            {
                 return Arc::clone(prev);
             }
         }
@@ -140,7 +145,10 @@ impl Resource {
         // An HTTP date is ASCII: always a valid header value.
         let last_modified_header = HeaderValue::from_str(&last_modified_http)
             .unwrap_or(HeaderValue::from_static("Thu, 01 Jan 1970 00:00:00 GMT"));
+        // A URL in a Link header is ASCII (percent-encoded): a valid value.
+        let link = rendered.link.and_then(|l| HeaderValue::from_str(&l).ok());
         Arc::new(Resource {
+            link,
             content_type: rendered.content_type,
             identity: Variant::new(Bytes::from(rendered.body), etag),
             gzip: None,
@@ -212,6 +220,7 @@ mod tests {
         Rendered {
             content_type: "text/plain",
             body: body.as_bytes().to_vec(),
+            link: None,
         }
     }
 

@@ -95,7 +95,21 @@ pub(super) fn render_atom(config: &Config, catalog: &Catalog, view: &FeedView) -
                 mime_type: Some("text/html".into()),
                 ..Default::default()
             },
-        ],
+        ]
+        .into_iter()
+        // WebSub discovery.
+        .chain(
+            config
+                .websub
+                .hub_urls(&config.site.base_url)
+                .into_iter()
+                .map(|hub| atom::Link {
+                    href: xml_safe(&hub),
+                    rel: "hub".into(),
+                    ..Default::default()
+                }),
+        )
+        .collect(),
         subtitle: Some(plain(&view.description, None)),
         generator: Some(atom::Generator {
             value: "herald".into(),

@@ -17,7 +17,17 @@ struct JsonFeed<'a> {
     description: String,
     language: String,
     authors: Vec<JsonAuthor>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    hubs: Vec<JsonHub>,
     items: Vec<JsonItem<'a>>,
+}
+
+/// A WebSub hub (JSON Feed 1.1 `hubs`).
+#[derive(Serialize)]
+struct JsonHub {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    url: String,
 }
 
 #[derive(Serialize)]
@@ -85,6 +95,15 @@ pub(super) fn render_json(config: &Config, catalog: &Catalog, view: &FeedView) -
         authors: vec![JsonAuthor {
             name: xml_safe(config.site.author.as_deref().unwrap_or(&config.site.title)),
         }],
+        hubs: config
+            .websub
+            .hub_urls(&config.site.base_url)
+            .into_iter()
+            .map(|url| JsonHub {
+                kind: "WebSub",
+                url: xml_safe(&url),
+            })
+            .collect(),
         items,
     };
     let mut out = serde_json::to_vec_pretty(&feed)

@@ -132,6 +132,8 @@ pub struct Rendered {
     pub content_type: &'static str,
     /// The bytes.
     pub body: Vec<u8>,
+    /// The `Link` header value, for feeds that name WebSub hubs.
+    pub link: Option<String>,
 }
 
 /// Public URL of a page (percent-encoded, from `site.base_url`).
@@ -338,6 +340,7 @@ pub fn render(
         PageId::Opml => Rendered {
             content_type: "text/x-opml; charset=utf-8",
             body: opml::render_opml(config, catalog, now).into_bytes(),
+            link: None,
         },
         PageId::Index => html_page(html::render_index(config, catalog, None, now)),
         PageId::CategoryIndex(c) => html_page(html::render_index(config, catalog, Some(c), now)),
@@ -362,10 +365,26 @@ fn render_feed(config: &Config, catalog: &Catalog, view: &FeedView, f: Format) -
         Format::Atom => atom::render_atom(config, catalog, view),
         Format::Json => json::render_json(config, catalog, view),
     };
+    let link = websub_link(config, &url_of(config, &view.page(f)));
     Rendered {
         content_type: f.content_type(),
         body,
+        link,
     }
+}
+
+/// The `Link` header of a feed at `self_url` when hubs are configured
+/// (WebSub discovery): each hub, then the feed itself.
+pub fn websub_link(config: &Config, self_url: &str) -> Option<String> {
+    if !config.websub.enabled() {
+        return None;
+    }
+    let mut link = String::new();
+    for hub in config.websub.hub_urls(&config.site.base_url) {
+        link.push_str(&format!("<{hub}>; rel=\"hub\", "));
+    }
+    link.push_str(&format!("<{self_url}>; rel=\"self\""));
+    Some(link)
 }
 
 /// An HTML page.
@@ -373,6 +392,7 @@ fn html_page(body: String) -> Rendered {
     Rendered {
         content_type: "text/html; charset=utf-8",
         body: body.into_bytes(),
+        link: None,
     }
 }
 

@@ -62,14 +62,21 @@ pub(super) fn render_rss(config: &Config, catalog: &Catalog, view: &FeedView) ->
     channel.set_language(xml_safe(&config.site.language));
     channel.set_last_build_date(view.updated.to_rfc2822());
     channel.set_generator("herald".to_string());
-    channel.set_atom_ext(AtomExtension {
-        links: vec![Link {
-            href: url_of(config, &view.page(Format::Rss)),
-            rel: "self".into(),
-            mime_type: Some(Format::Rss.media_type().into()),
+    let mut links = vec![Link {
+        href: url_of(config, &view.page(Format::Rss)),
+        rel: "self".into(),
+        mime_type: Some(Format::Rss.media_type().into()),
+        ..Default::default()
+    }];
+    // WebSub discovery: `/rss/channel/atom:link[@rel="hub"]`.
+    for hub in config.websub.hub_urls(&config.site.base_url) {
+        links.push(Link {
+            href: xml_safe(&hub),
+            rel: "hub".into(),
             ..Default::default()
-        }],
-    });
+        });
+    }
+    channel.set_atom_ext(AtomExtension { links });
     channel.set_items(items);
     let mut out = Vec::with_capacity(4096);
     // Writing to a Vec cannot fail with an I/O error; an XML error would be
