@@ -12,6 +12,8 @@
 //! - [`feeds`]: reading served bodies (RSS/Atom items, gzip/br,
 //!   Prometheus text, HTML tags).
 //! - [`run`]: one-shot `herald check` / `herald build` runs.
+//! - [`subscriber`]: a WebSub subscriber and a stub external hub on
+//!   loopback, recording what they get and answering as told.
 //! - [`chaos`]: the chaos test's PRNG, pollers and reply checks (not
 //!   re-exported: `use support::chaos::*`).
 //!
@@ -27,6 +29,7 @@ pub mod poll;
 pub mod raw;
 pub mod run;
 pub mod site;
+pub mod subscriber;
 
 // (Each test binary uses a different subset of what follows.)
 #[allow(unused_imports)]
@@ -43,6 +46,8 @@ pub use raw::*;
 pub use run::*;
 #[allow(unused_imports)]
 pub use site::*;
+#[allow(unused_imports)]
+pub use subscriber::*;
 
 #[allow(unused_imports)]
 pub use herald::article::{self, Article, Entry};
@@ -68,3 +73,5 @@ pub use herald::render::{self, PageId};
 pub use herald::taxonomy::Taxonomy;
 #[allow(unused_imports)]
 pub use herald::url_segment::encode_segment;
+#[allow(unused_imports)]
+pub use herald::websub::Tuning;
