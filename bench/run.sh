@@ -23,6 +23,8 @@ else
     SMALL=1000 MID=10000 BIG=100000 WRK_SECS=10 REPEAT=3 COLD_REPEAT=5
 fi
 EDITS=${BENCH_EDITS:-100}
+FANOUT=${BENCH_FANOUT:-1000} # WebSub subscribers of one feed
+FANOUT_EDITS=$([[ $QUICK == 1 ]] && echo 5 || echo 20)
 FEED_CAT=politics # an ASCII category of the generated corpus: its 50-item RSS feed is served
 
 log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
@@ -110,7 +112,8 @@ command -v cargo >/dev/null || die "cargo not found: install a Rust toolchain (r
 
 log "building release binaries"
 timeout 1800 cargo build --release --quiet --bin herald \
-    --example gen_corpus --example readfiles --example coldstart --example edit_latency
+    --example gen_corpus --example readfiles --example coldstart --example edit_latency \
+    --example websub_fanout
 BIN=${CARGO_TARGET_DIR:-$ROOT/target}/release
 HERALD=$BIN/herald
 EX=$BIN/examples
@@ -143,12 +146,12 @@ free_port() {
 HERALD_PID=
 LINE=
 coldstart_herald() {
-    local dir=$1 n=$2 keep=${3:-} args=() pid
+    local dir=$1 n=$2 keep=${3:-} config=${4:-herald.toml} args=() pid
     if [[ $keep == keep ]]; then args+=(--keep); fi
     rm -f "$WORK/herald.pid"
     if ! LINE=$(timeout 600 "$EX/coldstart" --expect "$n" --log "$WORK/herald-$n.log" \
         --pidfile "$WORK/herald.pid" --feed "/$FEED_CAT/rss.xml" --timeout-s 300 "${args[@]}" -- \
-        "$HERALD" serve --config "$dir/herald.toml" --listen "127.0.0.1:{port}"); then
+        "$HERALD" serve --config "$dir/$config" --listen "127.0.0.1:{port}"); then
         pid=$(cat "$WORK/herald.pid" 2>/dev/null || true)
         if [[ -n $pid ]]; then PIDS+=("$pid"); fi
         die "herald did not start on $dir (log: $WORK/herald-$n.log)"
@@ -319,6 +322,13 @@ done
 # the best run of each counts: this VM has stalls of up to a second that
 # would otherwise decide the ratio.
 declare -A RPS
+row "edit → served median, $(fmt_n "$MID") articles, with $FANOUT WebSub subscribers of the feed" "$(kv served_median_ms "$PUSHED") ms" \
+    "$(kv served_median_ms "$ALONE") ms without subscribers" \
+    "$(calc '%.2f' "$(kv served_median_ms "$PUSHED") / $(kv served_median_ms "$ALONE")")×" "unchanged" \
+    "$(yn "$(kv served_median_ms "$PUSHED") <= $(kv served_median_ms "$ALONE") + 5")"
+row "edit → last of $FANOUT subscribers holds it, $(fmt_n "$MID") articles" \
+    "median $(kv last_delivery_median_ms "$PUSHED") ms, max $(kv last_delivery_max_ms "$PUSHED") ms" "debounce_ms = $DEBOUNCE" \
+    "$(calc '%.2f' "$(kv last_delivery_median_ms "$PUSHED") / $DEBOUNCE")×" "—" "—"
 for kind in plain gzip 304; do
     for ((r = 1; r <= REPEAT; r++)); do
         for server in herald nginx; do
@@ -378,6 +388,21 @@ sleep 3 # steady state: the first load compressed and checked in full
 EDIT[$SMALL]=$(timeout 600 "$EX/edit_latency" --addr "$(kv addr "$LINE")" --content "${CORPUS[$SMALL]}/content" \
     "${EDIT_ARGS[@]}" --samples "$WORK/edits-$SMALL.txt")
 stop_pid "$HERALD_PID"
+
+log "WebSub: $FANOUT subscribers of one feed at $MID articles"
+# The same corpus with the built-in hub on; subscribers listen on 127.0.0.x.
+{
+    cat "${CORPUS[$MID]}/herald.toml"
+    printf '\n[websub]\nbuiltin = true\nallow_private_callbacks = true\nstate_dir = "%s"\n' "$WORK/websub-state"
+} >"${CORPUS[$MID]}/herald-websub.toml"
+coldstart_herald "${CORPUS[$MID]}" "$MID" keep herald-websub.toml
+sleep 3 # steady state
+BASE_URL=$(sed -n 's/^base_url *= *"\(.*\)".*/\1/p' "${CORPUS[$MID]}/herald.toml" | head -n1)
+FANOUT_LINES=$(timeout 600 "$EX/websub_fanout" --addr "$(kv addr "$LINE")" --content "${CORPUS[$MID]}/content" \
+    --base-url "$BASE_URL" --category "$FEED_CAT" --subscribers "$FANOUT" --edits "$FANOUT_EDITS")
+stop_pid "$HERALD_PID"
+ALONE=$(grep '^phase=alone' <<<"$FANOUT_LINES")
+PUSHED=$(grep '^phase=subscribed' <<<"$FANOUT_LINES")
 
 # ---------------------------------------------------------------------------
 # The table
