@@ -1792,3 +1792,59 @@ fn resubscribing_replaces_the_secret_only_once_verified() {
     );
     assert_eq!(websub_health(&d)["subscriptions"].as_u64(), Some(1));
 }
+
+/// A tag with one article, and a subscription to its RSS feed made and
+/// then restored by a restart (so the daemon has not rendered the feed
+/// since it started).
+fn restored_monsoon_subscription(site: &Site, sub: &Subscriber) -> (Daemon, String) {
+    site.write(
+        "weather/rain.md",
+        "+++\ntitle = \"Rain all week\"\ndate = 2025-03-09T08:00:00+08:00\n\
+         tags = [\"Monsoon\"]\n+++\nBring an umbrella.\n",
+    );
+    let monsoon = topic("/tags/monsoon/rss.xml");
+    {
+        let d = start(site);
+        subscribe_and_verify(&d, sub, &monsoon, "/monsoon", &[]);
+        wait_subscriptions(&d, 1);
+        d.shutdown().expect("a clean shutdown");
+    }
+    let d = start_watching(site);
+    wait_subscriptions(&d, 1);
+    (d, monsoon)
+}
+
+#[test]
+fn a_restored_tag_subscription_gets_new_versions() {
+    let site = site_with(BUILTIN);
+    let sub = Subscriber::start();
+    let (d, _) = restored_monsoon_subscription(&site, &sub);
+    let mark = sub.mark();
+    site.atomic_save(
+        "weather/rain.md",
+        "+++\ntitle = \"Rain all month\"\ndate = 2025-03-09T08:00:00+08:00\n\
+         tags = [\"Monsoon\"]\n+++\nBring two umbrellas.\n",
+    );
+    let got = wait_delivery(&sub, mark, "/monsoon", "Rain all month");
+    assert_eq!(
+        got.body,
+        d.get("/tags/monsoon/rss.xml").body,
+        "the delivery is the feed served"
+    );
+}
+
+#[test]
+fn a_restored_tag_subscription_is_denied_when_the_tag_goes() {
+    let site = site_with(BUILTIN);
+    let sub = Subscriber::start();
+    let (d, monsoon) = restored_monsoon_subscription(&site, &sub);
+    let mark = sub.mark();
+    // (No request for the feed before the denial: it would render it.)
+    std::fs::remove_file(site.path("weather/rain.md")).unwrap();
+    let denial = sub.wait_request("a denial on /monsoon", mark, DEADLINE, |r| {
+        r.path() == "/monsoon" && r.is_get_mode("denied")
+    });
+    assert_eq!(denial.param("hub.topic").as_deref(), Some(monsoon.as_str()));
+    wait_subscriptions(&d, 0);
+    d.assert_404("/tags/monsoon/rss.xml");
+}

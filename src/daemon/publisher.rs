@@ -736,7 +736,8 @@ impl Publisher {
             .map(PageId::path)
             .collect();
         for path in &gone {
-            if self.resources.remove(path).is_some() {
+            let watched = self.hub.as_ref().is_some_and(|h| h.is_watched(path));
+            if self.resources.remove(path).is_some() || watched {
                 self.gone_feeds.push(path.clone());
             }
         }

@@ -167,7 +167,7 @@ impl Inner {
             }
         }
         let mut req = self
-            .client
+            .client()
             .post(url)
             .header(reqwest::header::CONTENT_TYPE, content.content_type)
             .body(content.body.clone());
@@ -212,7 +212,7 @@ impl Inner {
                 {
                     return;
                 }
-                if let Err(e) = inner.client.get(url).send().await {
+                if let Err(e) = inner.client().get(url).send().await {
                     tracing::debug!(error = %error_chain(&e), "websub: denial not received");
                 }
             });

@@ -121,9 +121,10 @@ struct Inner {
     clock: Clock,
     runtime: tokio::runtime::Handle,
     /// For callbacks: refused addresses filtered, no redirects, no proxy.
-    client: reqwest::Client,
+    /// Made at first use: most daemons never contact a hub.
+    client: std::sync::OnceLock<reqwest::Client>,
     /// For the hubs the operator named (which may be on a private network).
-    hub_client: reqwest::Client,
+    hub_client: std::sync::OnceLock<reqwest::Client>,
     state: Mutex<State>,
     store: Mutex<Option<Store>>,
     /// Deliveries under way at once, at most.
@@ -198,24 +199,6 @@ impl Hub {
     /// tokio runtime, which its tasks then run on.
     pub fn new(config: &Config, tuning: Tuning, clock: Clock) -> Hub {
         let allow_private = Arc::new(AtomicBool::new(config.websub.allow_private_callbacks));
-        let resolver = address::GuardedResolver {
-            allow_private: Arc::clone(&allow_private),
-        };
-        let base = || {
-            reqwest::Client::builder()
-                .no_proxy()
-                .redirect(reqwest::redirect::Policy::none())
-                .timeout(tuning.timeout)
-                .connect_timeout(tuning.timeout)
-                .user_agent(concat!("herald/", env!("CARGO_PKG_VERSION"), " (WebSub)"))
-        };
-        let client = base()
-            .dns_resolver(Arc::new(resolver))
-            .build()
-            .expect("a reqwest client with rustls and no proxy builds");
-        let hub_client = base()
-            .build()
-            .expect("a reqwest client with rustls and no proxy builds");
         let hub = Hub {
             inner: Arc::new(Inner {
                 settings: RwLock::new(Settings::of(config)),
@@ -223,8 +206,8 @@ impl Hub {
                 tuning,
                 clock,
                 runtime: tokio::runtime::Handle::current(),
-                client,
-                hub_client,
+                client: std::sync::OnceLock::new(),
+                hub_client: std::sync::OnceLock::new(),
                 state: Mutex::new(State::default()),
                 store: Mutex::new(None),
                 deliveries: Arc::new(tokio::sync::Semaphore::new(MAX_DELIVERIES)),
@@ -398,9 +381,12 @@ impl Hub {
                     for hub in &settings.websub.hubs {
                         self.inner.ping(hub, &topic);
                     }
-                    self.inner.distribute(&topic, &content);
+                    if settings.websub.builtin {
+                        self.inner.distribute(&topic, &content);
+                    }
                 }
-                None => self.inner.deny(&topic),
+                None if settings.websub.builtin => self.inner.deny(&topic),
+                None => {}
             }
         }
     }
@@ -460,6 +446,38 @@ impl Settings {
 }
 
 impl Inner {
+    fn client_builder(&self) -> reqwest::ClientBuilder {
+        reqwest::Client::builder()
+            .no_proxy()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(self.tuning.timeout)
+            .connect_timeout(self.tuning.timeout)
+            .user_agent(concat!("herald/", env!("CARGO_PKG_VERSION"), " (WebSub)"))
+    }
+
+    /// The client for callbacks: its resolver refuses private addresses
+    /// unless they are allowed.
+    fn client(&self) -> &reqwest::Client {
+        self.client.get_or_init(|| {
+            let resolver = address::GuardedResolver {
+                allow_private: Arc::clone(&self.allow_private),
+            };
+            self.client_builder()
+                .dns_resolver(Arc::new(resolver))
+                .build()
+                .expect("a reqwest client with rustls and no proxy builds")
+        })
+    }
+
+    /// The client for the external hubs the operator named.
+    fn hub_client(&self) -> &reqwest::Client {
+        self.hub_client.get_or_init(|| {
+            self.client_builder()
+                .build()
+                .expect("a reqwest client with rustls and no proxy builds")
+        })
+    }
+
     fn settings(&self) -> Settings {
         self.settings
             .read()

@@ -91,7 +91,7 @@ impl Inner {
             .append_pair("hub.topic", topic)
             .finish();
         let sent = self
-            .hub_client
+            .hub_client()
             .post(hub)
             .header(
                 reqwest::header::CONTENT_TYPE,

@@ -90,7 +90,7 @@ impl Inner {
                 return Outcome::Failed(why);
             }
         }
-        let mut resp = match self.client.get(url.clone()).send().await {
+        let mut resp = match self.client().get(url.clone()).send().await {
             Ok(r) => r,
             Err(e) => return Outcome::Failed(error_chain(&e)),
         };
