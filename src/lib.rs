@@ -34,4 +34,5 @@ pub mod output;
 pub mod render;
 pub mod taxonomy;
 pub mod url_segment;
+pub mod variant;
 pub mod websub;

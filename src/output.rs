@@ -36,7 +36,7 @@ pub fn render_all(
     pages.extend(render::term_pages(config, catalog, now));
     let claimed = render::claimed_paths(config, catalog);
     pages.extend(
-        render::article_pages(catalog, now)
+        render::article_pages(config, catalog, now)
             .into_iter()
             .filter(|p| !render::shadowed(&claimed, p)),
     );

@@ -1240,7 +1240,8 @@ fn check_well_formed(articles: &[Article]) -> Result<(), TestCaseError> {
             | PageId::TermList(_)
             | PageId::TermIndex(..)
             | PageId::TermFeed(..)
-            | PageId::ArticlePage(_) => {}
+            | PageId::ArticlePage(_)
+            | PageId::Variant(..) => {}
         }
     }
     Ok(())
@@ -1501,7 +1502,7 @@ fn every_page_has_the_content_type_of_its_format() {
     let pages = render_all(&cfg, &mut loaded.catalog, now());
     let terms = render::term_pages(&cfg, &loaded.catalog, now()).len();
     assert!(terms > 2, "the sample names tags and authors");
-    let articles = render::article_pages(&loaded.catalog, now()).len();
+    let articles = render::article_pages(&cfg, &loaded.catalog, now()).len();
     assert_eq!(
         pages.len(),
         2 + 3 + 3 * 4 + terms + articles,
@@ -1509,7 +1510,7 @@ fn every_page_has_the_content_type_of_its_format() {
          the article pages"
     );
     for (page, rendered) in &pages {
-        let want = match page {
+        let want = match page.original() {
             PageId::Feed(_, Format::Rss) | PageId::TermFeed(_, _, Format::Rss) => {
                 "application/rss+xml; charset=utf-8"
             }
@@ -1525,6 +1526,7 @@ fn every_page_has_the_content_type_of_its_format() {
             | PageId::TermList(_)
             | PageId::TermIndex(..)
             | PageId::ArticlePage(_) => "text/html; charset=utf-8",
+            PageId::Variant(..) => unreachable!("original() is never a variant"),
         };
         assert_eq!(rendered.content_type, want, "{page:?}");
         // render() of one page gives what render_all gave.

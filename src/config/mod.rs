@@ -18,11 +18,13 @@ pub use permalink::Permalink;
 use crate::taxonomy::Taxonomy;
 pub use zone::{parse_zone, SiteZone};
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::net::SocketAddr;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use globset::GlobSet;
@@ -136,6 +138,8 @@ pub struct Site {
     pub id_authority: String,
     /// Permalink template, compiled.
     pub article_url: Permalink,
+    /// Chinese script variants also served (`site.variants`).
+    pub variants: Vec<crate::variant::Script>,
 }
 
 impl Site {
@@ -281,6 +285,11 @@ pub struct Config {
     pub categories: BTreeMap<String, CategoryMeta>,
     /// `[websub]`.
     pub websub: WebSub,
+    /// In a variant's view of the config: the variant. `None` in the
+    /// config as written.
+    pub view: Option<Arc<crate::variant::View>>,
+    /// The views of each of `site.variants` (empty in a view).
+    pub views: Arc<Vec<Config>>,
 }
 
 impl Config {
@@ -363,12 +372,83 @@ pub const DEFAULT_FOOTER_MARKERS: [&str; 7] = [
 ];
 
 impl Config {
-    /// The title of a category: its `[categories.<dir>]` title, else the directory name.
-    pub fn category_title<'a>(&'a self, dir: &'a str) -> &'a str {
-        self.categories
-            .get(dir)
-            .and_then(|m| m.title.as_deref())
-            .unwrap_or(dir)
+    /// The title of a category: its `[categories.<dir>]` title, else the
+    /// directory name (in a variant's view, converted).
+    pub fn category_title<'a>(&'a self, dir: &'a str) -> Cow<'a, str> {
+        match self.categories.get(dir).and_then(|m| m.title.as_deref()) {
+            Some(t) => Cow::Borrowed(t),
+            None => self.show(dir),
+        }
+    }
+
+    /// A name from the content (a tag, an author, a folder) as this view
+    /// shows it: converted in a variant's view, else as written.
+    pub fn show<'a>(&self, name: &'a str) -> Cow<'a, str> {
+        match &self.view {
+            Some(v) => v.script.convert(name),
+            None => Cow::Borrowed(name),
+        }
+    }
+
+    /// Every WebSub hub feeds name (the built-in one at the original
+    /// site's root, in a variant's view too).
+    pub fn hub_urls(&self) -> Vec<String> {
+        let base = match &self.view {
+            Some(v) => &v.original_base,
+            None => &self.site.base_url,
+        };
+        self.websub.hub_urls(base)
+    }
+
+    /// The view of the config for variant `script`, when the site serves it.
+    pub fn variant(&self, script: crate::variant::Script) -> Option<&Config> {
+        self.views
+            .iter()
+            .find(|c| c.view.as_ref().is_some_and(|v| v.script == script))
+    }
+
+    /// This config as variant `script` shows it: titles and descriptions
+    /// converted, the variant's language, `base_url` (and `link`, when it
+    /// is the default) at the variant's root.
+    fn view_of(&self, script: crate::variant::Script) -> Config {
+        let view = crate::variant::View::new(
+            script,
+            &self.site.base_url,
+            &self.site.language,
+            &self.site.variants,
+        );
+        let mut c = self.clone();
+        let conv = |s: &str| script.convert(s).into_owned();
+        c.site.title = conv(&self.site.title);
+        c.site.description = conv(&self.site.description);
+        c.site.author = self.site.author.as_deref().map(conv);
+        c.site.language = script.tag().to_string();
+        if self.site.link == self.site.base_url {
+            c.site.link = view.base();
+        }
+        c.site.base_url = view.base();
+        for meta in c.categories.values_mut() {
+            meta.title = meta.title.as_deref().map(conv);
+            meta.description = meta.description.as_deref().map(conv);
+        }
+        c.view = Some(Arc::new(view));
+        c.views = Arc::new(Vec::new());
+        c
+    }
+
+    /// Builds the views of `site.variants` (and loads the dictionaries).
+    pub(super) fn with_views(mut self) -> Config {
+        let views = self
+            .site
+            .variants
+            .iter()
+            .map(|s| {
+                s.warm();
+                self.view_of(*s)
+            })
+            .collect();
+        self.views = Arc::new(views);
+        self
     }
 
     /// The description of a category, if configured.

@@ -41,6 +41,7 @@ pub(super) struct RawSite {
     pub(super) author: String,
     pub(super) id_authority: Option<Spanned<String>>,
     pub(super) article_url: Option<Spanned<String>>,
+    pub(super) variants: Option<Spanned<Vec<Spanned<String>>>>,
 }
 
 #[derive(Deserialize, Default)]

@@ -114,7 +114,10 @@ where
         output_dir,
         categories,
         websub,
-    })
+        view: None,
+        views: Default::default(),
+    }
+    .with_views())
 }
 
 /// `[websub]`.
@@ -267,7 +270,25 @@ where
             .expect("the default template is valid for any http(s) link"),
     };
 
+    let mut variants = Vec::new();
+    if let Some(list) = &site.variants {
+        for v in list.get_ref() {
+            let Some(script) = crate::variant::Script::parse(v.get_ref()) else {
+                return Err(err_at(
+                    Some(v.span()),
+                    format!(
+                        "site.variants: {:?} is not a variant herald serves (\"zh-Hans\" or \"zh-Hant\")",
+                        v.get_ref()
+                    ),
+                ));
+            };
+            if !variants.contains(&script) {
+                variants.push(script);
+            }
+        }
+    }
     Ok(Site {
+        variants,
         title,
         description: site.description.trim().to_string(),
         base_url,

@@ -611,16 +611,22 @@ impl Publisher {
     }
 
     pub(super) fn drop_category_pages(&mut self, category: &str) {
-        let prefix = format!("/{category}/");
+        let mut prefixes = vec![format!("/{category}/")];
+        for v in &self.config.site.variants {
+            prefixes.push(format!("/{}/{category}/", v.segment()));
+        }
         let gone = &mut self.gone_feeds;
         self.resources.retain(|k, _| {
-            let keep = !k.starts_with(&prefix);
+            let keep = !prefixes.iter().any(|p| k.starts_with(p.as_str()));
             if !keep {
                 gone.push(k.clone());
             }
             keep
         });
         self.remove_output(category);
+        for v in self.config.site.variants.clone() {
+            self.remove_output(&format!("{}/{category}", v.segment()));
+        }
     }
 
     pub(super) fn drop_file(&mut self, rel: &str) -> Change {
@@ -711,7 +717,7 @@ impl Publisher {
         // too, and, when external hubs are pinged, every feed of a term
         // the change touched: a ping says which feeds' bytes changed.
         let claimed = render::claimed_paths(&self.config, &self.catalog);
-        let announced = |p: &PageId| match (&self.hub, p) {
+        let announced = |p: &PageId| match (&self.hub, p.original()) {
             (Some(hub), PageId::TermFeed(..)) => hub.pings_hubs() || hub.is_watched(&p.path()),
             _ => false,
         };
@@ -810,9 +816,17 @@ impl Publisher {
             return Some(Arc::clone(r));
         }
         let page = PageId::on_demand(&self.config, path).or_else(|| {
-            self.catalog
-                .page_owner(path)
-                .map(|_| PageId::ArticlePage(path.to_string()))
+            // An article's page, in the original or in a variant.
+            let (variant, original) = match PageId::split_variant(&self.config, path) {
+                Some((v, rest)) => (Some(v), rest),
+                None => (None, path),
+            };
+            self.catalog.page_owner(original)?;
+            let page = PageId::ArticlePage(original.to_string());
+            Some(match variant {
+                Some(v) => page.in_variant(v),
+                None => page,
+            })
         })?;
         let claimed = render::claimed_paths(&self.config, &self.catalog);
         if render::shadowed(&claimed, &page) {

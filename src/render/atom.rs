@@ -48,14 +48,14 @@ pub(super) fn render_atom(config: &Config, catalog: &Catalog, view: &FeedView) -
                 id: xml_safe(&catalog.effective_id(a)),
                 updated: a.updated,
                 published: Some(a.date),
-                authors: a.authors.iter().map(|n| person(n)).collect(),
+                authors: a.authors.iter().map(|n| person(&config.show(n))).collect(),
                 links,
                 summary: Some(plain(&a.summary, lang)),
                 categories: a
                     .tags
                     .iter()
                     .map(|t| atom::Category {
-                        term: xml_safe(t),
+                        term: xml_safe(&config.show(t)),
                         scheme: None,
                         label: None,
                     })
@@ -98,17 +98,11 @@ pub(super) fn render_atom(config: &Config, catalog: &Catalog, view: &FeedView) -
         ]
         .into_iter()
         // WebSub discovery.
-        .chain(
-            config
-                .websub
-                .hub_urls(&config.site.base_url)
-                .into_iter()
-                .map(|hub| atom::Link {
-                    href: xml_safe(&hub),
-                    rel: "hub".into(),
-                    ..Default::default()
-                }),
-        )
+        .chain(config.hub_urls().into_iter().map(|hub| atom::Link {
+            href: xml_safe(&hub),
+            rel: "hub".into(),
+            ..Default::default()
+        }))
         .collect(),
         subtitle: Some(plain(&view.description, None)),
         generator: Some(atom::Generator {

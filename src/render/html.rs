@@ -16,6 +16,7 @@ use crate::article::Article;
 use crate::catalog::Catalog;
 use crate::config::{Config, Format};
 use crate::taxonomy::Taxonomy;
+use crate::variant::Script;
 
 const STYLE: &str = "body{font:16px/1.5 system-ui,-apple-system,\"PingFang SC\",\"Noto Sans CJK SC\",sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem;color:#222}\
 a{color:#0645ad}h1{font-size:1.6rem}h2{font-size:1.25rem;margin-bottom:.2rem}.meta,.feeds{color:#555;font-size:.9rem}\
@@ -44,13 +45,14 @@ fn feed_links_of(config: &Config, feed: impl Fn(Format) -> PageId) -> String {
     s
 }
 
-pub(super) fn headlines(s: &mut String, items: &[Arc<Article>]) {
+pub(super) fn headlines(config: &Config, s: &mut String, items: &[Arc<Article>]) {
+    let items = super::shown(config, items.to_vec());
     if items.is_empty() {
         s.push_str("<p class=\"meta\">No articles yet.</p>\n");
         return;
     }
     s.push_str("<ul>\n");
-    for a in items {
+    for a in &items {
         let _ = writeln!(
             s,
             "<li><a href=\"{}\">{}</a><time datetime=\"{}\">{}</time></li>",
@@ -70,9 +72,15 @@ pub(super) fn render_index(
     now: DateTime<FixedOffset>,
 ) -> String {
     let title = feed_title(config, cat);
-    let mut s = head(config, &title, |f| {
+    let page = match cat {
+        None => PageId::Index,
+        Some(c) => PageId::CategoryIndex(c.to_string()),
+    };
+    let mut s = head(config, &page, &title, |f| {
         Some(PageId::Feed(cat.map(str::to_string), f))
     });
+    // Index pages offer the page in each script.
+    s.push_str(&variant_links(config, &page));
     match cat {
         None => {
             let _ = writeln!(s, "<h1>{}</h1>", text(&xml_safe(&config.site.title)));
@@ -106,7 +114,7 @@ pub(super) fn render_index(
                     s,
                     "<section>\n<h2><a href=\"{}\">{}</a></h2>",
                     attr(&url_of(config, &PageId::CategoryIndex(c.to_string()))),
-                    text(&xml_safe(config.category_title(c)))
+                    text(&xml_safe(&config.category_title(c)))
                 );
                 if let Some(d) = config.category_description(c) {
                     let _ = writeln!(s, "<p>{}</p>", text(&xml_safe(d)));
@@ -117,7 +125,7 @@ pub(super) fn render_index(
                     if count == 1 { "" } else { "s" },
                     feed_links(config, Some(c))
                 );
-                headlines(&mut s, &catalog.feed_items(Some(c), now, 5));
+                headlines(config, &mut s, &catalog.feed_items(Some(c), now, 5));
                 s.push_str("</section>\n");
             }
         }
@@ -127,7 +135,7 @@ pub(super) fn render_index(
                 "<p class=\"meta\"><a href=\"{}\">{}</a></p>\n<h1>{}</h1>",
                 attr(&url_of(config, &PageId::Index)),
                 text(&xml_safe(&config.site.title)),
-                text(&xml_safe(config.category_title(c)))
+                text(&xml_safe(&config.category_title(c)))
             );
             if let Some(d) = config.category_description(c) {
                 let _ = writeln!(s, "<p>{}</p>", text(&xml_safe(d)));
@@ -139,23 +147,69 @@ pub(super) fn render_index(
                 if count == 1 { "" } else { "s" },
                 feed_links(config, Some(c))
             );
-            headlines(&mut s, &catalog.feed_items(Some(c), now, HEADLINES));
+            headlines(config, &mut s, &catalog.feed_items(Some(c), now, HEADLINES));
         }
     }
     s.push_str("</body>\n</html>\n");
     s
 }
 
-/// The start of a page up to `<body>`: language, title, and an
-/// autodiscovery link to each feed `feed` names.
-fn head(config: &Config, title: &str, feed: impl Fn(Format) -> Option<PageId>) -> String {
-    head_with(config, &config.site.language, title, "", feed)
+/// The start of `page` up to `<body>`: language, title, an
+/// autodiscovery link to each feed `feed` names, and its variants.
+fn head(
+    config: &Config,
+    page: &PageId,
+    title: &str,
+    feed: impl Fn(Format) -> Option<PageId>,
+) -> String {
+    head_with(config, page, &config.site.language, title, "", feed)
+}
+
+/// Where the site's original pages live, their language, and the
+/// variants it serves, from the config or from a variant's view of it.
+fn origin(config: &Config) -> (&str, &str, &[Script]) {
+    match &config.view {
+        Some(v) => (&v.original_base, &v.original_language, &v.variants),
+        None => (
+            &config.site.base_url,
+            &config.site.language,
+            &config.site.variants,
+        ),
+    }
+}
+
+/// `page` in the original and in every variant: (language, name, URL,
+/// whether it is the one `config` renders).
+fn versions(config: &Config, page: &PageId) -> Vec<(String, &'static str, String, bool)> {
+    let (base, language, variants) = origin(config);
+    if variants.is_empty() {
+        return Vec::new();
+    }
+    let here = url_of(config, page);
+    let rest = here.get(config.site.base_url.len()..).unwrap_or("/");
+    let current = config.view.as_ref().map(|v| v.script);
+    let mut out = vec![(
+        language.to_string(),
+        "原文",
+        format!("{base}{rest}"),
+        current.is_none(),
+    )];
+    for v in variants {
+        out.push((
+            v.tag().to_string(),
+            v.label(),
+            format!("{base}/{}{rest}", v.segment()),
+            current == Some(*v),
+        ));
+    }
+    out
 }
 
 /// [`head`] in language `lang`, with `extra` lines (already HTML) before
 /// the style.
 fn head_with(
     config: &Config,
+    page: &PageId,
     lang: &str,
     title: &str,
     extra: &str,
@@ -180,9 +234,43 @@ fn head_with(
             attr(&url_of(config, &page))
         );
     }
+    // The page in each script (`hreflang`), itself included.
+    for (language, _, url, _) in versions(config, page) {
+        let _ = writeln!(
+            s,
+            "<link rel=\"alternate\" hreflang=\"{}\" href=\"{}\">",
+            attr(&language),
+            attr(&url)
+        );
+    }
     s.push_str(extra);
     let _ = write!(s, "<style>{STYLE}</style>\n</head>\n<body>\n");
     s
+}
+
+/// A line linking `page` in the original and in every variant, the one
+/// shown unlinked; empty when the site serves no variant.
+fn variant_links(config: &Config, page: &PageId) -> String {
+    let versions = versions(config, page);
+    if versions.is_empty() {
+        return String::new();
+    }
+    let links: Vec<String> = versions
+        .iter()
+        .map(|(language, name, url, current)| {
+            if *current {
+                format!("<strong lang=\"{}\">{name}</strong>", attr(language))
+            } else {
+                format!(
+                    "<a href=\"{}\" hreflang=\"{}\" lang=\"{}\">{name}</a>",
+                    attr(url),
+                    attr(language),
+                    attr(language)
+                )
+            }
+        })
+        .collect();
+    format!("<p class=\"meta\">{}</p>\n", links.join(" · "))
 }
 
 /// The heading of a taxonomy's list.
@@ -202,7 +290,7 @@ pub(super) fn render_term_list(
     now: DateTime<FixedOffset>,
 ) -> String {
     let title = format!("{} - {}", list_title(tax), config.site.title);
-    let mut s = head(config, &title, |_| None);
+    let mut s = head(config, &PageId::TermList(tax), &title, |_| None);
     let _ = writeln!(
         s,
         "<p class=\"meta\"><a href=\"{}\">{}</a></p>\n<h1>{}</h1>",
@@ -210,14 +298,14 @@ pub(super) fn render_term_list(
         text(&xml_safe(&config.site.title)),
         list_title(tax)
     );
-    let mut terms: Vec<(usize, &str, &str)> = catalog
+    let mut terms: Vec<(usize, std::borrow::Cow<str>, &str)> = catalog
         .terms(tax)
-        .map(|(k, t)| (catalog.term_count(tax, k, now), t.name(), k))
+        .map(|(k, t)| (catalog.term_count(tax, k, now), config.show(t.name()), k))
         .filter(|(n, _, _)| *n > 0)
         .collect();
     terms.sort_by(|a, b| {
         b.0.cmp(&a.0)
-            .then_with(|| a.1.cmp(b.1))
+            .then_with(|| a.1.cmp(&b.1))
             .then_with(|| a.2.cmp(b.2))
     });
     if terms.is_empty() {
@@ -229,7 +317,7 @@ pub(super) fn render_term_list(
                 s,
                 "<li><a href=\"{}\">{}</a> <span class=\"meta\">{n}</span></li>",
                 attr(&url_of(config, &PageId::TermIndex(tax, k.to_string()))),
-                text(&xml_safe(name))
+                text(&xml_safe(&name))
             );
         }
         s.push_str("</ul>\n");
@@ -248,8 +336,13 @@ pub(super) fn render_term_index(
 ) -> String {
     let title = term_title(config, catalog, tax, key);
     let feed = |f| PageId::TermFeed(tax, key.to_string(), f);
-    let mut s = head(config, &title, |f| Some(feed(f)));
-    let name = catalog.term(tax, key).map_or(key, |t| t.name());
+    let mut s = head(
+        config,
+        &PageId::TermIndex(tax, key.to_string()),
+        &title,
+        |f| Some(feed(f)),
+    );
+    let name = config.show(catalog.term(tax, key).map_or(key, |t| t.name()));
     let _ = writeln!(
         s,
         "<p class=\"meta\"><a href=\"{}\">{}</a> · <a href=\"{}\">{}</a></p>\n<h1>{}</h1>",
@@ -257,7 +350,7 @@ pub(super) fn render_term_index(
         text(&xml_safe(&config.site.title)),
         attr(&url_of(config, &PageId::TermList(tax))),
         list_title(tax),
-        text(&xml_safe(name))
+        text(&xml_safe(&name))
     );
     let count = catalog.term_count(tax, key, now);
     let _ = writeln!(
@@ -266,7 +359,11 @@ pub(super) fn render_term_index(
         if count == 1 { "" } else { "s" },
         feed_links_of(config, feed)
     );
-    headlines(&mut s, &catalog.term_items(tax, key, now, HEADLINES));
+    headlines(
+        config,
+        &mut s,
+        &catalog.term_items(tax, key, now, HEADLINES),
+    );
     s.push_str("</body>\n</html>\n");
     s
 }
@@ -274,7 +371,7 @@ pub(super) fn render_term_index(
 /// An article's page: title, date, authors and tags linked to their
 /// pages, its category linked, the body as the feeds carry it, the
 /// permalink as canonical URL and its category's feeds for autodiscovery.
-pub(super) fn render_article(config: &Config, a: &Article) -> String {
+pub(super) fn render_article(config: &Config, a: &Article, path: &str) -> String {
     let category = (!a.category.is_empty()).then(|| a.category.to_string());
     let canonical = format!(
         "<link rel=\"canonical\" href=\"{}\">\n",
@@ -282,7 +379,8 @@ pub(super) fn render_article(config: &Config, a: &Article) -> String {
     );
     let title = format!("{} - {}", a.title, config.site.title);
     let lang = a.lang.as_deref().unwrap_or(&config.site.language);
-    let mut s = head_with(config, lang, &title, &canonical, |f| {
+    let page = PageId::ArticlePage(path.to_string());
+    let mut s = head_with(config, &page, lang, &title, &canonical, |f| {
         Some(PageId::Feed(category.clone(), f))
     });
     let _ = write!(
@@ -296,7 +394,7 @@ pub(super) fn render_article(config: &Config, a: &Article) -> String {
             s,
             " · <a href=\"{}\">{}</a>",
             attr(&url_of(config, &PageId::CategoryIndex(c.clone()))),
-            text(&xml_safe(config.category_title(c)))
+            text(&xml_safe(&config.category_title(c)))
         );
     }
     let _ = writeln!(s, "</p>\n<article>\n<h1>{}</h1>", text(&xml_safe(&a.title)));
@@ -345,7 +443,8 @@ pub(super) fn render_article(config: &Config, a: &Article) -> String {
 /// A tag or author name, linked to its page when the taxonomy is on and
 /// `linked` holds.
 fn term_link(config: &Config, tax: Taxonomy, name: &str, linked: bool) -> String {
-    let shown = text(&xml_safe(name)).into_owned();
+    // Shown in the page's script; the key (the URL) is the original's.
+    let shown = text(&xml_safe(&config.show(name))).into_owned();
     let key = crate::taxonomy::key(name);
     if !linked || key.is_empty() || !config.feeds.taxonomies.contains(&tax) {
         return shown;

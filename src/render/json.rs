@@ -78,9 +78,11 @@ pub(super) fn render_json(config: &Config, catalog: &Catalog, view: &FeedView) -
             authors: a
                 .authors
                 .iter()
-                .map(|n| JsonAuthor { name: xml_safe(n) })
+                .map(|n| JsonAuthor {
+                    name: xml_safe(&config.show(n)),
+                })
                 .collect(),
-            tags: a.tags.iter().map(|t| xml_safe(t)).collect(),
+            tags: a.tags.iter().map(|t| xml_safe(&config.show(t))).collect(),
             image: a.image.as_deref().map(xml_safe),
             language: a.lang.as_deref().map(xml_safe),
         })
@@ -96,8 +98,7 @@ pub(super) fn render_json(config: &Config, catalog: &Catalog, view: &FeedView) -
             name: xml_safe(config.site.author.as_deref().unwrap_or(&config.site.title)),
         }],
         hubs: config
-            .websub
-            .hub_urls(&config.site.base_url)
+            .hub_urls()
             .into_iter()
             .map(|url| JsonHub {
                 kind: "WebSub",

@@ -18,6 +18,7 @@ use crate::catalog::{Catalog, Change};
 use crate::config::{Config, Format};
 use crate::taxonomy::{self, Taxonomy};
 use crate::url_segment::encode_segment;
+use crate::variant::Script;
 
 mod atom;
 mod html;
@@ -49,6 +50,8 @@ pub enum PageId {
     /// An article's page, at its permalink's (decoded) path under
     /// `site.base_url`. Rendered on request.
     ArticlePage(String),
+    /// A page in a Chinese script variant, under `/zh-hans/` or `/zh-hant/`.
+    Variant(Script, Box<PageId>),
 }
 
 impl PageId {
@@ -65,13 +68,48 @@ impl PageId {
             PageId::TermIndex(t, k) => format!("/{t}/{k}/"),
             PageId::TermFeed(t, k, f) => format!("/{t}/{k}/{}", f.file_name()),
             PageId::ArticlePage(p) => p.clone(),
+            PageId::Variant(v, p) => format!("/{}{}", v.segment(), p.path()),
         }
+    }
+
+    /// This page in variant `script`.
+    pub fn in_variant(self, script: Script) -> PageId {
+        match self {
+            PageId::Variant(_, p) => PageId::Variant(script, p),
+            p => PageId::Variant(script, Box::new(p)),
+        }
+    }
+
+    /// The page in the original script (itself, outside a variant).
+    pub fn original(&self) -> &PageId {
+        match self {
+            PageId::Variant(_, p) => p,
+            p => p,
+        }
+    }
+
+    /// A variant's prefix split off a request path: the variant, if the
+    /// site serves it, and the rest (`/zh-hans/a/rss.xml` →
+    /// `(Hans, /a/rss.xml)`).
+    pub fn split_variant<'a>(config: &Config, path: &'a str) -> Option<(Script, &'a str)> {
+        let rest = path.strip_prefix('/')?;
+        let (segment, rest) = rest.split_once('/')?;
+        let script = Script::from_segment(segment)?;
+        config
+            .site
+            .variants
+            .contains(&script)
+            .then(|| (script, &path[1 + segment.len()..]))
+            .filter(|_| !rest.is_empty() || path.ends_with('/'))
     }
 
     /// The page a request path names, when it is one rendered on request
     /// (a tag's or author's page or feed) under this config: its taxonomy
     /// and format enabled, its segment a key as herald writes it.
     pub fn on_demand(config: &Config, path: &str) -> Option<PageId> {
+        if let Some((script, rest)) = PageId::split_variant(config, path) {
+            return PageId::on_demand(config, rest).map(|p| p.in_variant(script));
+        }
         let (name, rest) = path.strip_prefix('/')?.split_once('/')?;
         let tax = *config.feeds.taxonomies.iter().find(|t| t.name() == name)?;
         if rest.is_empty() {
@@ -96,7 +134,7 @@ impl PageId {
     /// change: there may be thousands of tags.
     pub fn is_on_demand(&self) -> bool {
         matches!(
-            self,
+            self.original(),
             PageId::TermList(_)
                 | PageId::TermIndex(..)
                 | PageId::TermFeed(..)
@@ -112,13 +150,14 @@ impl PageId {
             PageId::TermList(t) => format!("{t}/index.html"),
             PageId::TermIndex(t, k) => format!("{t}/{k}/index.html"),
             PageId::ArticlePage(p) if p.ends_with('/') => format!("{}index.html", &p[1..]),
+            PageId::Variant(v, p) => format!("{}/{}", v.segment(), p.file_path()),
             other => other.path()[1..].to_string(),
         }
     }
 
     /// The category this page belongs to, if any.
     pub fn category(&self) -> Option<&str> {
-        match self {
+        match self.original() {
             PageId::CategoryIndex(c) | PageId::Feed(Some(c), _) => Some(c),
             _ => None,
         }
@@ -140,6 +179,10 @@ pub struct Rendered {
 pub fn url_of(config: &Config, page: &PageId) -> String {
     let base = &config.site.base_url;
     match page {
+        PageId::Variant(v, p) => match config.variant(*v) {
+            Some(view) => url_of(view, p),
+            None => format!("{base}/{}{}", v.segment(), &url_of(config, p)[base.len()..]),
+        },
         PageId::Index => format!("{base}/"),
         PageId::CategoryIndex(c) => format!("{base}/{}/", encode_segment(c)),
         PageId::Feed(None, f) => format!("{base}/{}", f.file_name()),
@@ -175,6 +218,7 @@ pub fn claimed_paths(config: &Config, catalog: &Catalog) -> std::collections::Ha
 /// [`claimed_paths`] gives to another page or a route.
 pub fn shadowed(claimed: &std::collections::HashSet<String>, page: &PageId) -> bool {
     match page {
+        PageId::Variant(_, inner) => shadowed(claimed, inner),
         PageId::ArticlePage(p) => {
             claimed.contains(p) || claimed.contains(&format!("/{}", page.file_path()))
         }
@@ -186,6 +230,7 @@ pub fn shadowed(claimed: &std::collections::HashSet<String>, page: &PageId) -> b
 /// article; every other page whenever it is listed.
 pub fn exists(catalog: &Catalog, page: &PageId, now: DateTime<FixedOffset>) -> bool {
     match page {
+        PageId::Variant(_, inner) => exists(catalog, inner, now),
         PageId::TermIndex(t, k) | PageId::TermFeed(t, k, _) => catalog.term_count(*t, k, now) > 0,
         PageId::ArticlePage(p) => catalog.page_owner(p).is_some_and(|a| a.entry().date <= now),
         _ => true,
@@ -202,6 +247,7 @@ pub fn item_paths<'a>(
     now: DateTime<FixedOffset>,
 ) -> Vec<&'a str> {
     match page {
+        PageId::Variant(_, inner) => item_paths(config, catalog, inner, now),
         PageId::TermIndex(t, k) => catalog.term_paths(*t, k, now, HEADLINES),
         PageId::TermFeed(t, k, _) => catalog.term_paths(*t, k, now, config.feeds.limit),
         PageId::ArticlePage(p) => catalog
@@ -215,6 +261,26 @@ pub fn item_paths<'a>(
 /// The tag and author lists and every page of every term that exists
 /// now: what `herald build` writes besides [`all_pages`].
 pub fn term_pages(config: &Config, catalog: &Catalog, now: DateTime<FixedOffset>) -> Vec<PageId> {
+    with_variants(config, original_term_pages(config, catalog, now))
+}
+
+/// Every page of `pages` again in each variant the site serves.
+pub fn with_variants(config: &Config, mut pages: Vec<PageId>) -> Vec<PageId> {
+    let n = pages.len();
+    for v in &config.site.variants {
+        for i in 0..n {
+            let p = pages[i].clone();
+            pages.push(p.in_variant(*v));
+        }
+    }
+    pages
+}
+
+fn original_term_pages(
+    config: &Config,
+    catalog: &Catalog,
+    now: DateTime<FixedOffset>,
+) -> Vec<PageId> {
     let mut pages = Vec::new();
     for t in &config.feeds.taxonomies {
         pages.push(PageId::TermList(*t));
@@ -233,12 +299,17 @@ pub fn term_pages(config: &Config, catalog: &Catalog, now: DateTime<FixedOffset>
 
 /// The page of every published article whose permalink lies under
 /// `site.base_url`: what `herald build` writes besides the feeds.
-pub fn article_pages(catalog: &Catalog, now: DateTime<FixedOffset>) -> Vec<PageId> {
-    catalog
+pub fn article_pages(
+    config: &Config,
+    catalog: &Catalog,
+    now: DateTime<FixedOffset>,
+) -> Vec<PageId> {
+    let pages = catalog
         .pages_at(now)
         .into_iter()
         .map(PageId::ArticlePage)
-        .collect()
+        .collect();
+    with_variants(config, pages)
 }
 
 /// Headlines on a category's or term's page.
@@ -246,6 +317,10 @@ pub(crate) const HEADLINES: usize = 20;
 
 /// Every page the current config and catalog serve.
 pub fn all_pages(config: &Config, catalog: &Catalog) -> Vec<PageId> {
+    with_variants(config, original_pages(config, catalog))
+}
+
+fn original_pages(config: &Config, catalog: &Catalog) -> Vec<PageId> {
     let mut pages = vec![PageId::Index, PageId::Opml];
     for f in &config.feeds.formats {
         pages.push(PageId::Feed(None, *f));
@@ -262,6 +337,15 @@ pub fn all_pages(config: &Config, catalog: &Catalog) -> Vec<PageId> {
 /// The pages a change affects and that still exist. Pages of removed
 /// categories are not listed: the caller drops them.
 pub fn affected_pages(
+    config: &Config,
+    catalog: &Catalog,
+    change: &Change,
+    now: DateTime<FixedOffset>,
+) -> Vec<PageId> {
+    with_variants(config, original_affected(config, catalog, change, now))
+}
+
+fn original_affected(
     config: &Config,
     catalog: &Catalog,
     change: &Change,
@@ -329,6 +413,12 @@ pub fn render(
     now: DateTime<FixedOffset>,
 ) -> Rendered {
     match page {
+        PageId::Variant(v, inner) => match config.variant(*v) {
+            Some(view) => render(view, catalog, inner, now),
+            // A variant the config does not serve has no pages; callers
+            // only ask for those it does.
+            None => render(config, catalog, inner, now),
+        },
         PageId::Feed(cat, f) => {
             let view = FeedView::new(config, catalog, cat.as_deref(), now);
             render_feed(config, catalog, &view, *f)
@@ -350,7 +440,10 @@ pub fn render(
             // Empty when no article is held in full there: the caller reads
             // its body first, and serves no empty page.
             let body = match catalog.page_owner(p).and_then(|a| a.full()) {
-                Some(a) => html::render_article(config, a),
+                Some(a) => {
+                    let a = shown(config, vec![Arc::clone(a)]);
+                    html::render_article(config, &a[0], p)
+                }
                 None => String::new(),
             };
             html_page(body)
@@ -380,7 +473,7 @@ pub fn websub_link(config: &Config, self_url: &str) -> Option<String> {
         return None;
     }
     let mut link = String::new();
-    for hub in config.websub.hub_urls(&config.site.base_url) {
+    for hub in config.hub_urls() {
         link.push_str(&format!("<{hub}>; rel=\"hub\", "));
     }
     link.push_str(&format!("<{self_url}>; rel=\"self\""));
@@ -398,7 +491,7 @@ fn html_page(body: String) -> Rendered {
 
 /// A term's display name and the title of its pages and feeds.
 pub fn term_title(config: &Config, catalog: &Catalog, tax: Taxonomy, key: &str) -> String {
-    let name = catalog.term(tax, key).map_or(key, |t| t.name());
+    let name = config.show(catalog.term(tax, key).map_or(key, |t| t.name()));
     format!("{name} - {}", config.site.title)
 }
 
@@ -427,6 +520,14 @@ pub(crate) struct FeedView {
     pub(crate) updated: DateTime<FixedOffset>,
 }
 
+/// Articles as `config` shows them: converted in a variant's view.
+pub(crate) fn shown(config: &Config, items: Vec<Arc<Article>>) -> Vec<Arc<Article>> {
+    match &config.view {
+        Some(v) => items.iter().map(|a| v.article(a)).collect(),
+        None => items,
+    }
+}
+
 /// A feed's date: its newest item's `updated`; for an empty feed, the
 /// newest on the site, else the epoch.
 fn feed_updated(
@@ -453,7 +554,10 @@ impl FeedView {
         category: Option<&str>,
         now: DateTime<FixedOffset>,
     ) -> Self {
-        let items = catalog.feed_items(category, now, config.feeds.limit);
+        let items = shown(
+            config,
+            catalog.feed_items(category, now, config.feeds.limit),
+        );
         let updated = feed_updated(catalog, &items, now);
         let description = match category {
             Some(c) => config.category_description(c).map(str::to_string),
@@ -478,7 +582,10 @@ impl FeedView {
         key: &str,
         now: DateTime<FixedOffset>,
     ) -> Self {
-        let items = catalog.term_items(tax, key, now, config.feeds.limit);
+        let items = shown(
+            config,
+            catalog.term_items(tax, key, now, config.feeds.limit),
+        );
         let updated = feed_updated(catalog, &items, now);
         let title = term_title(config, catalog, tax, key);
         let description = Some(config.site.description.clone())

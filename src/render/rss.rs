@@ -34,7 +34,7 @@ pub(super) fn render_rss(config: &Config, catalog: &Catalog, view: &FeedView) ->
                 a.tags
                     .iter()
                     .map(|t| rss::Category {
-                        name: xml_safe(t),
+                        name: xml_safe(&config.show(t)),
                         domain: None,
                     })
                     .collect::<Vec<_>>(),
@@ -48,7 +48,11 @@ pub(super) fn render_rss(config: &Config, catalog: &Catalog, view: &FeedView) ->
             }
             if !a.authors.is_empty() {
                 item.set_dublin_core_ext(DublinCoreExtension {
-                    creators: a.authors.iter().map(|s| xml_safe(s)).collect(),
+                    creators: a
+                        .authors
+                        .iter()
+                        .map(|s| xml_safe(&config.show(s)))
+                        .collect(),
                     ..Default::default()
                 });
             }
@@ -69,7 +73,7 @@ pub(super) fn render_rss(config: &Config, catalog: &Catalog, view: &FeedView) ->
         ..Default::default()
     }];
     // WebSub discovery: `/rss/channel/atom:link[@rel="hub"]`.
-    for hub in config.websub.hub_urls(&config.site.base_url) {
+    for hub in config.hub_urls() {
         links.push(Link {
             href: xml_safe(&hub),
             rel: "hub".into(),
