@@ -12,14 +12,14 @@
 //! tags, authors) and item ids are never converted.
 //!
 //! Converting is the costly part, so each converted article is kept
-//! ([`View::article`]) until the article changes: an edit converts the
-//! edited article once per variant, not every article of every feed it
-//! re-renders.
+//! ([`View::article`]) while the catalog holds the article in full and it
+//! does not change: an edit converts the edited article once per variant,
+//! not every article of every feed it re-renders.
 
 pub mod html;
 
 use std::borrow::Cow;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 
 use rustc_hash::FxHashMap;
 
@@ -100,8 +100,11 @@ impl Script {
     }
 }
 
-/// Articles kept converted, at most; past this the store starts afresh
-/// (the feed windows need about one per item; article pages add more).
+/// Converted articles kept before those whose original is gone are
+/// swept out (the feed windows hold about one per item).
+const SWEEP_AT: usize = 2048;
+/// Converted articles kept at most: past this, after a sweep, the store
+/// starts afresh.
 const KEPT: usize = 8192;
 
 /// What a variant's view of the config adds: the script, where the
@@ -121,8 +124,11 @@ pub struct View {
     converted: Mutex<Converted>,
 }
 
-/// Converted articles by path: (address of the original, converted).
-type Converted = FxHashMap<Arc<str>, (usize, Arc<Article>)>;
+/// Converted articles by path, with the original each was made from. A
+/// `Weak` keeps the original's allocation (not its text) while it is
+/// held, so a new version can never reuse its address, and tells when
+/// the catalog let the original go.
+type Converted = FxHashMap<Arc<str>, (Weak<Article>, Arc<Article>)>;
 
 impl std::fmt::Debug for View {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -161,18 +167,25 @@ impl View {
     /// (renderers convert names where they show them; their keys are the
     /// original's).
     pub fn article(&self, a: &Arc<Article>) -> Arc<Article> {
-        let address = Arc::as_ptr(a) as usize;
         if let Some((made_from, done)) = self.lock().get(&*a.entry.rel) {
-            if *made_from == address {
+            if std::ptr::eq(made_from.as_ptr(), Arc::as_ptr(a)) {
                 return Arc::clone(done);
             }
         }
         let done = Arc::new(self.convert_article(a));
         let mut kept = self.lock();
-        if kept.len() >= KEPT {
-            kept.clear();
+        if kept.len() >= SWEEP_AT {
+            // Articles the catalog no longer holds in full (out of every
+            // feed, or changed) are converted again if shown again.
+            kept.retain(|_, (original, _)| original.strong_count() > 0);
+            if kept.len() >= KEPT {
+                kept.clear();
+            }
         }
-        kept.insert(Arc::clone(&a.entry.rel), (address, Arc::clone(&done)));
+        kept.insert(
+            Arc::clone(&a.entry.rel),
+            (Arc::downgrade(a), Arc::clone(&done)),
+        );
         done
     }
 
@@ -230,6 +243,37 @@ mod tests {
             Cow::Borrowed(_)
         ));
         assert!(matches!(Script::Hant.convert("發展"), Cow::Borrowed(_)));
+    }
+
+    fn article(rel: &str, title: &str) -> Arc<Article> {
+        let text = format!("+++\ntitle = \"{title}\"\ndate = \"2025-03-01\"\n+++\n頭髮\n");
+        let config = crate::config::Config::parse(
+            std::path::Path::new("/x/herald.toml"),
+            "[site]\ntitle = \"T\"\n",
+        )
+        .unwrap();
+        let path = std::path::Path::new("/x").join(rel);
+        Arc::new(
+            crate::article::parse(&path, rel, &text, None, &config)
+                .unwrap()
+                .article,
+        )
+    }
+
+    #[test]
+    fn a_changed_article_is_converted_again_and_an_unchanged_one_is_not() {
+        let view = View::new(Script::Hans, "https://x.example", "zh-TW", &[Script::Hans]);
+        let first = article("a/one.md", "會議");
+        let a = view.article(&first);
+        assert_eq!(a.title, "会议");
+        assert!(
+            Arc::ptr_eq(&a, &view.article(&first)),
+            "kept while unchanged"
+        );
+        // A new version, even where the old one's memory was: converted anew.
+        drop(first);
+        let second = article("a/one.md", "後天");
+        assert_eq!(view.article(&second).title, "后天");
     }
 
     #[test]
