@@ -40,6 +40,7 @@ pub fn render_all(
             .into_iter()
             .filter(|p| !render::shadowed(&claimed, p)),
     );
+    let pages = render::with_variants(config, pages);
     for (_, d) in hydrate(config, catalog, now, &pages).failed {
         tracing::warn!(path = %d.path.display(), problem = %d, "article body unavailable");
     }

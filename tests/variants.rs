@@ -419,3 +419,75 @@ fn an_unknown_variant_is_a_config_error_naming_the_key() {
         "{err}"
     );
 }
+
+#[test]
+fn pages_of_variants_exist_only_where_the_original_does() {
+    let with = site(BOTH);
+    let d = Daemon::start(&with.config);
+    for path in [
+        "/zh-hans/nowhere/rss.xml",
+        "/zh-hans/nowhere/",
+        "/zh-hant/politics/nothing.html",
+        "/zh-hant/tags/nothing/",
+        "/zh-tw/politics/rss.xml",
+    ] {
+        d.assert_404(&encoded(path));
+    }
+    let r = d.get("/zh-hans");
+    assert_eq!(r.status, 301, "/zh-hans redirects to /zh-hans/");
+    // A site without variants has none of these.
+    let plain = site("[]");
+    let d = Daemon::start(&plain.config);
+    d.assert_404("/zh-hans/politics/rss.xml");
+    d.assert_404("/zh-hans/");
+}
+
+#[test]
+fn a_websub_subscriber_of_a_variant_feed_gets_each_new_version() {
+    let site = Site::with_config(&format!(
+        "[site]\ntitle = \"河陽新聞\"\nbase_url = \"{BASE}\"\nlanguage = \"zh-TW\"\n\
+         variants = {BOTH}\n\n[server]\nlisten = \"127.0.0.1:0\"\n\n\
+         [content]\ndir = \"../content\"\ndebounce_ms = 50\n\n\
+         [websub]\nbuiltin = true\nallow_private_callbacks = true\n"
+    ));
+    site.write("politics/simplified.md", SIMPLIFIED);
+    let d = Daemon::start_watching(&site);
+    let sub = Subscriber::start();
+    let topic = format!("{BASE}/zh-hant/politics/atom.xml");
+    let mark = sub.mark();
+    let client = reqwest::blocking::Client::builder()
+        .no_proxy()
+        .build()
+        .unwrap();
+    let r = client
+        .post(d.url("/websub"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form_encode(&[
+            ("hub.mode", "subscribe"),
+            ("hub.topic", &topic),
+            ("hub.callback", &sub.url("/hant")),
+        ]))
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 202, "{:?}", r.text());
+    sub.wait_request("the verification", mark, DEADLINE, |r| {
+        r.path() == "/hant" && r.is_get_mode("subscribe")
+    });
+    eventually("the subscription counted", DEADLINE, || {
+        let n = d.health()["websub"]["subscriptions"].as_u64();
+        (n == Some(1)).then_some(()).ok_or(format!("{n:?}"))
+    });
+    let mark = sub.mark();
+    site.atomic_save(
+        "politics/simplified.md",
+        &SIMPLIFIED.replace("头发与后天的会议", "推送的头发会议"),
+    );
+    let got = sub.wait_request("the new version", mark, DEADLINE, |r| {
+        r.is_post() && r.path() == "/hant" && r.text().contains("推送的頭髮會議")
+    });
+    assert_eq!(
+        got.body,
+        d.get("/zh-hant/politics/atom.xml").body,
+        "the delivery is the variant feed served"
+    );
+}

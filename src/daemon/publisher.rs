@@ -718,7 +718,9 @@ impl Publisher {
         // the change touched: a ping says which feeds' bytes changed.
         let claimed = render::claimed_paths(&self.config, &self.catalog);
         let announced = |p: &PageId| match (&self.hub, p.original()) {
-            (Some(hub), PageId::TermFeed(..)) => hub.pings_hubs() || hub.is_watched(&p.path()),
+            (Some(hub), PageId::TermFeed(..) | PageId::Feed(..)) => {
+                hub.pings_hubs() || hub.is_watched(&p.path())
+            }
             _ => false,
         };
         pages.retain(|p| {
@@ -732,10 +734,17 @@ impl Publisher {
             .map(PageId::path)
             .filter(|path| !self.resources.contains_key(path))
             .collect();
-        for p in pages.iter().filter(|p| matches!(p, PageId::TermList(_))) {
+        // A variant's pages are let go too, but for feeds the hubs are
+        // told of: an edit costs the same with variants on as off, and a
+        // variant's page is rendered at its next request.
+        let let_go = |p: &PageId| {
+            matches!(p.original(), PageId::TermList(_))
+                || (matches!(p, PageId::Variant(..)) && !announced(p))
+        };
+        for p in pages.iter().filter(|p| let_go(p)) {
             self.resources.remove(&p.path());
         }
-        pages.retain(|p| !matches!(p, PageId::TermList(_)));
+        pages.retain(|p| !let_go(p));
         let gone: Vec<String> = pages
             .iter()
             .filter(|p| !render::exists(&self.catalog, p, now))
@@ -815,19 +824,12 @@ impl Publisher {
         if let Some(r) = self.resources.get(path) {
             return Some(Arc::clone(r));
         }
-        let page = PageId::on_demand(&self.config, path).or_else(|| {
-            // An article's page, in the original or in a variant.
-            let (variant, original) = match PageId::split_variant(&self.config, path) {
-                Some((v, rest)) => (Some(v), rest),
-                None => (None, path),
-            };
-            self.catalog.page_owner(original)?;
-            let page = PageId::ArticlePage(original.to_string());
-            Some(match variant {
-                Some(v) => page.in_variant(v),
-                None => page,
-            })
-        })?;
+        let page = PageId::at(&self.config, &self.catalog, path)?;
+        if !page.is_on_demand() {
+            // Served from the snapshot, or not at all (a feed format the
+            // config turned off, say).
+            return None;
+        }
         let claimed = render::claimed_paths(&self.config, &self.catalog);
         if render::shadowed(&claimed, &page) {
             return None;

@@ -130,16 +130,54 @@ impl PageId {
         Some(PageId::TermFeed(tax, key.to_string(), f))
     }
 
+    /// The page at a decoded request path, whatever kind it is: for
+    /// pages of a variant, which are all rendered on request. `None` when
+    /// no page is there (a category that does not exist, say).
+    pub fn at(config: &Config, catalog: &Catalog, path: &str) -> Option<PageId> {
+        if let Some((script, rest)) = PageId::split_variant(config, path) {
+            return PageId::at(config, catalog, rest).map(|p| p.in_variant(script));
+        }
+        if let Some(p) = PageId::on_demand(config, path) {
+            return Some(p);
+        }
+        let format = |file: &str| {
+            config
+                .feeds
+                .formats
+                .iter()
+                .copied()
+                .find(|f| f.file_name() == file)
+        };
+        let rest = path.strip_prefix('/')?;
+        let page = match rest.split_once('/') {
+            None if rest.is_empty() => Some(PageId::Index),
+            None if rest == "feeds.opml" => Some(PageId::Opml),
+            None => format(rest).map(|f| PageId::Feed(None, f)),
+            Some((c, "")) if catalog.has_category(c) => Some(PageId::CategoryIndex(c.to_string())),
+            Some((c, file)) if catalog.has_category(c) && !file.contains('/') => {
+                format(file).map(|f| PageId::Feed(Some(c.to_string()), f))
+            }
+            _ => None,
+        };
+        page.or_else(|| {
+            catalog.page_owner(path)?;
+            Some(PageId::ArticlePage(path.to_string()))
+        })
+    }
+
     /// Whether this page is rendered on request rather than with every
     /// change: there may be thousands of tags.
     pub fn is_on_demand(&self) -> bool {
-        matches!(
-            self.original(),
-            PageId::TermList(_)
-                | PageId::TermIndex(..)
-                | PageId::TermFeed(..)
-                | PageId::ArticlePage(_)
-        )
+        // A variant's pages too: served on request, let go when they
+        // change, so variants cost nothing until read.
+        matches!(self, PageId::Variant(..))
+            || matches!(
+                self.original(),
+                PageId::TermList(_)
+                    | PageId::TermIndex(..)
+                    | PageId::TermFeed(..)
+                    | PageId::ArticlePage(_)
+            )
     }
 
     /// The file this page is written to by `herald build`, relative to the output dir.
@@ -207,7 +245,7 @@ pub fn claimed_paths(config: &Config, catalog: &Catalog) -> std::collections::Ha
         .into_iter()
         .map(String::from)
         .collect();
-    for p in all_pages(config, catalog) {
+    for p in with_variants(config, all_pages(config, catalog)) {
         claimed.insert(format!("/{}", p.file_path()));
         claimed.insert(p.path());
     }
@@ -261,7 +299,7 @@ pub fn item_paths<'a>(
 /// The tag and author lists and every page of every term that exists
 /// now: what `herald build` writes besides [`all_pages`].
 pub fn term_pages(config: &Config, catalog: &Catalog, now: DateTime<FixedOffset>) -> Vec<PageId> {
-    with_variants(config, original_term_pages(config, catalog, now))
+    original_term_pages(config, catalog, now)
 }
 
 /// Every page of `pages` again in each variant the site serves.
@@ -304,12 +342,12 @@ pub fn article_pages(
     catalog: &Catalog,
     now: DateTime<FixedOffset>,
 ) -> Vec<PageId> {
-    let pages = catalog
+    let _ = config;
+    catalog
         .pages_at(now)
         .into_iter()
         .map(PageId::ArticlePage)
-        .collect();
-    with_variants(config, pages)
+        .collect()
 }
 
 /// Headlines on a category's or term's page.
@@ -317,7 +355,7 @@ pub(crate) const HEADLINES: usize = 20;
 
 /// Every page the current config and catalog serve.
 pub fn all_pages(config: &Config, catalog: &Catalog) -> Vec<PageId> {
-    with_variants(config, original_pages(config, catalog))
+    original_pages(config, catalog)
 }
 
 fn original_pages(config: &Config, catalog: &Catalog) -> Vec<PageId> {
