@@ -18,7 +18,8 @@
 //! (tags and authors, and how their names fold), [`url_segment`]
 //! (percent-encoding), [`websub`] (hub pings and the built-in hub),
 //! [`load`] (whole-tree loads, for the daemon and
-//! `herald build`/`check`) and [`output`] (atomic writes of rendered files).
+//! `herald build`/`check`), [`output`] (atomic writes of rendered files)
+//! and [`systemd`] (service notifications).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -32,6 +33,7 @@ pub mod http;
 pub mod load;
 pub mod output;
 pub mod render;
+pub mod systemd;
 pub mod taxonomy;
 pub mod url_segment;
 pub mod variant;

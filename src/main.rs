@@ -56,11 +56,21 @@ fn init_logging(format: LogFormat) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(colour_logs())
         .with_writer(std::io::stderr);
     match format {
         LogFormat::Json => builder.json().init(),
         LogFormat::Text => builder.init(),
     }
+}
+
+/// Whether log lines carry colour: only on a terminal, and never with
+/// `NO_COLOR` set to anything (<https://no-color.org>). Logs redirected
+/// to a file, journald or a shipper stay plain text.
+fn colour_logs() -> bool {
+    use std::io::IsTerminal as _;
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    std::io::stderr().is_terminal() && !no_color
 }
 
 fn main() -> ExitCode {
@@ -194,8 +204,26 @@ fn serve(config_path: &Path, listen: Option<&str>) -> ExitCode {
         let shutdown = async move {
             let _ = stop_rx.await;
         };
+        let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
+        tokio::spawn(async move {
+            if ready_rx.await.is_ok() {
+                herald::systemd::ready();
+            }
+        });
+        if let Some(every) = herald::systemd::watchdog_interval() {
+            // Sent from the runtime that answers requests: a stuck runtime
+            // stops the pings and systemd restarts the service.
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(every);
+                loop {
+                    tick.tick().await;
+                    herald::systemd::watchdog();
+                }
+            });
+        }
         let options = herald::daemon::Options {
             reload_rx: Some(reload_rx),
+            ready_tx: Some(ready_tx),
             ..Default::default()
         };
         herald::daemon::run_with(listener, config, options, shutdown)
@@ -243,6 +271,7 @@ async fn signals(
         match stop_tx.take() {
             Some(tx) => {
                 tracing::info!("shutting down (send the signal again to exit at once)");
+                herald::systemd::stopping();
                 let _ = tx.send(());
             }
             None => {

@@ -865,6 +865,12 @@ impl Publisher {
     /// Reloads the config file. A config that fails keeps the old one in
     /// force and shows the error in `/healthz`.
     pub fn reload_config(&mut self) {
+        crate::systemd::reloading();
+        self.reload_config_inner();
+        crate::systemd::ready();
+    }
+
+    fn reload_config_inner(&mut self) {
         // Load by the path as given, so error paths read the same before and after.
         let new = match Config::load(&self.config.path.clone()) {
             Ok(c) => c,

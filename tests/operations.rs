@@ -1,0 +1,203 @@
+//! The binary as an operator runs it: under systemd (service
+//! notifications to `NOTIFY_SOCKET`, here a Unix datagram socket of the
+//! test's) and with its log going to a file, journald or a terminal.
+
+mod support;
+
+use std::io::Read as _;
+use std::os::unix::net::UnixDatagram;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use support::*;
+
+/// A site of one article whose config listens on a free loopback port.
+fn small_site() -> (Site, u16) {
+    let port = free_port();
+    let site = Site::with_config(&config_with("Ops", &format!("127.0.0.1:{port}"), "", ""));
+    site.write("news/one.md", &article("One", "2025-01-01T00:00:00Z"));
+    (site, port)
+}
+
+/// `herald serve` on the site with `env`, stderr to a pipe.
+fn serve(site: &Site, env: &[(&str, &str)]) -> Child {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_herald"));
+    cmd.arg("serve")
+        .arg("--config")
+        .arg(&site.config)
+        .env_remove("NO_COLOR")
+        .env_remove("NOTIFY_SOCKET")
+        .env_remove("WATCHDOG_USEC")
+        .env_remove("WATCHDOG_PID")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.spawn().expect("start herald serve")
+}
+
+fn signal(child: &Child, sig: libc::c_int) {
+    let pid = child.id() as libc::pid_t;
+    // SAFETY: kill(2) on our own child's pid; no memory is involved.
+    let rc = unsafe { libc::kill(pid, sig) };
+    assert_eq!(rc, 0, "kill({pid}, {sig})");
+}
+
+/// Waits for the child to exit (killing it after `limit`); its stderr.
+fn finish(mut child: Child, limit: Duration) -> String {
+    let started = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.wait();
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    err
+}
+
+/// The next notification within `limit`, or `None`.
+fn next(sock: &UnixDatagram, limit: Duration) -> Option<String> {
+    sock.set_read_timeout(Some(limit)).unwrap();
+    let mut buf = [0u8; 4096];
+    let n = sock.recv(&mut buf).ok()?;
+    Some(String::from_utf8_lossy(&buf[..n]).into_owned())
+}
+
+/// Notifications until one holds `want` (returned), within `limit`.
+fn until(sock: &UnixDatagram, want: &str, limit: Duration) -> String {
+    let started = Instant::now();
+    let mut seen = Vec::new();
+    while started.elapsed() < limit {
+        if let Some(msg) = next(sock, Duration::from_millis(200)) {
+            if msg.lines().any(|l| l == want) {
+                return msg;
+            }
+            seen.push(msg);
+        }
+    }
+    panic!("no {want} within {limit:?}; got {seen:?}")
+}
+
+#[test]
+fn systemd_is_told_ready_reloading_stopping_and_that_herald_lives() {
+    let (site, port) = small_site();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("notify.sock");
+    let sock = UnixDatagram::bind(&path).unwrap();
+    let child = serve(
+        &site,
+        &[
+            ("NOTIFY_SOCKET", path.to_str().unwrap()),
+            ("WATCHDOG_USEC", "400000"),
+        ],
+    );
+    let ready = until(&sock, "READY=1", DEADLINE);
+    // Ready means serving: the feed answers at once.
+    let r = client().get(&url(
+        std::net::SocketAddr::from(([127, 0, 0, 1], port)),
+        "/news/rss.xml",
+    ));
+    assert_eq!(
+        r.status, 200,
+        "READY=1 came before the feeds were served ({ready})"
+    );
+
+    // WATCHDOG_USEC = 0.4 s: a ping at least every 0.2 s or so.
+    until(&sock, "WATCHDOG=1", Duration::from_secs(2));
+    until(&sock, "WATCHDOG=1", Duration::from_secs(2));
+
+    signal(&child, libc::SIGHUP);
+    let reloading = until(&sock, "RELOADING=1", DEADLINE);
+    assert!(
+        reloading.lines().any(|l| l.starts_with("MONOTONIC_USEC=")),
+        "RELOADING=1 carries MONOTONIC_USEC: {reloading:?}"
+    );
+    until(&sock, "READY=1", DEADLINE);
+
+    signal(&child, libc::SIGTERM);
+    until(&sock, "STOPPING=1", DEADLINE);
+    finish(child, Duration::from_secs(10));
+}
+
+#[test]
+fn without_notify_socket_nothing_is_sent_and_herald_serves() {
+    let (site, port) = small_site();
+    let child = serve(&site, &[]);
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    eventually("the feed", DEADLINE, || {
+        let r = client().try_get(&url(addr, "/news/rss.xml"))?;
+        (r.status == 200)
+            .then_some(())
+            .ok_or(format!("{}", r.status))
+    });
+    signal(&child, libc::SIGTERM);
+    let log = finish(child, Duration::from_secs(10));
+    assert!(!log.contains("NOTIFY_SOCKET"), "{log}");
+}
+
+#[test]
+fn logs_to_a_pipe_or_file_carry_no_colour() {
+    let (site, port) = small_site();
+    let child = serve(&site, &[]);
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    eventually("the feed", DEADLINE, || {
+        let r = client().try_get(&url(addr, "/news/rss.xml"))?;
+        (r.status == 200)
+            .then_some(())
+            .ok_or(format!("{}", r.status))
+    });
+    signal(&child, libc::SIGTERM);
+    let log = finish(child, Duration::from_secs(10));
+    assert!(log.contains("listening on"), "{log}");
+    assert!(
+        !log.contains('\u{1b}'),
+        "ANSI escapes in a piped log:\n{log:?}"
+    );
+}
+
+/// `herald serve` run for a second in a pseudo-terminal (by `script`),
+/// with `env`: what the terminal showed.
+fn serve_on_a_terminal(site: &Site, env: &[(&str, &str)]) -> String {
+    let command = format!(
+        "timeout -s TERM 1 {} serve --config {}",
+        env!("CARGO_BIN_EXE_herald"),
+        site.config.display()
+    );
+    let mut cmd = Command::new("script");
+    cmd.args(["-qec", &command, "/dev/null"])
+        .env_remove("NO_COLOR")
+        .stdin(Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("run script(1)");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn logs_on_a_terminal_are_coloured_unless_no_color_is_set() {
+    let (site, _) = small_site();
+    let coloured = serve_on_a_terminal(&site, &[("RUST_LOG", "info")]);
+    assert!(coloured.contains("listening on"), "{coloured:?}");
+    assert!(
+        coloured.contains("\u{1b}["),
+        "no colour on a terminal:\n{coloured:?}"
+    );
+    let plain = serve_on_a_terminal(&site, &[("RUST_LOG", "info"), ("NO_COLOR", "1")]);
+    assert!(plain.contains("listening on"), "{plain:?}");
+    assert!(
+        !plain.contains("\u{1b}["),
+        "colour despite NO_COLOR:\n{plain:?}"
+    );
+}
