@@ -35,7 +35,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use support::chaos::*;
-use support::{article, eventually, files_under, poll_until, url_of_file, Daemon, Site};
+use support::{article, eventually, pages_under, poll_until, url_of_file, Daemon, Site};
 
 /// The seed when `HERALD_CHAOS_SEED` is not set.
 const DEFAULT_SEED: u64 = 0x4845_5241_4C44_0004;
@@ -1111,7 +1111,7 @@ fn build_expected(site: &Site, label: &str) -> Expected {
     let out = site.root.join(format!("built-{label}"));
     let o = support::build(&site.config, &out, Duration::from_secs(60));
     assert!(o.code == Some(0), "herald build failed:\n{}", o.printed());
-    let files = files_under(&out);
+    let files = pages_under(&out);
     let categories: BTreeSet<String> = files
         .iter()
         .filter_map(|f| f.strip_suffix("/rss.xml"))

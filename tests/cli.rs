@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use support::{files_under, run_command, run_herald, write, write_sample, Run, SITE};
+use support::{files_under, pages_under, run_command, run_herald, write, write_sample, Run, SITE};
 
 /// A temp dir with `herald.toml` (content dir given relative to it, as
 /// operators write it) and the sample content. Returns (guard, config path).
@@ -103,8 +103,16 @@ fn build_writes_every_file_in_the_url_layout() {
     assert_eq!(o.code, Some(0), "{}", o.printed());
     let mut want: Vec<String> = LAYOUT.iter().map(|s| s.to_string()).collect();
     want.sort();
-    // Exactly the layout: no temp files left behind by the atomic writes.
-    assert_eq!(files_under(&out), want);
+    // Exactly the layout: no temp files left behind by the atomic writes,
+    // and beside a page only its compressed copies.
+    assert_eq!(pages_under(&out), want);
+    for f in files_under(&out) {
+        let page = f.trim_end_matches(".gz").trim_end_matches(".br");
+        assert!(
+            want.iter().any(|w| w == page),
+            "{f}: not a page or a copy of one"
+        );
+    }
     for file in LAYOUT {
         let body = read(out.join(file));
         if file.ends_with(".xml") || file.ends_with(".opml") {

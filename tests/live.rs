@@ -7,7 +7,7 @@
 
 mod support;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use support::*;
 
@@ -321,7 +321,7 @@ fn article_written_right_after_mkdir_p_is_published() {
 fn wait_equal_to_build(site: &Site, d: &Daemon, name: &str, timeout: Duration) -> Vec<String> {
     let out = site.root.join(name);
     site.build(&out);
-    let files = files_under(&out);
+    let files = pages_under(&out);
     let built: Vec<(String, Vec<u8>)> = files
         .iter()
         .map(|f| (url_of_file(f), std::fs::read(out.join(f)).unwrap()))
@@ -1097,4 +1097,99 @@ fn a_load_logs_a_bounded_number_of_warnings_and_says_how_many_more() {
             .ok_or(d.log())
     });
     assert_eq!(said(), LOAD_WARNINGS_LOGGED, "{}", d.log());
+}
+
+/// Edits made while the daemon loads and right after it first answers are
+/// all served, those after the first answer within the debounce and a
+/// moment: the watchers run before the first request is answered, and
+/// the catch-up with changes made during the load runs beside the events.
+#[test]
+fn edits_during_and_right_after_the_first_load_are_all_served_promptly() {
+    let site = Site::new();
+    // A tree big enough that the first load takes a while, written an
+    // hour ago (a tree written just before the daemon starts is all
+    // re-read by the catch-up, as file times are coarse).
+    let an_hour_ago = std::time::SystemTime::now() - Duration::from_secs(3600);
+    for i in 0..3000 {
+        let rel = format!("bulk/a{i:05}.md");
+        site.write(&rel, &article(&format!("Bulk {i}"), "2020-01-01 00:00"));
+        std::fs::File::options()
+            .write(true)
+            .open(site.path(&rel))
+            .and_then(|f| f.set_modified(an_hour_ago))
+            .unwrap();
+    }
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let saved = std::sync::Arc::new(std::sync::Mutex::new(Vec::<(String, Instant)>::new()));
+    let writer = {
+        let (stop, saved) = (stop.clone(), saved.clone());
+        let content = site.content.clone();
+        std::thread::spawn(move || {
+            let mut k = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let title = format!("Early edit {k}");
+                let path = content.join(format!("live/e{k:03}.md"));
+                std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+                let date = format!("2025-06-01 {:02}:{:02}", k / 60, k % 60);
+                atomic_save(&path, &article(&title, &date));
+                saved.lock().unwrap().push((title, Instant::now()));
+                k += 1;
+                std::thread::sleep(Duration::from_millis(40));
+            }
+        })
+    };
+    std::thread::sleep(Duration::from_millis(30));
+    let d = Daemon::start(&site.config);
+    let first_answer = Instant::now();
+    // Keep editing for a while after the first answer, watching the feed.
+    let mut seen: std::collections::HashMap<String, Instant> = Default::default();
+    while first_answer.elapsed() < Duration::from_millis(1500) {
+        if let Ok(titles) = d.titles("/live/rss.xml") {
+            for t in titles {
+                seen.entry(t).or_insert_with(Instant::now);
+            }
+        }
+        if first_answer.elapsed() > Duration::from_millis(800) {
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    writer.join().unwrap();
+    let saved = saved.lock().unwrap().clone();
+    assert!(saved.len() > 20, "only {} edits made", saved.len());
+    // Every edit is served in the end.
+    eventually("every edit served", DEADLINE, || {
+        let titles = d.titles("/live/rss.xml")?;
+        let missing: Vec<&String> = saved
+            .iter()
+            .map(|(t, _)| t)
+            .filter(|t| !titles.contains(t))
+            .collect();
+        missing
+            .is_empty()
+            .then_some(())
+            .ok_or(format!("missing {missing:?}"))
+    });
+    // Those saved after the first answer, promptly (debounce 50 ms; slack
+    // for a loaded two-core machine).
+    let late: Vec<(String, Duration)> = saved
+        .iter()
+        .filter(|(_, at)| *at > first_answer)
+        .filter_map(|(t, at)| {
+            let shown = seen.get(t)?;
+            Some((t.clone(), shown.saturating_duration_since(*at)))
+        })
+        .collect();
+    assert!(
+        late.len() > 10,
+        "too few edits seen after the first answer: {late:?}"
+    );
+    let slow: Vec<&(String, Duration)> = late
+        .iter()
+        .filter(|(_, took)| *took > Duration::from_millis(600))
+        .collect();
+    assert!(
+        slow.is_empty(),
+        "served late after the first answer: {slow:?}"
+    );
 }

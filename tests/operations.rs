@@ -201,3 +201,131 @@ fn logs_on_a_terminal_are_coloured_unless_no_color_is_set() {
         "colour despite NO_COLOR:\n{plain:?}"
     );
 }
+
+// ------------------------------------------------------------ static output
+
+/// `(file, its .gz or .br)` for every compressed copy under `out`, with
+/// the page's bytes and the copy's.
+fn compressed_copies(out: &std::path::Path) -> Vec<(String, String)> {
+    files_under(out)
+        .into_iter()
+        .filter_map(|f| {
+            let page = f.strip_suffix(".gz").or_else(|| f.strip_suffix(".br"))?;
+            Some((page.to_string(), f.clone()))
+        })
+        .collect()
+}
+
+fn mtime(path: &std::path::Path) -> std::time::SystemTime {
+    std::fs::metadata(path).unwrap().modified().unwrap()
+}
+
+/// Whether every `.gz` and `.br` beside a page decompresses to the page,
+/// has its modification time, and holds exactly what the daemon sends for
+/// that encoding: how many there are, or the first that does not.
+fn copies_match(out: &std::path::Path, d: &Daemon) -> Result<usize, String> {
+    let copies = compressed_copies(out);
+    for (page, copy) in &copies {
+        let body = std::fs::read(out.join(page)).map_err(|e| format!("{page}: {e}"))?;
+        let packed = std::fs::read(out.join(copy)).map_err(|e| format!("{copy}: {e}"))?;
+        let (unpacked, encoding) = if copy.ends_with(".gz") {
+            (gunzip(&packed), "gzip")
+        } else {
+            (unbrotli(&packed), "br")
+        };
+        if unpacked != body {
+            return Err(format!("{copy} does not decompress to {page}"));
+        }
+        if mtime(&out.join(copy)) != mtime(&out.join(page)) {
+            return Err(format!("{copy}: not the mtime of {page}"));
+        }
+        let r = client().get_with(&d.url(&url_of_file(page)), &[("Accept-Encoding", encoding)]);
+        if r.opt_header("content-encoding") != Some(encoding) || r.body != packed {
+            return Err(format!("{copy}: not the bytes served for {encoding}"));
+        }
+    }
+    Ok(copies.len())
+}
+
+#[test]
+fn herald_build_writes_gz_and_br_beside_every_page_as_served() {
+    let site = Site::with_config(&config_with("Static", "127.0.0.1:0", "", ""));
+    write_sample(&site.content);
+    let out = site.root.join("out");
+    site.build(&out);
+    let d = Daemon::start(&site.config);
+    // (Pages rendered on request get their compressed variants a moment
+    // after their first request.)
+    let n = eventually("every copy to match what is served", DEADLINE, || {
+        copies_match(&out, &d)
+    });
+    let pages = pages_under(&out);
+    // Every page big enough to compress has both copies; none has one
+    // without the page.
+    let big: Vec<&String> = pages
+        .iter()
+        .filter(|p| std::fs::metadata(out.join(p)).unwrap().len() >= 1024)
+        .collect();
+    assert!(!big.is_empty());
+    for p in &big {
+        assert!(out.join(format!("{p}.gz")).exists(), "{p}.gz missing");
+        assert!(out.join(format!("{p}.br")).exists(), "{p}.br missing");
+    }
+    assert!(n >= 2 * big.len(), "{n} copies for {} big pages", big.len());
+}
+
+#[test]
+fn output_dir_keeps_gz_and_br_in_step_with_each_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("public");
+    let site = Site::with_config(&config_with(
+        "Static",
+        "127.0.0.1:0",
+        "",
+        &format!("[output]\ndir = '{}'\n", out.display()),
+    ));
+    write_sample(&site.content);
+    site.write(
+        "gone/only.md",
+        &article("The only one", "2025-01-03T00:00:00Z"),
+    );
+    let d = Daemon::start_watching(&site);
+    d.wait_compressed();
+    eventually("the compressed copies in output.dir", DEADLINE, || {
+        let n = compressed_copies(&out).len();
+        (n > 10).then_some(()).ok_or(format!("{n} copies"))
+    });
+    // Once the compressor is done, every copy matches what is served.
+    eventually("every copy to match", DEADLINE, || copies_match(&out, &d));
+
+    // An edit: the page and its copies change together.
+    site.atomic_save(
+        "gone/only.md",
+        &article("The only one, edited", "2025-01-03T00:00:00Z"),
+    );
+    eventually("the edit in output.dir with its copies", DEADLINE, || {
+        let feed = std::fs::read_to_string(out.join("gone/rss.xml")).unwrap_or_default();
+        if !feed.contains("edited") {
+            return Err("page not written yet".into());
+        }
+        let gz = std::fs::read(out.join("gone/rss.xml.gz")).map_err(|e| e.to_string())?;
+        (gunzip(&gz) == feed.as_bytes())
+            .then_some(())
+            .ok_or("the .gz is stale".to_string())
+    });
+
+    // The category goes: its pages and their copies go.
+    std::fs::remove_dir_all(site.path("gone")).unwrap();
+    d.wait_status("/gone/rss.xml", 404);
+    eventually(
+        "the category's files gone from output.dir",
+        DEADLINE,
+        || {
+            let left: Vec<String> = files_under(&out)
+                .into_iter()
+                .filter(|f| f.starts_with("gone/"))
+                .collect();
+            left.is_empty().then_some(()).ok_or(format!("{left:?}"))
+        },
+    );
+}

@@ -736,7 +736,7 @@ fn herald_build_writes_every_article_page_as_the_daemon_serves_it() {
         .map(|i| decoded(&local_path(&i.link).unwrap()[1..]))
         .collect();
     assert!(want.contains("社会/library.html"), "{want:?}");
-    let files: BTreeSet<String> = files_under(&out)
+    let files: BTreeSet<String> = pages_under(&out)
         .into_iter()
         .filter(|f| f.ends_with(".html") && !f.ends_with("index.html"))
         .collect();

@@ -672,7 +672,7 @@ fn herald_build_writes_every_tag_and_author_page_as_the_daemon_serves_it() {
     site.build(&out);
     let d = Daemon::start(&site.config);
 
-    let files: Vec<String> = files_under(&out)
+    let files: Vec<String> = pages_under(&out)
         .into_iter()
         .filter(|f| f.starts_with("tags/") || f.starts_with("authors/"))
         .collect();

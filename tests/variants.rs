@@ -336,7 +336,7 @@ fn herald_build_writes_the_variant_tree_as_the_daemon_serves_it() {
     let site = site(BOTH);
     let out = site.root.join("out");
     site.build(&out);
-    let files = files_under(&out);
+    let files = pages_under(&out);
     let want: BTreeSet<&str> = [
         "zh-hans/index.html",
         "zh-hant/index.html",

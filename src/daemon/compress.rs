@@ -48,6 +48,7 @@ impl Publisher {
     /// Installs compressed variants of resources not re-rendered meanwhile.
     pub(super) fn install_compressed(&mut self, done: Vec<Compressed>) {
         let mut any = false;
+        let mut written = Vec::new();
         for Compressed {
             path,
             before,
@@ -59,12 +60,15 @@ impl Publisher {
                 .get(&path)
                 .is_some_and(|cur| Arc::ptr_eq(cur, &before))
             {
-                self.resources.insert(path, after);
+                self.resources.insert(path.clone(), after);
+                written.push(path);
                 any = true;
             }
         }
         if any {
             self.publish_health();
+            // The compressed files beside each page in output.dir.
+            self.write_output(&written);
         }
     }
 

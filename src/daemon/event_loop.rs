@@ -55,7 +55,7 @@ impl Publisher {
         // Before the watchers' reconcile: a reload it causes supersedes
         // this check with its own.
         self.start_check();
-        self.start_watching();
+        self.catch_up();
         let mut batch = Batch::default();
         let mut scans = Scans {
             next: Instant::now() + self.scan_interval(),

@@ -137,7 +137,7 @@ pub async fn run_with(
     let tx2 = tx.clone();
     let hub2 = hub.clone();
     let publisher = tokio::task::spawn_blocking(move || {
-        Publisher::new(
+        let mut p = Publisher::new(
             config,
             config_path,
             shared2,
@@ -145,7 +145,10 @@ pub async fn run_with(
             tx2,
             clock,
             Some(hub2),
-        )
+        );
+        // Watching before the first answer: no edit after it goes unseen.
+        p.watch();
+        p
     })
     .await
     .map_err(|_| DaemonError::Publisher)?;

@@ -208,9 +208,11 @@ impl Publisher {
         p
     }
 
-    /// Starts watching, then compares the tree with what the first load
-    /// read, so a change made while it read is applied now.
-    pub(super) fn start_watching(&mut self) {
+    /// Starts watching, once the first load is done and before the first
+    /// request is answered: from the first answer on, every edit has its
+    /// event. (Watching during the load would queue an open event for
+    /// every file read, more than the kernel's queue holds at 100,000.)
+    pub fn watch(&mut self) {
         self.restart_watchers();
         if self.mode == Mode::Degraded {
             tracing::warn!(
@@ -218,10 +220,20 @@ impl Publisher {
                 self.config.content.poll_interval
             );
         }
+    }
+
+    /// Once serving: applies a config edit made before the watchers
+    /// started, or compares the tree with what the first load read, on a
+    /// background thread, so a change made while it read is applied too
+    /// and the events of edits made meanwhile are applied at once.
+    pub(super) fn catch_up(&mut self) {
+        if self._watchers.is_none() {
+            self.watch();
+        }
         if stamp_of(&self.config_path) != self.config_stamp {
             self.reload_config();
         } else {
-            self.reconcile();
+            self.reconcile_in_background();
         }
     }
 
@@ -473,22 +485,43 @@ impl Publisher {
         changed
     }
 
-    pub(super) fn write_output(&self, changed: &[String]) {
-        let Some(out) = &self.config.output_dir else {
-            return;
+    /// Where `output.dir` holds the page at a URL path.
+    fn output_file(&self, path: &str) -> Option<PathBuf> {
+        let out = self.config.output_dir.as_ref()?;
+        let file = if path.ends_with('/') {
+            format!("{path}index.html")
+        } else {
+            path.to_string()
         };
+        Some(out.join(file.trim_start_matches('/')))
+    }
+
+    /// Writes changed pages to `output.dir`, with their `.gz` and `.br`
+    /// when they are ready (else those follow from the compressor, and
+    /// stale ones are removed meanwhile).
+    pub(super) fn write_output(&self, changed: &[String]) {
         for path in changed {
-            let Some(res) = self.resources.get(path) else {
+            let (Some(target), Some(res)) = (self.output_file(path), self.resources.get(path))
+            else {
                 continue;
             };
-            let file = if path.ends_with('/') {
-                format!("{path}index.html")
-            } else {
-                path.clone()
-            };
-            let target = out.join(file.trim_start_matches('/'));
-            if let Err(e) = crate::output::write_atomic(&target, &res.identity.body) {
+            let gz = res.gzip.as_ref().map(|v| &v.body[..]);
+            let br = res.br.as_ref().map(|v| &v.body[..]);
+            if let Err(e) = crate::output::write_page(&target, &res.identity.body, gz, br) {
                 tracing::error!(path = %target.display(), error = %e, "cannot write output file");
+            }
+        }
+    }
+
+    /// Removes pages that are gone from `output.dir`, with their `.gz`
+    /// and `.br`.
+    pub(super) fn remove_output_pages(&self, gone: &[String]) {
+        for path in gone {
+            let Some(target) = self.output_file(path) else {
+                continue;
+            };
+            if let Err(e) = crate::output::remove_page(&target) {
+                tracing::error!(path = %target.display(), error = %e, "cannot remove output file");
             }
         }
     }
@@ -750,6 +783,7 @@ impl Publisher {
             .filter(|p| !render::exists(&self.catalog, p, now))
             .map(PageId::path)
             .collect();
+        self.remove_output_pages(&gone);
         for path in &gone {
             let watched = self.hub.as_ref().is_some_and(|h| h.is_watched(path));
             if self.resources.remove(path).is_some() || watched {

@@ -99,6 +99,17 @@ pub fn brotli(bytes: &[u8]) -> Vec<u8> {
     out
 }
 
+/// The gzip and brotli bodies herald serves for `body`: each only when
+/// the body is worth compressing and the result is smaller. The same
+/// settings everywhere, so replicas and `herald build` agree byte for byte.
+pub fn encodings(body: &[u8]) -> (Option<Vec<u8>>, Option<Vec<u8>>) {
+    if body.len() < MIN_COMPRESS {
+        return (None, None);
+    }
+    let smaller = |c: Vec<u8>| (!c.is_empty() && c.len() < body.len()).then_some(c);
+    (smaller(gzip(body)), smaller(brotli(body)))
+}
+
 impl Resource {
     /// Prepares a rendered page: hashes and compresses it. When `previous`
     /// has the same body it is returned unchanged (same `Last-Modified`);
@@ -167,17 +178,10 @@ impl Resource {
     /// This resource with its gzip and brotli variants (same body, ETag
     /// base and `Last-Modified`).
     pub fn compressed(&self) -> Arc<Resource> {
-        let body = &self.identity.body;
-        let (g, b) = if body.len() >= MIN_COMPRESS {
-            (gzip(body), brotli(body))
-        } else {
-            (Vec::new(), Vec::new())
-        };
+        let (g, b) = encodings(&self.identity.body);
         let base = self.identity.etag.trim_matches('"');
-        let gzip = (!g.is_empty() && g.len() < body.len())
-            .then(|| Variant::new(Bytes::from(g), format!("\"{base}-gz\"")));
-        let br = (!b.is_empty() && b.len() < body.len())
-            .then(|| Variant::new(Bytes::from(b), format!("\"{base}-br\"")));
+        let gzip = g.map(|g| Variant::new(Bytes::from(g), format!("\"{base}-gz\"")));
+        let br = b.map(|b| Variant::new(Bytes::from(b), format!("\"{base}-br\"")));
         Arc::new(Resource {
             gzip,
             br,

@@ -296,6 +296,15 @@ pub fn files_under(dir: &Path) -> Vec<String> {
     out
 }
 
+/// Every page under `dir` (what [`files_under`] lists but the `.gz` and
+/// `.br` files written beside each page).
+pub fn pages_under(dir: &Path) -> Vec<String> {
+    files_under(dir)
+        .into_iter()
+        .filter(|f| !f.ends_with(".gz") && !f.ends_with(".br"))
+        .collect()
+}
+
 /// The URL path the daemon serves a file `herald build` wrote at
 /// (`/`-separated, relative) under.
 pub fn url_of_file(rel: &str) -> String {
