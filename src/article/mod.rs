@@ -51,12 +51,11 @@ pub struct Entry {
     pub id: String,
     /// Drafts are never published.
     pub draft: bool,
-    /// Tags as the article writes them (trimmed, whitespace collapsed,
-    /// repeats dropped).
-    pub tags: Box<[Arc<str>]>,
-    /// The names the article gives itself (`author`/`authors`, or a text
-    /// export's bylines), cleaned like tags; never the `site.author` fallback.
-    pub authors: Box<[Arc<str>]>,
+    /// Its tags, then its authors ([`Entry::tags`], [`Entry::authors`]):
+    /// one slice, one allocation per article.
+    names: Box<[Arc<str>]>,
+    /// How many of `names` are tags.
+    tag_count: u32,
     /// The permalink the front matter gives (`link`, made absolute), when
     /// it gives one; else the permalink is `site.article_url` filled in.
     pub link: Option<Box<str>>,
@@ -80,8 +79,8 @@ impl Entry {
             updated,
             id,
             draft,
-            tags: Box::default(),
-            authors: Box::default(),
+            names: Box::default(),
+            tag_count: 0,
             link: None,
         }
     }
@@ -102,17 +101,48 @@ impl Entry {
         }
     }
 
+    /// [`Entry::permalink`], filled into `buf` when it is the template's.
+    pub fn permalink_in<'a>(&'a self, site: &crate::config::Site, buf: &'a mut String) -> &'a str {
+        match &self.link {
+            Some(l) => l,
+            None => {
+                site.article_url
+                    .fill_into(buf, &self.category, &self.slug, &self.date);
+                buf
+            }
+        }
+    }
+
     /// The URL path (decoded) of the article's page, when its permalink
     /// lies under `site.base_url`.
     pub fn page(&self, site: &crate::config::Site) -> Option<String> {
         site.page_path(&self.permalink(site))
     }
 
-    /// The entry with its tags and authors.
-    pub fn with_names(mut self, tags: &[String], authors: &[String]) -> Entry {
-        self.tags = tags.iter().map(|t| intern(t)).collect();
-        self.authors = authors.iter().map(|a| intern(a)).collect();
+    /// The entry with its tags and authors, each list cleaned already
+    /// (trimmed, whitespace collapsed, repeats dropped).
+    pub fn with_names<S: AsRef<str>>(mut self, tags: &[S], authors: &[S]) -> Entry {
+        let mut names = Vec::with_capacity(tags.len() + authors.len());
+        names.extend(tags.iter().map(|t| intern(t.as_ref())));
+        names.extend(authors.iter().map(|a| intern(a.as_ref())));
+        // (A length within the vector's capacity: no copy.)
+        self.names = names.into_boxed_slice();
+        // An article names far fewer than 2^32 tags.
+        self.tag_count = tags.len() as u32;
         self
+    }
+
+    /// Tags as the article writes them (trimmed, whitespace collapsed,
+    /// repeats dropped).
+    pub fn tags(&self) -> &[Arc<str>] {
+        &self.names[..self.tag_count as usize]
+    }
+
+    /// The names the article gives itself (`author`/`authors`, or a text
+    /// export's bylines), cleaned like tags; never the `site.author`
+    /// fallback.
+    pub fn authors(&self) -> &[Arc<str>] {
+        &self.names[self.tag_count as usize..]
     }
 }
 
@@ -237,12 +267,11 @@ pub(crate) fn category_name(category: &str) -> Arc<str> {
 /// has a few thousand names for 100,000 articles).
 pub(crate) fn intern(name: &str) -> Arc<str> {
     use std::cell::RefCell;
-    use std::collections::HashMap;
     /// A thread's table is dropped when it grows past this, so a stream of
     /// one-off names cannot grow it without bound.
     const KEEP: usize = 16 * 1024;
     thread_local! {
-        static NAMES: RefCell<HashMap<Box<str>, Arc<str>>> = RefCell::new(HashMap::new());
+        static NAMES: RefCell<rustc_hash::FxHashSet<Arc<str>>> = RefCell::default();
     }
     NAMES.with_borrow_mut(|names| {
         if let Some(n) = names.get(name) {
@@ -252,7 +281,7 @@ pub(crate) fn intern(name: &str) -> Arc<str> {
             names.clear();
         }
         let n: Arc<str> = Arc::from(name);
-        names.insert(name.into(), Arc::clone(&n));
+        names.insert(Arc::clone(&n));
         n
     })
 }

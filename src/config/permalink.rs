@@ -84,12 +84,26 @@ impl Permalink {
     /// in `content.dir`) and `slug` percent-encoded as path segments, the
     /// date's local year, month and day.
     pub fn fill(&self, category: &str, slug: &str, date: &DateTime<FixedOffset>) -> String {
+        let mut out = String::new();
+        self.fill_into(&mut out, category, slug, date);
+        out
+    }
+
+    /// [`Permalink::fill`] into `out` (cleared first), for a caller that
+    /// fills many permalinks into one buffer.
+    pub fn fill_into(
+        &self,
+        out: &mut String,
+        category: &str,
+        slug: &str,
+        date: &DateTime<FixedOffset>,
+    ) {
         let parts = if category.is_empty() {
             &self.at_root
         } else {
             &self.in_category
         };
-        fill_parts(parts, category, slug, Some(date))
+        fill_parts_into(out, parts, category, slug, Some(date));
     }
 }
 
@@ -141,6 +155,19 @@ fn fill_parts(
     slug: &str,
     date: Option<&DateTime<FixedOffset>>,
 ) -> String {
+    let mut out = String::new();
+    fill_parts_into(&mut out, parts, category, slug, date);
+    out
+}
+
+/// [`fill_parts`] into `out`, cleared first.
+fn fill_parts_into(
+    out: &mut String,
+    parts: &[Part],
+    category: &str,
+    slug: &str,
+    date: Option<&DateTime<FixedOffset>>,
+) {
     let (y, m, d) = date.map_or((2000, 1, 1), |t| {
         let day = t.date_naive();
         (day.year(), day.month(), day.day())
@@ -152,7 +179,8 @@ fn fill_parts(
             _ => 4,
         })
         .sum();
-    let mut out = String::with_capacity(text_len + 3 * (category.len() + slug.len()));
+    out.clear();
+    out.reserve(text_len + 3 * (category.len() + slug.len()));
     for p in parts {
         // (Writing to a String cannot fail.)
         let _ = match p {
@@ -161,11 +189,11 @@ fn fill_parts(
                 Ok(())
             }
             Part::Category => {
-                push_segment(&mut out, category);
+                push_segment(out, category);
                 Ok(())
             }
             Part::Slug => {
-                push_segment(&mut out, slug);
+                push_segment(out, slug);
                 Ok(())
             }
             Part::Year => write!(out, "{y:04}"),
@@ -173,7 +201,6 @@ fn fill_parts(
             Part::Day => write!(out, "{d:02}"),
         };
     }
-    out
 }
 
 #[cfg(test)]

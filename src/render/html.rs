@@ -316,7 +316,7 @@ pub(super) fn render_article(config: &Config, a: &Article) -> String {
                 config,
                 Taxonomy::Authors,
                 n,
-                a.entry.authors.iter().any(|x| **x == **n),
+                a.entry.authors().iter().any(|x| **x == **n),
             )
         })
         .collect();
