@@ -50,7 +50,7 @@ pub struct CatalogBuilder {
     pages: FxHashMap<u64, IdPaths>,
     /// The site that gives articles their pages (see [`Catalog::for_site`]).
     page_site: Option<Arc<Site>>,
-    /// The buffer permalinks are filled into, for their page paths.
+    /// The buffer page paths are worked out in.
     link_buf: String,
 }
 
@@ -126,10 +126,7 @@ impl CatalogBuilder {
             }
             self.in_terms.push(in_terms);
             if let Some(site) = self.page_site.as_deref() {
-                // (As `Entry::page`, without a copy of the permalink or
-                // of a page path that needs no decoding.)
-                let link = article.permalink_in(site, &mut self.link_buf);
-                if let Some(p) = site.page_path_in(link) {
+                if let Some(p) = article.page_in(site, &mut self.link_buf) {
                     self.pages
                         .entry(id_hash(&p))
                         .or_default()
