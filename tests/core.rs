@@ -224,16 +224,9 @@ fn toml_and_yaml_front_matter_give_the_same_article() {
     // Everything but the path is the same.
     assert_eq!(&*a.rel, "culture/opera-toml.md");
     assert_eq!(&*b.rel, "culture/opera-yaml.md");
-    assert_eq!(
-        Article {
-            entry: herald::article::Entry {
-                rel: b.rel.clone(),
-                ..a.entry
-            },
-            ..a
-        },
-        b
-    );
+    let mut same = a.clone();
+    same.entry.rel = b.rel.clone();
+    assert_eq!(same, b);
 }
 
 #[test]

@@ -292,12 +292,12 @@ fn render(checked: Checked<'_>, config: &Config) -> Article {
         None => truncate_chars(&collapse_ws(&plain), config.feeds.summary_chars),
     };
 
-    let authors = if entry.authors.is_empty() {
+    let authors = if entry.authors().is_empty() {
         config.site.author.iter().cloned().collect()
     } else {
-        entry.authors.iter().map(|a| a.to_string()).collect()
+        entry.authors().iter().map(|a| a.to_string()).collect()
     };
-    let tags = entry.tags.iter().map(|t| t.to_string()).collect();
+    let tags = entry.tags().iter().map(|t| t.to_string()).collect();
     let image = front
         .image
         .as_deref()

@@ -17,6 +17,7 @@ pub mod quick_index;
 pub mod text_export;
 pub mod whitespace;
 
+use std::borrow::Cow;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -51,12 +52,11 @@ pub struct Entry {
     pub id: String,
     /// Drafts are never published.
     pub draft: bool,
-    /// Tags as the article writes them (trimmed, whitespace collapsed,
-    /// repeats dropped).
-    pub tags: Box<[Arc<str>]>,
-    /// The names the article gives itself (`author`/`authors`, or a text
-    /// export's bylines), cleaned like tags; never the `site.author` fallback.
-    pub authors: Box<[Arc<str>]>,
+    /// Its tags, then its authors ([`Entry::tags`], [`Entry::authors`]):
+    /// one slice, one allocation per article.
+    names: Box<[Arc<str>]>,
+    /// How many of `names` are tags.
+    tag_count: u32,
     /// The permalink the front matter gives (`link`, made absolute), when
     /// it gives one; else the permalink is `site.article_url` filled in.
     pub link: Option<Box<str>>,
@@ -80,8 +80,8 @@ impl Entry {
             updated,
             id,
             draft,
-            tags: Box::default(),
-            authors: Box::default(),
+            names: Box::default(),
+            tag_count: 0,
             link: None,
         }
     }
@@ -105,14 +105,60 @@ impl Entry {
     /// The URL path (decoded) of the article's page, when its permalink
     /// lies under `site.base_url`.
     pub fn page(&self, site: &crate::config::Site) -> Option<String> {
-        site.page_path(&self.permalink(site))
+        let mut buf = String::new();
+        Some(match self.page_in(site, &mut buf)? {
+            Cow::Owned(p) => p,
+            Cow::Borrowed(p) => p.to_string(),
+        })
     }
 
-    /// The entry with its tags and authors.
-    pub fn with_names(mut self, tags: &[String], authors: &[String]) -> Entry {
-        self.tags = tags.iter().map(|t| intern(t)).collect();
-        self.authors = authors.iter().map(|a| intern(a)).collect();
+    /// [`Entry::page`], worked out in `buf` (or borrowed from the entry's
+    /// link) rather than in a string of its own: for a caller that wants
+    /// the page paths of many entries.
+    pub fn page_in<'a>(
+        &'a self,
+        site: &crate::config::Site,
+        buf: &'a mut String,
+    ) -> Option<Cow<'a, str>> {
+        if let Some(l) = &self.link {
+            return site.page_path_in(l);
+        }
+        let url = &site.article_url;
+        match url.fill_page_into(&site.base_url, buf, &self.category, &self.slug, &self.date) {
+            Some(true) => Some(Cow::Borrowed(buf.as_str())),
+            Some(false) => None,
+            None => {
+                url.fill_into(buf, &self.category, &self.slug, &self.date);
+                let buf: &'a String = buf;
+                site.page_path_in(buf)
+            }
+        }
+    }
+
+    /// The entry with its tags and authors, each list cleaned already
+    /// (trimmed, whitespace collapsed, repeats dropped).
+    pub fn with_names<S: AsRef<str>>(mut self, tags: &[S], authors: &[S]) -> Entry {
+        let mut names = Vec::with_capacity(tags.len() + authors.len());
+        names.extend(tags.iter().map(|t| intern(t.as_ref())));
+        names.extend(authors.iter().map(|a| intern(a.as_ref())));
+        // (A length within the vector's capacity: no copy.)
+        self.names = names.into_boxed_slice();
+        // An article names far fewer than 2^32 tags.
+        self.tag_count = tags.len() as u32;
         self
+    }
+
+    /// Tags as the article writes them (trimmed, whitespace collapsed,
+    /// repeats dropped).
+    pub fn tags(&self) -> &[Arc<str>] {
+        &self.names[..self.tag_count as usize]
+    }
+
+    /// The names the article gives itself (`author`/`authors`, or a text
+    /// export's bylines), cleaned like tags; never the `site.author`
+    /// fallback.
+    pub fn authors(&self) -> &[Arc<str>] {
+        &self.names[self.tag_count as usize..]
     }
 }
 
@@ -237,12 +283,11 @@ pub(crate) fn category_name(category: &str) -> Arc<str> {
 /// has a few thousand names for 100,000 articles).
 pub(crate) fn intern(name: &str) -> Arc<str> {
     use std::cell::RefCell;
-    use std::collections::HashMap;
     /// A thread's table is dropped when it grows past this, so a stream of
     /// one-off names cannot grow it without bound.
     const KEEP: usize = 16 * 1024;
     thread_local! {
-        static NAMES: RefCell<HashMap<Box<str>, Arc<str>>> = RefCell::new(HashMap::new());
+        static NAMES: RefCell<rustc_hash::FxHashSet<Arc<str>>> = RefCell::default();
     }
     NAMES.with_borrow_mut(|names| {
         if let Some(n) = names.get(name) {
@@ -252,7 +297,7 @@ pub(crate) fn intern(name: &str) -> Arc<str> {
             names.clear();
         }
         let n: Arc<str> = Arc::from(name);
-        names.insert(name.into(), Arc::clone(&n));
+        names.insert(Arc::clone(&n));
         n
     })
 }
@@ -480,7 +525,57 @@ mod tests {
     use super::text_export::strip_pinyin;
     use super::whitespace::truncate_chars;
     use super::*;
+    use proptest::prelude::*;
     use std::path::PathBuf;
+
+    /// Sites whose templates put pages in every way under `base_url` or
+    /// not: the template's text alone, a `{link}` under it or beside it,
+    /// `%`, `?` or `#` in the text, a `{category}` at the start.
+    fn page_sites() -> Vec<Config> {
+        [
+            ("https://feeds.example.cn", "https://feeds.example.cn", "{link}/{category}/{slug}.html"),
+            ("https://news.example.cn", "https://feeds.example.cn", "{link}/{category}/{slug}.html"),
+            ("https://news.example.cn", "https://feeds.example.cn", "{base_url}/{year}/{month}/{day}/{category}/{slug}"),
+            ("https://feeds.example.cn/a", "https://feeds.example.cn", "{link}/{category}-{slug}.html"),
+            ("https://feeds.example.cn", "https://feeds.example.cn/a", "{link}/{category}/{slug}.html"),
+            ("https://feeds.example.cn", "https://feeds.example.cn", "{base_url}/%E6%96%B0/{category}/{slug}"),
+            ("https://feeds.example.cn", "https://feeds.example.cn", "{base_url}/{slug}?c={category}"),
+            ("https://feeds.example.cn", "https://feeds.example.cn", "{base_url}/{category}#{slug}"),
+            ("https://feeds.example.cn", "https://feeds.example.cn", "{base_url}{category}/{slug}"),
+            ("https://feeds.example.cn", "https://feeds.example.cn", "{base_url}/{category}"),
+        ]
+        .into_iter()
+        .map(|(link, base, template)| {
+            let text = format!(
+                "[site]\ntitle = \"T\"\nlink = \"{link}\"\nbase_url = \"{base}\"\narticle_url = \"{template}\"\n"
+            );
+            Config::parse(Path::new("/cfg/herald.toml"), &text).unwrap()
+        })
+        .collect()
+    }
+
+    proptest! {
+        #[test]
+        fn page_paths_equal_the_decoded_permalinks_under_base_url(
+            category in "(|[a-z]{1,3}|社会|a b|%41|a/b|[?#%])",
+            slug in "([a-z0-9]{0,4}|新闻 稿|%2F|x?y|#|%|~._-)",
+            day in 1u32..28,
+            link in proptest::option::of("(https://feeds.example.cn/x/%E6%96%B0|https://other.example/p|https://feeds.example.cn/)"),
+        ) {
+            let date = DateTime::parse_from_rfc3339(&format!("2025-03-{day:02}T23:30:00+08:00")).unwrap();
+            let rel = if category.is_empty() { format!("{slug}.md") } else { format!("{category}/{slug}.md") };
+            let entry = Entry::new(rel.into(), category.as_str().into(), slug.clone(), (date, date), "id".into(), false)
+                .with_link(link.as_deref());
+            for config in page_sites() {
+                let site = &config.site;
+                let want = site.page_path(&entry.permalink(site));
+                let mut buf = String::from("left over");
+                let got = entry.page_in(site, &mut buf).map(Cow::into_owned);
+                prop_assert_eq!(&got, &want, "{}", site.article_url.as_str());
+                prop_assert_eq!(entry.page(site), want);
+            }
+        }
+    }
 
     /// A site config for article tests, with `extra` appended to `[site]`.
     pub(super) fn config(extra: &str) -> Config {

@@ -15,7 +15,7 @@ use crate::content::rules::{category_and_stem, kind_of, FileKind};
 use super::dates::{check_year, parse_date};
 use super::id::tag_id;
 use super::text_export::{split_names, strip_pinyin, timestamp_line};
-use super::whitespace::clean_list;
+use super::whitespace::clean_names;
 
 /// The [`Article::slimmed`] article of a Markdown file whose TOML front
 /// matter is simple enough to read line by line, without parsing the rest:
@@ -234,7 +234,7 @@ pub(super) fn quick_markdown(rel: &str, bytes: &[u8], config: &Config) -> Option
         None => None,
     };
     // As the full parser cleans them: `author` first, then `authors`.
-    let mut names: Vec<String> = author.unwrap_or_default();
+    let mut names = author.unwrap_or_default();
     names.extend(authors.unwrap_or_default());
     Some(
         Entry::new(
@@ -245,7 +245,10 @@ pub(super) fn quick_markdown(rel: &str, bytes: &[u8], config: &Config) -> Option
             id,
             draft.unwrap_or(false),
         )
-        .with_names(&clean_list(tags.unwrap_or_default()), &clean_list(names))
+        .with_names(
+            &clean_names(tags.unwrap_or_default())[..],
+            &clean_names(names)[..],
+        )
         .with_link(link.as_deref()),
     )
 }
@@ -253,32 +256,65 @@ pub(super) fn quick_markdown(rel: &str, bytes: &[u8], config: &Config) -> Option
 /// A name or a list of names on one line: a string, or an array of
 /// strings without escapes (`["a", 'b',]`), followed by nothing but a
 /// comment. `None` for anything else: the full parser decides.
-fn quick_names(value: &str) -> Option<Vec<String>> {
+fn quick_names(value: &str) -> Option<Names<'_>> {
     if !value.starts_with('[') {
-        return Some(vec![quick_string(value)?.to_string()]);
+        return Some(smallvec::smallvec![quick_string(value)?]);
     }
-    let mut rest = value[1..].trim_start();
-    let mut out = Vec::new();
+    let mut rest = trim_start(&value[1..]);
+    let mut out = Names::new();
     loop {
         if let Some(after) = rest.strip_prefix(']') {
-            let after = after.trim_start();
+            let after = trim_start(after);
             return (after.is_empty() || after.starts_with('#')).then_some(out);
         }
-        let quote = rest.chars().next().filter(|c| *c == '"' || *c == '\'')?;
+        let quote = *rest
+            .as_bytes()
+            .first()
+            .filter(|&&c| c == b'"' || c == b'\'')?;
         let inner = &rest[1..];
-        let close = inner.find(quote)?;
+        // (An ASCII quote: no byte of another character equals it.)
+        let close = inner.bytes().position(|b| b == quote)?;
         let text = &inner[..close];
-        if text.contains('\\') || text.chars().any(|c| c.is_control() && c != '\t') {
+        if !plain(text) {
             return None;
         }
-        out.push(text.to_string());
-        rest = inner[close + 1..].trim_start();
+        out.push(text);
+        rest = trim_start(&inner[close + 1..]);
         if let Some(after) = rest.strip_prefix(',') {
-            rest = after.trim_start();
+            rest = trim_start(after);
         } else if !rest.starts_with(']') {
             return None;
         }
     }
+}
+
+/// `str::trim_start`, passing over spaces and tabs (what a one-line
+/// value has between its parts) without a Unicode lookup.
+fn trim_start(s: &str) -> &str {
+    let n = s.bytes().take_while(|&b| b == b' ' || b == b'\t').count();
+    // (Spaces and tabs are ASCII: `n` is a character boundary.)
+    let s = &s[n..];
+    match s.as_bytes().first() {
+        Some(&b) if b >= 0x80 || b.is_ascii_whitespace() => s.trim_start(),
+        _ => s,
+    }
+}
+
+/// Names as a front-matter line gives them, borrowed from the file.
+type Names<'a> = smallvec::SmallVec<[&'a str; 8]>;
+
+/// Whether `text` has no backslash and no control character but tabs: a
+/// string value the quick index takes as written. One pass over the
+/// bytes: control characters are U+0000–U+001F, U+007F and U+0080–U+009F,
+/// the last written 0xC2 0x80–0x9F in UTF-8.
+fn plain(text: &str) -> bool {
+    let b = text.as_bytes();
+    b.iter().enumerate().all(|(i, &c)| match c {
+        b'\t' => true,
+        b'\\' | 0x00..=0x1F | 0x7F => false,
+        0xC2 => !matches!(b.get(i + 1), Some(0x80..=0x9F)),
+        _ => true,
+    })
 }
 
 /// A value up to an end-of-line comment.
@@ -293,7 +329,7 @@ pub(super) fn quick_string(value: &str) -> Option<&str> {
     let inner = &value[1..];
     let close = inner.find(quote)?;
     let (text, after) = (&inner[..close], inner[close + 1..].trim_start());
-    if text.contains('\\') || text.chars().any(|c| c.is_control() && c != '\t') {
+    if !plain(text) {
         return None;
     }
     if !after.is_empty() && !after.starts_with('#') {
@@ -348,6 +384,34 @@ mod tests {
         match load_at(dir.path(), rel, config, Depth::Quick)? {
             Reading::Indexed(indexed) => Ok(indexed),
             Reading::Full(p) => panic!("a quick load read {rel} in full: {p:?}"),
+        }
+    }
+
+    #[test]
+    fn plain_text_refuses_backslashes_and_control_characters_but_tabs() {
+        let by_chars =
+            |t: &str| !t.contains('\\') && !t.chars().any(|c| c.is_control() && c != '\t');
+        for t in [
+            "", "a b", "a\tb", "a\\b", "a\nb", "\u{7f}", "\u{80}", "\u{85}x", "\u{9f}", "\u{a0}",
+            "é", "财政", "\u{c0}", "x\u{1f}", "¢",
+        ] {
+            assert_eq!(plain(t), by_chars(t), "{t:?}");
+        }
+    }
+
+    #[test]
+    fn trim_start_agrees_with_str_trim_start() {
+        for t in [
+            "",
+            " ",
+            " \t a",
+            "\u{3000}x",
+            " \u{3000} x ",
+            "\n y",
+            "x ",
+            " \u{a0}]",
+        ] {
+            assert_eq!(trim_start(t), t.trim_start(), "{t:?}");
         }
     }
 

@@ -145,10 +145,27 @@ pub(super) fn ends_in_sentence_punct(s: &str) -> bool {
         .is_some_and(|c| "。！？.!?…”\"".contains(c))
 }
 
+/// `p.split(" and ")`, with a searcher built once rather than per call.
+fn split_and(p: &str) -> impl Iterator<Item = &str> {
+    static AND: LazyLock<memchr::memmem::Finder<'static>> =
+        LazyLock::new(|| memchr::memmem::Finder::new(" and "));
+    let ends = AND
+        .find_iter(p.as_bytes())
+        .map(|at| (at, at + " and ".len()))
+        .chain(std::iter::once((p.len(), p.len())));
+    let mut start = 0;
+    // (" and " is ASCII: its ends are character boundaries.)
+    ends.map(move |(end, next)| {
+        let part = &p[start..end];
+        start = next;
+        part
+    })
+}
+
 pub(super) fn split_names(rest: &str) -> Vec<String> {
     let parts: Vec<&str> = rest
         .split([',', '，', '、', ';', '；'])
-        .flat_map(|p| p.split(" and "))
+        .flat_map(split_and)
         .map(str::trim)
         .filter(|p| !p.is_empty())
         .collect();
@@ -380,6 +397,22 @@ fn render(export: Export<'_>, config: &Config) -> Article {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn split_and_agrees_with_str_split() {
+        for t in [
+            "",
+            " and ",
+            "Jane and John",
+            "a and and b",
+            "a  and b and ",
+            "林金彥 and 楊光 and",
+            "band andy",
+        ] {
+            let want: Vec<&str> = t.split(" and ").collect();
+            assert_eq!(split_and(t).collect::<Vec<_>>(), want, "{t:?}");
+        }
+    }
 
     #[test]
     fn timestamp_lines_read_as_the_regex_reads_them() {

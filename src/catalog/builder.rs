@@ -3,19 +3,23 @@
 //! read, and the indexes are sorted on all cores at the end.
 
 use std::cmp::Reverse;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
-use super::term::terms_of;
+use super::term::{terms_of, Numbers};
 use super::{id_hash, Catalog, Held, IdPaths, Key, Term};
 use crate::config::Site;
 use crate::taxonomy;
 
-/// A term as a first load collects it: its articles' keys, unsorted, and
-/// its spellings with their counts.
-type TermParts = (Vec<Key>, FxHashMap<Arc<str>, u32>);
+/// A term as a first load collects it: its key, and its articles'
+/// numbers (places in `CatalogBuilder::site`), unsorted.
+#[derive(Debug)]
+struct TermParts {
+    key: String,
+    numbers: Vec<u32>,
+}
 
 /// A catalog built one article at a time, in any order, as a first load
 /// reads them: each [`CatalogBuilder::push`] does the article's share of
@@ -25,17 +29,29 @@ type TermParts = (Vec<Key>, FxHashMap<Arc<str>, u32>);
 pub struct CatalogBuilder {
     map: Vec<(Arc<str>, Held)>,
     per_category: FxHashMap<String, Vec<Key>>,
-    site: Vec<Key>,
+    /// The published-or-scheduled articles' sort keys, each with its
+    /// place here: the article's number while building, renumbered in
+    /// feed order by `finish` (with the sort this set needs anyway).
+    site: Vec<(Key, u32)>,
+    /// Per place in `site`: whether the article is in a term (only those
+    /// keep a number).
+    in_terms: Vec<bool>,
     by_updated: Vec<Key>,
     ids: FxHashMap<u64, IdPaths>,
     bodies: FxHashSet<Arc<str>>,
-    /// Per taxonomy and key: the articles' keys, and their spellings.
-    terms: [FxHashMap<String, TermParts>; 2],
-    /// The key of each tag and author name seen (see `taxonomy::key`).
-    keys: FxHashMap<Arc<str>, Box<str>>,
+    /// Per taxonomy: the terms, in the order first seen.
+    terms: [Vec<TermParts>; 2],
+    /// Per taxonomy: each spelling seen, with its term (a place in
+    /// `terms`) and how many articles use it. One lookup per name an
+    /// article gives; a term's key is worked out once per spelling.
+    spellings: [FxHashMap<Arc<str>, (u32, u32)>; 2],
+    /// Per taxonomy: each term's place in `terms`, by key.
+    term_at: [FxHashMap<String, u32>; 2],
     pages: FxHashMap<u64, IdPaths>,
     /// The site that gives articles their pages (see [`Catalog::for_site`]).
     page_site: Option<Arc<Site>>,
+    /// The buffer page paths are worked out in.
+    link_buf: String,
 }
 
 impl CatalogBuilder {
@@ -77,30 +93,47 @@ impl CatalogBuilder {
                     }
                 }
             }
+            // A catalog holds far fewer than 2^32 articles.
+            let n = self.site.len() as u32;
+            let mut in_terms = false;
             for (tax, name) in terms_of(article) {
-                // A name's key is worked out once per load, not per article.
-                let k = match self.keys.get(&**name) {
-                    Some(k) => k,
-                    None => self
-                        .keys
-                        .entry(Arc::clone(name))
-                        .or_insert_with(|| taxonomy::key(name).into()),
+                in_terms = true;
+                let t = tax.index();
+                let at = match self.spellings[t].get_mut(&**name) {
+                    Some((at, uses)) => {
+                        *uses += 1;
+                        *at
+                    }
+                    None => {
+                        let k = taxonomy::key(name);
+                        let at = match self.term_at[t].get(&k) {
+                            Some(&at) => at,
+                            None => {
+                                let at = self.terms[t].len() as u32;
+                                self.term_at[t].insert(k.clone(), at);
+                                self.terms[t].push(TermParts {
+                                    key: k,
+                                    numbers: Vec::new(),
+                                });
+                                at
+                            }
+                        };
+                        self.spellings[t].insert(Arc::clone(name), (at, 1));
+                        at
+                    }
                 };
-                let by_key = &mut self.terms[tax.index()];
-                let (keys, spellings) = match by_key.get_mut(&**k) {
-                    Some(parts) => parts,
-                    None => by_key.entry(k.to_string()).or_default(),
-                };
-                keys.push(key.clone());
-                *spellings.entry(Arc::clone(name)).or_default() += 1;
+                self.terms[t][at as usize].numbers.push(n);
             }
-            if let Some(p) = self.page_site.as_deref().and_then(|s| article.page(s)) {
-                self.pages
-                    .entry(id_hash(&p))
-                    .or_default()
-                    .push(Arc::clone(&rel));
+            self.in_terms.push(in_terms);
+            if let Some(site) = self.page_site.as_deref() {
+                if let Some(p) = article.page_in(site, &mut self.link_buf) {
+                    self.pages
+                        .entry(id_hash(&p))
+                        .or_default()
+                        .push(Arc::clone(&rel));
+                }
             }
-            self.site.push(key);
+            self.site.push((key, n));
             self.by_updated
                 .push((Reverse(article.updated), Arc::clone(&rel)));
         } else if !article.category.is_empty()
@@ -127,14 +160,17 @@ impl CatalogBuilder {
         let CatalogBuilder {
             mut map,
             mut per_category,
-            site,
+            mut site,
+            in_terms,
             by_updated,
             mut ids,
             bodies,
-            terms,
+            mut terms,
+            spellings,
+            term_at: _,
             mut pages,
-            keys: _,
             page_site,
+            link_buf: _,
         } = self;
         for c in categories {
             if !c.is_empty() {
@@ -145,7 +181,7 @@ impl CatalogBuilder {
             keys.par_sort_unstable();
             keys.into_iter().collect()
         };
-        let ((articles, categories), ((site, by_updated), ())) = rayon::join(
+        let ((articles, categories), ((by_updated, ()), ())) = rayon::join(
             || {
                 rayon::join(
                     || {
@@ -166,28 +202,47 @@ impl CatalogBuilder {
             },
             || {
                 rayon::join(
-                    || rayon::join(|| sorted(site), || sorted(by_updated)),
+                    || rayon::join(|| sorted(by_updated), || site.par_sort_unstable()),
                     // Each id's paths in path order.
                     || ids.values_mut().for_each(|paths| paths.sort_unstable()),
                 )
             },
         );
         pages.values_mut().for_each(|paths| paths.sort_unstable());
-        let terms = terms.map(|by_key| {
-            by_key
+        // The articles renumbered in feed order (their places in the
+        // sorted site): a term's numbers sorted as integers are then in
+        // feed order too. Articles in no term give their number up.
+        let mut renumber = vec![0u32; site.len()];
+        let mut keys = Vec::with_capacity(site.len());
+        for (new, (key, old)) in site.iter().enumerate() {
+            renumber[*old as usize] = new as u32;
+            keys.push(in_terms[*old as usize].then(|| key.clone()));
+        }
+        let numbers = Numbers::sorted(keys);
+        let site: BTreeSet<Key> = site.into_iter().map(|(key, _)| key).collect();
+        let terms = [0, 1].map(|t| {
+            let mut names: Vec<BTreeMap<Arc<str>, u32>> = vec![BTreeMap::new(); terms[t].len()];
+            for (name, (at, uses)) in &spellings[t] {
+                names[*at as usize].insert(Arc::clone(name), *uses);
+            }
+            std::mem::take(&mut terms[t])
                 .into_par_iter()
-                .map(|(k, (keys, spellings))| {
+                .zip(names)
+                .map(|(TermParts { key, numbers }, spellings)| {
                     let term = Term {
                         items: {
-                            let mut keys = keys;
-                            keys.sort_unstable();
-                            keys.dedup();
-                            keys.shrink_to_fit();
-                            keys
+                            let mut items = numbers;
+                            for n in &mut items {
+                                *n = renumber[*n as usize];
+                            }
+                            items.sort_unstable();
+                            items.dedup();
+                            items.shrink_to_fit();
+                            items
                         },
-                        spellings: spellings.into_iter().collect(),
+                        spellings,
                     };
-                    (k, term)
+                    (key, term)
                 })
                 .collect::<Vec<_>>()
                 .into_iter()
@@ -201,6 +256,7 @@ impl CatalogBuilder {
             ids,
             bodies,
             terms,
+            numbers,
             pages,
             page_site,
         }

@@ -45,6 +45,13 @@ pub struct Permalink {
     /// slash beside it (the one after it, else the one before it), so the
     /// URL has no empty segment.
     at_root: Vec<Part>,
+    /// The `base_url` the template was compiled for.
+    base_url: String,
+    /// What fills the page path under `base_url` of `in_category`'s
+    /// permalinks without encoding and decoding them ([`page_parts`]).
+    page_in_category: Option<Vec<Part>>,
+    /// The same for `at_root`.
+    page_at_root: Option<Vec<Part>>,
 }
 
 impl Permalink {
@@ -68,10 +75,14 @@ impl Permalink {
             .replace("/{category}/", "/")
             .replace("{category}/", "")
             .replace("/{category}", "");
+        let at_root = compile(&root_template, link, base_url)?;
         Ok(Permalink {
             source: template.to_string(),
+            page_in_category: page_parts(&in_category, base_url),
+            page_at_root: page_parts(&at_root, base_url),
             in_category,
-            at_root: compile(&root_template, link, base_url)?,
+            at_root,
+            base_url: base_url.to_string(),
         })
     }
 
@@ -84,12 +95,56 @@ impl Permalink {
     /// in `content.dir`) and `slug` percent-encoded as path segments, the
     /// date's local year, month and day.
     pub fn fill(&self, category: &str, slug: &str, date: &DateTime<FixedOffset>) -> String {
+        let mut out = String::new();
+        self.fill_into(&mut out, category, slug, date);
+        out
+    }
+
+    /// [`Permalink::fill`] into `out` (cleared first), for a caller that
+    /// fills many permalinks into one buffer.
+    pub fn fill_into(
+        &self,
+        out: &mut String,
+        category: &str,
+        slug: &str,
+        date: &DateTime<FixedOffset>,
+    ) {
         let parts = if category.is_empty() {
             &self.at_root
         } else {
             &self.in_category
         };
-        fill_parts(parts, category, slug, Some(date))
+        fill_parts_into(out, parts, category, slug, Some(date), true);
+    }
+
+    /// The decoded page path under `base_url` of [`Permalink::fill`]'s
+    /// permalink (what `Site::page_path` makes of it), filled into `out`
+    /// (cleared first) without encoding and decoding the permalink:
+    /// `Some(true)` when it has one, `Some(false)` when it has none, and
+    /// `None` when only filling and decoding the permalink tells (a
+    /// template whose text alone does not put it under `base_url`, or
+    /// that holds `%`, `?` or `#`; or another `base_url`).
+    pub fn fill_page_into(
+        &self,
+        base_url: &str,
+        out: &mut String,
+        category: &str,
+        slug: &str,
+        date: &DateTime<FixedOffset>,
+    ) -> Option<bool> {
+        if base_url != self.base_url {
+            return None;
+        }
+        let parts = if category.is_empty() {
+            self.page_at_root.as_ref()?
+        } else {
+            self.page_in_category.as_ref()?
+        };
+        fill_parts_into(out, parts, category, slug, Some(date), false);
+        // The path starts with `/`; `Site::page_path` wants more than that
+        // (an encoded permalink is longer than `/` exactly when its
+        // decoded path is).
+        Some(out.len() >= 2)
     }
 }
 
@@ -141,6 +196,46 @@ fn fill_parts(
     slug: &str,
     date: Option<&DateTime<FixedOffset>>,
 ) -> String {
+    let mut out = String::new();
+    fill_parts_into(&mut out, parts, category, slug, date, true);
+    out
+}
+
+/// The parts that fill the decoded page path under `base_url` of the
+/// permalinks of `parts`: the text after `base_url`, then the rest, with
+/// `{category}` and `{slug}` written as they are (decoding a segment gives
+/// it back: every byte but ASCII letters, digits and `-._~` is encoded, so
+/// an encoded segment holds no `/`, `?`, `#` or `%` of its own). `None`
+/// unless the first text starts with `base_url` and `/` and no text holds
+/// `%` (decoding could then act across parts), `?` or `#` (a query or a
+/// fragment: no page).
+fn page_parts(parts: &[Part], base_url: &str) -> Option<Vec<Part>> {
+    let (Part::Text(first), rest) = parts.split_first()? else {
+        return None;
+    };
+    let after = first.strip_prefix(base_url)?;
+    if !after.starts_with('/') {
+        return None;
+    }
+    let mut out = vec![Part::Text(after.to_string())];
+    out.extend(rest.iter().cloned());
+    let plain = out.iter().all(|p| match p {
+        Part::Text(t) => !t.contains(['%', '?', '#']),
+        _ => true,
+    });
+    plain.then_some(out)
+}
+
+/// [`fill_parts`] into `out`, cleared first; `{category}` and `{slug}`
+/// percent-encoded when `encode`, else as they are.
+fn fill_parts_into(
+    out: &mut String,
+    parts: &[Part],
+    category: &str,
+    slug: &str,
+    date: Option<&DateTime<FixedOffset>>,
+    encode: bool,
+) {
     let (y, m, d) = date.map_or((2000, 1, 1), |t| {
         let day = t.date_naive();
         (day.year(), day.month(), day.day())
@@ -152,7 +247,8 @@ fn fill_parts(
             _ => 4,
         })
         .sum();
-    let mut out = String::with_capacity(text_len + 3 * (category.len() + slug.len()));
+    out.clear();
+    out.reserve(text_len + 3 * (category.len() + slug.len()));
     for p in parts {
         // (Writing to a String cannot fail.)
         let _ = match p {
@@ -160,12 +256,20 @@ fn fill_parts(
                 out.push_str(t);
                 Ok(())
             }
+            Part::Category if encode => {
+                push_segment(out, category);
+                Ok(())
+            }
+            Part::Slug if encode => {
+                push_segment(out, slug);
+                Ok(())
+            }
             Part::Category => {
-                push_segment(&mut out, category);
+                out.push_str(category);
                 Ok(())
             }
             Part::Slug => {
-                push_segment(&mut out, slug);
+                out.push_str(slug);
                 Ok(())
             }
             Part::Year => write!(out, "{y:04}"),
@@ -173,7 +277,6 @@ fn fill_parts(
             Part::Day => write!(out, "{d:02}"),
         };
     }
-    out
 }
 
 #[cfg(test)]
