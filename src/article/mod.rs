@@ -692,6 +692,36 @@ mod tests {
     }
 
     #[test]
+    fn a_sentence_starting_with_a_byline_prefix_is_a_paragraph_not_a_byline() {
+        let t = "标题\n记者从市统计局获悉，前三季度数据好于预期。\n记者 高峰、李晓东\n\
+                 2025-06-27 15:10:00\n";
+        let parsed = parse(Path::new("/c/a/b.txt"), "a/b.txt", t, None, &config("")).unwrap();
+        let a = parsed.article;
+        assert_eq!(a.authors, vec!["高峰", "李晓东"]);
+        assert!(
+            a.content_html.contains("记者从市统计局获悉"),
+            "{}",
+            a.content_html
+        );
+        // The quick index agrees.
+        let entry = quick_index::quick_meta("a/b.txt", t.as_bytes(), None, &config("")).unwrap();
+        let authors: Vec<&str> = entry.authors().iter().map(|a| &**a).collect();
+        assert_eq!(authors, ["高峰", "李晓东"]);
+        // A name too long to be a name, or too many: not a byline either.
+        let long = "标题\n记者这是一段很长的没有标点的正文内容而不是名字\n2025-06-27 15:10:00\n";
+        let a = parse(Path::new("/c/a/c.txt"), "a/c.txt", long, None, &config(""))
+            .unwrap()
+            .article;
+        assert!(a.authors.is_empty(), "{:?}", a.authors);
+        // A colon after the prefix is no part of the names.
+        let colon = "标题\n正文。\n记者：高峰 李晓东\n2025-06-27 15:10:00\n";
+        let a = parse(Path::new("/c/a/d.txt"), "a/d.txt", colon, None, &config(""))
+            .unwrap()
+            .article;
+        assert_eq!(a.authors, vec!["高峰", "李晓东"]);
+    }
+
+    #[test]
     fn toml_and_yaml_front_matter_give_the_same_article() {
         let toml = "+++\ntitle = \"Hello\"\ndate = 2025-02-27T18:07:24+08:00\nauthors = [\"A\", \"B\"]\ntags = [\"x\"]\n+++\nBody *text*.\n";
         let yaml = "---\ntitle: Hello\ndate: \"2025-02-27T18:07:24+08:00\"\nauthors: [A, B]\ntags:\n  - x\n---\nBody *text*.\n";

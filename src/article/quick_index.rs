@@ -14,7 +14,7 @@ use crate::content::rules::{category_and_stem, kind_of, FileKind};
 
 use super::dates::{check_year, parse_date};
 use super::id::tag_id;
-use super::text_export::{split_names, strip_pinyin, timestamp_line};
+use super::text_export::{byline_names, strip_pinyin, timestamp_line};
 use super::whitespace::clean_names;
 
 /// The [`Article::slimmed`] article of a Markdown file whose TOML front
@@ -71,13 +71,8 @@ pub(super) fn quick_text(
         } else {
             Cow::Borrowed(line)
         };
-        if let Some(prefix) = config
-            .text
-            .byline_prefixes
-            .iter()
-            .find(|p| line.starts_with(p.as_str()))
-        {
-            for n in split_names(&line[prefix.len()..]) {
+        if let Some(names) = byline_names(config, &line) {
+            for n in names {
                 if !authors.contains(&n) {
                     authors.push(n);
                 }

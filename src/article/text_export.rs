@@ -162,6 +162,35 @@ fn split_and(p: &str) -> impl Iterator<Item = &str> {
     })
 }
 
+/// The names a byline line gives (`記者 林金彥 楊光`, `By Jane Doe and
+/// Li Wei`): `None` when the line does not start with a byline prefix, or
+/// when what follows is a sentence rather than names (`记者从市统计局获悉，
+/// 前三季度数据好于预期。`): sentence punctuation, or a "name" longer than a
+/// name (12 characters in scripts without spaces, 40 otherwise), or more
+/// than 12 of them. A colon after the prefix (`记者：高峰`) is left out.
+pub(super) fn byline_names(config: &Config, line: &str) -> Option<Vec<String>> {
+    let prefix = config
+        .text
+        .byline_prefixes
+        .iter()
+        .find(|p| line.starts_with(p.as_str()))?;
+    // "记者：高峰": a colon after the prefix introduces the names.
+    let rest = line[prefix.len()..].trim_start_matches([':', '：', ' ', '\u{3000}']);
+    if rest.contains(['。', '！', '？', '；', '!', '?', '“', '”']) {
+        return None;
+    }
+    let names = split_names(rest);
+    let plausible = |n: &String| {
+        let len = n.chars().count();
+        if n.chars().any(|c| c.is_ascii_alphabetic()) {
+            len <= 40
+        } else {
+            len <= 12
+        }
+    };
+    (names.len() <= 12 && names.iter().all(plausible)).then_some(names)
+}
+
 pub(super) fn split_names(rest: &str) -> Vec<String> {
     let parts: Vec<&str> = rest
         .split([',', '，', '、', ';', '；'])
@@ -255,13 +284,7 @@ fn read_export<R>(
     let Some(title) = lines.first().map(|(_, t)| t.to_string()) else {
         return Err(Diagnostic::error(path, None, "empty file"));
     };
-    let is_byline = |l: &str| {
-        config
-            .text
-            .byline_prefixes
-            .iter()
-            .any(|p| l.starts_with(p.as_str()))
-    };
+    let is_byline = |l: &str| byline_names(config, l).is_some();
     let is_footer = |l: &str| {
         config
             .text
@@ -287,13 +310,8 @@ fn read_export<R>(
     let mut date = None;
     let mut paragraphs = Vec::new();
     for (line_no, l) in rest {
-        if let Some(prefix) = config
-            .text
-            .byline_prefixes
-            .iter()
-            .find(|p| l.starts_with(p.as_str()))
-        {
-            for n in split_names(&l[prefix.len()..]) {
+        if let Some(names) = byline_names(config, l) {
+            for n in names {
                 if !authors.contains(&n) {
                     authors.push(n);
                 }
