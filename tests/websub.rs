@@ -1848,3 +1848,36 @@ fn a_restored_tag_subscription_is_denied_when_the_tag_goes() {
     wait_subscriptions(&d, 0);
     d.assert_404("/tags/monsoon/rss.xml");
 }
+
+/// A category deleted while herald was not running: its subscribers,
+/// restored from the database at the next start, are denied then.
+#[test]
+fn a_topic_gone_while_herald_was_stopped_is_denied_at_the_next_start() {
+    let site = site_with(BUILTIN);
+    site.write(
+        "weather/rain.md",
+        "+++\ntitle = \"Rain all week\"\ndate = 2025-03-09T08:00:00+08:00\n+++\nBring an umbrella.\n",
+    );
+    let sub = Subscriber::start();
+    let weather = topic("/weather/atom.xml");
+    let politics = topic("/politics/atom.xml");
+    {
+        let d = start(&site);
+        subscribe_and_verify(&d, &sub, &weather, "/weather", &[]);
+        subscribe_and_verify(&d, &sub, &politics, "/politics", &[]);
+        wait_subscriptions(&d, 2);
+        d.shutdown().expect("a clean shutdown");
+    }
+    std::fs::remove_dir_all(site.path("weather")).unwrap();
+    let mark = sub.mark();
+    let d = start(&site);
+    let denial = sub.wait_request("a denial on /weather", mark, DEADLINE, |r| {
+        r.path() == "/weather" && r.is_get_mode("denied")
+    });
+    assert_eq!(denial.param("hub.topic").as_deref(), Some(weather.as_str()));
+    wait_subscriptions(&d, 1);
+    assert!(
+        sub.since(mark).iter().all(|r| r.path() != "/politics"),
+        "the politics subscriber was told something"
+    );
+}

@@ -230,6 +230,7 @@ impl Publisher {
         if self._watchers.is_none() {
             self.watch();
         }
+        self.deny_unserved_topics();
         if stamp_of(&self.config_path) != self.config_stamp {
             self.reload_config();
         } else {
@@ -806,6 +807,30 @@ impl Publisher {
         }
         self.finish_regeneration(started, now, false);
         self.announce(changed);
+    }
+
+    /// Subscriptions restored from the hub's database may name feeds that
+    /// went while herald was not running (a category deleted, a tag's
+    /// last article gone): their subscribers are denied now.
+    fn deny_unserved_topics(&mut self) {
+        let Some(hub) = &self.hub else {
+            return;
+        };
+        let now = self.rendered_at;
+        let gone: Vec<String> = hub
+            .watched_paths()
+            .into_iter()
+            .filter(|path| {
+                let served = self.resources.contains_key(path)
+                    || PageId::at(&self.config, &self.catalog, path)
+                        .is_some_and(|p| render::exists(&self.catalog, &p, now));
+                !served
+            })
+            .collect();
+        if !gone.is_empty() {
+            self.gone_feeds.extend(gone);
+            self.announce(Vec::new());
+        }
     }
 
     /// Tells the WebSub hub of the feeds among `changed` and of those gone

@@ -285,6 +285,17 @@ impl Hub {
             .contains(path)
     }
 
+    /// The decoded paths of every topic with subscribers.
+    pub fn watched_paths(&self) -> Vec<String> {
+        self.inner
+            .watched
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .cloned()
+            .collect()
+    }
+
     /// Whether the built-in hub is on.
     pub fn builtin(&self) -> bool {
         self.inner.settings().websub.builtin
