@@ -18,6 +18,8 @@
 //! percentiles; an edit not served within `--timeout-ms` is `lost` and
 //! counts as the timeout; after three lost edits the run stops).
 
+#[path = "../bench/edit.rs"]
+mod edit;
 #[path = "../bench/http.rs"]
 #[allow(dead_code)] // each helper uses part of the shared client
 mod http;
@@ -125,28 +127,6 @@ fn articles(root: &Path, dir: &Path, out: &mut Vec<String>) {
     }
 }
 
-/// The article with its front-matter `title` and `date` lines replaced.
-fn edited(text: &str, title: &str, date: &str) -> Option<String> {
-    let mut out = String::with_capacity(text.len() + 64);
-    let mut fences = 0;
-    let (mut saw_title, mut saw_date) = (false, false);
-    for line in text.split_inclusive('\n') {
-        if line.trim_end() == "+++" {
-            fences += 1;
-        } else if fences == 1 && line.starts_with("title") && line.contains('=') {
-            out.push_str(&format!("title = \"{title}\"\n"));
-            saw_title = true;
-            continue;
-        } else if fences == 1 && line.starts_with("date") && line.contains('=') {
-            out.push_str(&format!("date = {date}\n"));
-            saw_date = true;
-            continue;
-        }
-        out.push_str(line);
-    }
-    (saw_title && saw_date).then_some(out)
-}
-
 fn etag(r: &http::Response) -> String {
     r.header("etag").unwrap_or_default().to_string()
 }
@@ -183,7 +163,7 @@ fn main() {
         let date = (chrono::Utc::now() - chrono::Duration::seconds(1))
             .format("%Y-%m-%dT%H:%M:%SZ")
             .to_string();
-        let new = edited(&text, &title, &date)
+        let new = edit::edited(&text, &title, &date)
             .unwrap_or_else(|| fail(&format!("{}: no TOML title and date lines", path.display())));
         let tmp = path.with_file_name(format!(".{name}.bench.tmp"));
         std::fs::write(&tmp, new)

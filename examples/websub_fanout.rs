@@ -23,6 +23,8 @@
 //! second `last_delivery_median_ms last_delivery_p90_ms
 //! last_delivery_max_ms lost`.
 
+#[path = "../bench/edit.rs"]
+mod edit;
 #[path = "../bench/http.rs"]
 #[allow(dead_code)] // each helper uses part of the shared client
 mod http;
@@ -181,28 +183,6 @@ fn articles(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
-/// The article with its front-matter `title` and `date` lines replaced.
-fn edited(text: &str, title: &str, date: &str) -> Option<String> {
-    let mut out = String::with_capacity(text.len() + 64);
-    let mut fences = 0;
-    let (mut saw_title, mut saw_date) = (false, false);
-    for line in text.split_inclusive('\n') {
-        if line.trim_end() == "+++" {
-            fences += 1;
-        } else if fences == 1 && line.starts_with("title") && line.contains('=') {
-            out.push_str(&format!("title = \"{title}\"\n"));
-            saw_title = true;
-            continue;
-        } else if fences == 1 && line.starts_with("date") && line.contains('=') {
-            out.push_str(&format!("date = {date}\n"));
-            saw_date = true;
-            continue;
-        }
-        out.push_str(line);
-    }
-    (saw_title && saw_date).then_some(out)
-}
-
 /// One edit: saved by rename; returns when the rename happened and the
 /// time until the feed showed it.
 fn edit(conn: &mut http::Conn, feed: &str, file: &Path, title: &str) -> (Instant, Duration) {
@@ -211,7 +191,7 @@ fn edit(conn: &mut http::Conn, feed: &str, file: &Path, title: &str) -> (Instant
     let date = (chrono::Utc::now() - chrono::Duration::seconds(1))
         .format("%Y-%m-%dT%H:%M:%SZ")
         .to_string();
-    let new = edited(&text, title, &date)
+    let new = edit::edited(&text, title, &date)
         .unwrap_or_else(|| fail(&format!("{}: no TOML title and date lines", file.display())));
     let tmp = file.with_extension("bench.tmp");
     std::fs::write(&tmp, new).unwrap_or_else(|e| fail(&format!("cannot write: {e}")));

@@ -18,6 +18,19 @@ pub fn encode_segment(s: &str) -> String {
     out
 }
 
+/// Percent-encodes a decoded URL path segment by segment, keeping its
+/// slashes (`/社会/rss.xml` → `/%E7%A4%BE%E4%BC%9A/rss.xml`).
+pub fn encode_path(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for (i, seg) in path.split('/').enumerate() {
+        if i > 0 {
+            out.push('/');
+        }
+        push_segment(&mut out, seg);
+    }
+    out
+}
+
 /// Appends `s` percent-encoded as one path segment to `out`.
 pub fn push_segment(out: &mut String, s: &str) {
     let plain = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~');

@@ -130,8 +130,9 @@ fn systemd_is_told_ready_reloading_stopping_and_that_herald_lives() {
     finish(child, Duration::from_secs(10));
 }
 
-#[test]
-fn without_notify_socket_nothing_is_sent_and_herald_serves() {
+/// `herald serve` on a small site without `NOTIFY_SOCKET`, stderr to a
+/// pipe, until its feed answers, then SIGTERM: what it logged.
+fn serve_once_piped() -> String {
     let (site, port) = small_site();
     let child = serve(&site, &[]);
     let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
@@ -142,23 +143,18 @@ fn without_notify_socket_nothing_is_sent_and_herald_serves() {
             .ok_or(format!("{}", r.status))
     });
     signal(&child, libc::SIGTERM);
-    let log = finish(child, Duration::from_secs(10));
+    finish(child, Duration::from_secs(10))
+}
+
+#[test]
+fn without_notify_socket_nothing_is_sent_and_herald_serves() {
+    let log = serve_once_piped();
     assert!(!log.contains("NOTIFY_SOCKET"), "{log}");
 }
 
 #[test]
 fn logs_to_a_pipe_or_file_carry_no_colour() {
-    let (site, port) = small_site();
-    let child = serve(&site, &[]);
-    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
-    eventually("the feed", DEADLINE, || {
-        let r = client().try_get(&url(addr, "/news/rss.xml"))?;
-        (r.status == 200)
-            .then_some(())
-            .ok_or(format!("{}", r.status))
-    });
-    signal(&child, libc::SIGTERM);
-    let log = finish(child, Duration::from_secs(10));
+    let log = serve_once_piped();
     assert!(log.contains("listening on"), "{log}");
     assert!(
         !log.contains('\u{1b}'),

@@ -753,18 +753,7 @@ fn herald_build_writes_every_article_page_as_the_daemon_serves_it() {
         files_under(&out)
     );
 
-    for f in &files {
-        let built = std::fs::read(out.join(f)).unwrap();
-        let path = url_of_file(f);
-        let r = d.get(&path);
-        assert_eq!(r.status, 200, "{f}: GET {path}");
-        assert!(
-            r.body == built,
-            "{f}: GET {path} differs ({} bytes served, {} built)",
-            r.body.len(),
-            built.len()
-        );
-    }
+    d.assert_serves_built(&out, &files);
 }
 
 /// A category with a story, and two articles whose front-matter links

@@ -89,6 +89,13 @@ impl Format {
         }
     }
 
+    /// The format whose `Content-Type` this is: whether a response is a feed.
+    pub fn of_content_type(content_type: &str) -> Option<Format> {
+        Format::ALL
+            .into_iter()
+            .find(|f| f.content_type() == content_type)
+    }
+
     /// The media type without parameters, for autodiscovery links and OPML.
     pub fn media_type(self) -> &'static str {
         match self {

@@ -42,27 +42,37 @@ where
     }
 }
 
-fn parse_http_url<F>(s: &Spanned<String>, key: &str, err_at: &F) -> Result<String, ConfigError>
+/// `s` as an absolute http or https URL with a host; errors begin with
+/// `label` (`site.base_url = "…"`).
+fn absolute_http_url<F>(s: &Spanned<String>, label: &str, err_at: &F) -> Result<Url, ConfigError>
 where
     F: Fn(Option<Range<usize>>, String) -> ConfigError,
 {
-    let raw = s.get_ref().trim();
-    let url = Url::parse(raw).map_err(|e| {
+    let url = Url::parse(s.get_ref().trim()).map_err(|e| {
         err_at(
             Some(s.span()),
-            format!("{key} = {raw:?} is not an absolute URL: {e}"),
+            format!("{label} is not an absolute URL: {e}"),
         )
     })?;
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
         return Err(err_at(
             Some(s.span()),
-            format!("{key} = {raw:?} must be an http:// or https:// URL"),
+            format!("{label} must be an http:// or https:// URL"),
         ));
     }
+    Ok(url)
+}
+
+fn parse_http_url<F>(s: &Spanned<String>, key: &str, err_at: &F) -> Result<String, ConfigError>
+where
+    F: Fn(Option<Range<usize>>, String) -> ConfigError,
+{
+    let label = format!("{key} = {:?}", s.get_ref().trim());
+    let url = absolute_http_url(s, &label, err_at)?;
     if url.query().is_some() || url.fragment().is_some() {
         return Err(err_at(
             Some(s.span()),
-            format!("{key} = {raw:?} must not have a query or fragment"),
+            format!("{label} must not have a query or fragment"),
         ));
     }
     Ok(url.as_str().trim_end_matches('/').to_string())
@@ -174,23 +184,12 @@ fn parse_hub_url<F>(s: &Spanned<String>, err_at: &F) -> Result<String, ConfigErr
 where
     F: Fn(Option<Range<usize>>, String) -> ConfigError,
 {
-    let raw = s.get_ref().trim();
-    let url = Url::parse(raw).map_err(|e| {
-        err_at(
-            Some(s.span()),
-            format!("websub.hubs: {raw:?} is not an absolute URL: {e}"),
-        )
-    })?;
-    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-        return Err(err_at(
-            Some(s.span()),
-            format!("websub.hubs: {raw:?} must be an http:// or https:// URL"),
-        ));
-    }
+    let label = format!("websub.hubs: {:?}", s.get_ref().trim());
+    let url = absolute_http_url(s, &label, err_at)?;
     if url.fragment().is_some() {
         return Err(err_at(
             Some(s.span()),
-            format!("websub.hubs: {raw:?} must not have a fragment"),
+            format!("{label} must not have a fragment"),
         ));
     }
     Ok(url.to_string())

@@ -848,7 +848,7 @@ impl Publisher {
             let Some(res) = self.resources.get(&path) else {
                 continue;
             };
-            if !is_feed_type(res.content_type) {
+            if crate::config::Format::of_content_type(res.content_type).is_none() {
                 continue;
             }
             updates.push(crate::websub::Update {
@@ -1000,13 +1000,6 @@ impl Publisher {
             Mode::Polling | Mode::Degraded => self.config.content.poll_interval,
         }
     }
-}
-
-/// Whether a `Content-Type` is one of a feed's.
-fn is_feed_type(content_type: &str) -> bool {
-    crate::config::Format::ALL
-        .iter()
-        .any(|f| f.content_type() == content_type)
 }
 
 pub(super) fn start_watchers(

@@ -102,7 +102,7 @@ enum Served {
 /// Whether a feed is served at the decoded `path`: held in the snapshot,
 /// or a tag's or author's feed that renders.
 async fn is_served(snap: &Snapshot, on_demand: Option<&OnDemand>, path: &str) -> Served {
-    let is_feed = |ct: &str| Format::ALL.iter().any(|f| f.content_type() == ct);
+    let is_feed = |ct: &str| Format::of_content_type(ct).is_some();
     if let Some(res) = snap.resources.get(path) {
         return if is_feed(res.content_type) {
             Served::Yes

@@ -17,7 +17,7 @@ use crate::article::Article;
 use crate::catalog::{Catalog, Change};
 use crate::config::{Config, Format};
 use crate::taxonomy::{self, Taxonomy};
-use crate::url_segment::encode_segment;
+use crate::url_segment::{encode_path, encode_segment};
 use crate::variant::Script;
 
 mod atom;
@@ -231,10 +231,7 @@ pub fn url_of(config: &Config, page: &PageId) -> String {
         PageId::TermFeed(t, k, f) => {
             format!("{base}/{t}/{}/{}", encode_segment(k), f.file_name())
         }
-        PageId::ArticlePage(p) => {
-            let encoded: Vec<String> = p.split('/').map(encode_segment).collect();
-            format!("{base}{}", encoded.join("/"))
-        }
+        PageId::ArticlePage(p) => format!("{base}{}", encode_path(p)),
     }
 }
 

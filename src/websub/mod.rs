@@ -36,7 +36,7 @@ use rustc_hash::FxHashSet;
 
 use crate::config::{Config, Format};
 use crate::daemon::Clock;
-use crate::url_segment::encode_segment;
+use crate::url_segment::encode_path;
 use store::{Op, Row, Store};
 
 /// Timings of the hub's outgoing requests; tests shorten them.
@@ -441,8 +441,7 @@ impl Settings {
 
     /// The public URL of a decoded path, as feeds' self links write it.
     fn topic_url(&self, path: &str) -> String {
-        let encoded: Vec<String> = path.split('/').map(encode_segment).collect();
-        format!("{}{}", self.base_url, encoded.join("/"))
+        format!("{}{}", self.base_url, encode_path(path))
     }
 
     fn topic_path(&self, topic: &str) -> Option<String> {

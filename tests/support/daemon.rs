@@ -253,6 +253,23 @@ impl Daemon {
         })
     }
 
+    /// Asserts the daemon serves each of `files` (relative paths under
+    /// `out`, as `herald build` wrote them) with 200 and the same bytes.
+    pub fn assert_serves_built<'a>(&self, out: &Path, files: impl IntoIterator<Item = &'a String>) {
+        for f in files {
+            let built = std::fs::read(out.join(f)).unwrap();
+            let path = super::url_of_file(f);
+            let r = self.get(&path);
+            assert_eq!(r.status, 200, "{f}: GET {path}");
+            assert!(
+                r.body == built,
+                "{f}: GET {path} differs ({} bytes served, {} built)",
+                r.body.len(),
+                built.len()
+            );
+        }
+    }
+
     /// Asserts `GET path` answers 404.
     pub fn assert_404(&self, path: &str) {
         let r = self.get(path);
