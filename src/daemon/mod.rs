@@ -15,13 +15,17 @@
 //! - [`check`]: the background full check after a quick first load.
 //! - [`compress`]: gzip and brotli variants made off the publisher's path.
 //! - [`reconcile`]: periodic scans that catch missed events.
+//! - [`output_dir`]: pages written to `output.dir` with their `.gz`/`.br`.
+//! - [`announce`]: changed and vanished feeds told to the WebSub hub.
 //! - [`problems`]: per-file problems, bounded logging, `/healthz`.
 //! - [`clock`]: the system clock, or a test's.
 
+mod announce;
 mod check;
 pub mod clock;
 pub mod compress;
 mod event_loop;
+mod output_dir;
 mod problems;
 pub mod publisher;
 mod reconcile;

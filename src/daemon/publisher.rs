@@ -486,56 +486,6 @@ impl Publisher {
         changed
     }
 
-    /// Where `output.dir` holds the page at a URL path.
-    fn output_file(&self, path: &str) -> Option<PathBuf> {
-        let out = self.config.output_dir.as_ref()?;
-        let file = if path.ends_with('/') {
-            format!("{path}index.html")
-        } else {
-            path.to_string()
-        };
-        Some(out.join(file.trim_start_matches('/')))
-    }
-
-    /// Writes changed pages to `output.dir`, with their `.gz` and `.br`
-    /// when they are ready (else those follow from the compressor, and
-    /// stale ones are removed meanwhile).
-    pub(super) fn write_output(&self, changed: &[String]) {
-        for path in changed {
-            let (Some(target), Some(res)) = (self.output_file(path), self.resources.get(path))
-            else {
-                continue;
-            };
-            let gz = res.gzip.as_ref().map(|v| &v.body[..]);
-            let br = res.br.as_ref().map(|v| &v.body[..]);
-            if let Err(e) = crate::output::write_page(&target, &res.identity.body, gz, br) {
-                tracing::error!(path = %target.display(), error = %e, "cannot write output file");
-            }
-        }
-    }
-
-    /// Removes pages that are gone from `output.dir`, with their `.gz`
-    /// and `.br`.
-    pub(super) fn remove_output_pages(&self, gone: &[String]) {
-        for path in gone {
-            let Some(target) = self.output_file(path) else {
-                continue;
-            };
-            if let Err(e) = crate::output::remove_page(&target) {
-                tracing::error!(path = %target.display(), error = %e, "cannot remove output file");
-            }
-        }
-    }
-
-    pub(super) fn remove_output(&self, category: &str) {
-        if let Some(out) = &self.config.output_dir {
-            let dir = out.join(category);
-            if dir.is_dir() {
-                let _ = std::fs::remove_dir_all(&dir);
-            }
-        }
-    }
-
     pub(super) fn finish_regeneration(
         &mut self,
         started: Instant,
@@ -807,72 +757,6 @@ impl Publisher {
         }
         self.finish_regeneration(started, now, false);
         self.announce(changed);
-    }
-
-    /// Subscriptions restored from the hub's database may name feeds that
-    /// went while herald was not running (a category deleted, a tag's
-    /// last article gone): their subscribers are denied now.
-    fn deny_unserved_topics(&mut self) {
-        let Some(hub) = &self.hub else {
-            return;
-        };
-        let now = self.rendered_at;
-        let gone: Vec<String> = hub
-            .watched_paths()
-            .into_iter()
-            .filter(|path| {
-                let served = self.resources.contains_key(path)
-                    || PageId::at(&self.config, &self.catalog, path)
-                        .is_some_and(|p| render::exists(&self.catalog, &p, now));
-                !served
-            })
-            .collect();
-        if !gone.is_empty() {
-            self.gone_feeds.extend(gone);
-            self.announce(Vec::new());
-        }
-    }
-
-    /// Tells the WebSub hub of the feeds among `changed` and of those gone
-    /// since the last announcement, once their new bytes are served.
-    pub(super) fn announce(&mut self, changed: Vec<String>) {
-        let gone = std::mem::take(&mut self.gone_feeds);
-        let Some(hub) = &self.hub else {
-            return;
-        };
-        if !hub.wants_updates() {
-            return;
-        }
-        let mut updates = Vec::new();
-        for path in changed {
-            let Some(res) = self.resources.get(&path) else {
-                continue;
-            };
-            if crate::config::Format::of_content_type(res.content_type).is_none() {
-                continue;
-            }
-            updates.push(crate::websub::Update {
-                path,
-                content: Some(Arc::new(crate::websub::Content {
-                    body: res.identity.body.clone(),
-                    content_type: res.content_type,
-                    link: res.link.clone(),
-                })),
-            });
-        }
-        for path in gone {
-            let file = path.rsplit('/').next().unwrap_or("");
-            let feed = crate::config::Format::ALL
-                .iter()
-                .any(|f| f.file_name() == file);
-            if feed && !self.resources.contains_key(&path) {
-                updates.push(crate::websub::Update {
-                    path,
-                    content: None,
-                });
-            }
-        }
-        hub.publish(updates);
     }
 
     /// The page at a decoded request path that is rendered on request: the
