@@ -10,6 +10,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::term::{terms_of, Numbers};
 use super::{id_hash, Catalog, Held, IdPaths, Key, Term};
+use crate::article::Entry;
 use crate::config::Site;
 use crate::taxonomy;
 
@@ -19,6 +20,30 @@ use crate::taxonomy;
 struct TermParts {
     key: String,
     numbers: Vec<u32>,
+}
+
+/// The hashes [`CatalogBuilder::push_prepared`] files an article under,
+/// worked out on any thread: of its id, and of its page path (a published
+/// or scheduled article whose permalink lies under the site).
+#[derive(Debug, Clone, Copy)]
+pub struct Prepared {
+    id: u64,
+    page: Option<u64>,
+}
+
+impl Prepared {
+    /// The hashes of `entry`, whose page lies under `site` (none without
+    /// one); `buf` is scratch space.
+    pub fn of(entry: &Entry, site: Option<&Site>, buf: &mut String) -> Prepared {
+        let page = match site {
+            Some(site) if !entry.draft => entry.page_in(site, buf).map(|p| id_hash(&p)),
+            _ => None,
+        };
+        Prepared {
+            id: id_hash(&entry.id),
+            page,
+        }
+    }
 }
 
 /// A catalog built one article at a time, in any order, as a first load
@@ -68,9 +93,19 @@ impl CatalogBuilder {
         CatalogBuilder {
             map: Vec::with_capacity(n),
             site: Vec::with_capacity(n),
+            in_terms: Vec::with_capacity(n),
             by_updated: Vec::with_capacity(n),
             ids: FxHashMap::with_capacity_and_hasher(n, Default::default()),
             ..Default::default()
+        }
+    }
+
+    /// [`CatalogBuilder::for_site`] with room for `n` articles.
+    pub fn for_site_with_capacity(site: &Site, n: usize) -> Self {
+        CatalogBuilder {
+            page_site: Some(Arc::new(site.clone())),
+            pages: FxHashMap::with_capacity_and_hasher(n, Default::default()),
+            ..Self::with_capacity(n)
         }
     }
 
@@ -78,6 +113,17 @@ impl CatalogBuilder {
     /// for callers keying their own maps by path. Paths must be unique: a
     /// second article at one path would be indexed twice.
     pub fn push(&mut self, held: impl Into<Held>) -> Arc<str> {
+        let held = held.into();
+        let mut buf = std::mem::take(&mut self.link_buf);
+        let prepared = Prepared::of(held.entry(), self.page_site.as_deref(), &mut buf);
+        self.link_buf = buf;
+        self.push_prepared(held, prepared)
+    }
+
+    /// [`CatalogBuilder::push`] with the article's hashes worked out
+    /// already (on another thread): for a load that decodes on all cores
+    /// and builds on one.
+    pub fn push_prepared(&mut self, held: impl Into<Held>, prepared: Prepared) -> Arc<str> {
         let held = held.into();
         let has_body = matches!(held, Held::Full(_));
         let article = held.entry();
@@ -125,13 +171,8 @@ impl CatalogBuilder {
                 self.terms[t][at as usize].numbers.push(n);
             }
             self.in_terms.push(in_terms);
-            if let Some(site) = self.page_site.as_deref() {
-                if let Some(p) = article.page_in(site, &mut self.link_buf) {
-                    self.pages
-                        .entry(id_hash(&p))
-                        .or_default()
-                        .push(Arc::clone(&rel));
-                }
+            if let Some(page) = prepared.page {
+                self.pages.entry(page).or_default().push(Arc::clone(&rel));
             }
             self.site.push((key, n));
             self.by_updated
@@ -143,7 +184,7 @@ impl CatalogBuilder {
                 .insert(article.category.to_string(), Vec::new());
         }
         self.ids
-            .entry(id_hash(&article.id))
+            .entry(prepared.id)
             .or_default()
             .push(Arc::clone(&rel));
         if has_body {

@@ -24,7 +24,7 @@ mod builder;
 mod pages;
 mod term;
 
-pub use builder::CatalogBuilder;
+pub use builder::{CatalogBuilder, Prepared};
 pub use term::Term;
 use term::{terms_of, Numbers};
 

@@ -228,6 +228,9 @@ pub struct Content {
     pub ignore_patterns: Vec<String>,
     /// The compiled extra ignore patterns.
     pub ignore: GlobSet,
+    /// Where the daemon keeps its index between runs (`content.index_file`),
+    /// so that a restart serves before reading every file; `None`: not kept.
+    pub index_file: Option<PathBuf>,
 }
 
 /// `[feeds]`.

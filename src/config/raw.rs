@@ -61,6 +61,7 @@ pub(super) struct RawContent {
     pub(super) max_file_bytes: Option<Spanned<i64>>,
     #[serde(default)]
     pub(super) ignore: Vec<Spanned<String>>,
+    pub(super) index_file: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]

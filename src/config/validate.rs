@@ -399,8 +399,14 @@ where
         .build()
         .map_err(|e| err_at(None, format!("content.ignore: {e}")))?;
 
+    let index_file = match &content.index_file {
+        Some(s) if !s.get_ref().trim().is_empty() => Some(join_clean(base, s.get_ref().trim())),
+        _ => None,
+    };
+
     Ok(Content {
         dir,
+        index_file,
         debounce: Duration::from_millis(debounce_ms as u64),
         watch,
         poll_interval: Duration::from_millis(poll_ms as u64),

@@ -20,6 +20,10 @@ pub struct Listing {
     pub files: Vec<String>,
     /// Entries skipped with a reason (links leaving the directory, loops, unreadable folders).
     pub problems: Vec<Diagnostic>,
+    /// The folders walked under their own path (not through a link),
+    /// relative, sorted; the walk's starting folder included, unless it
+    /// is the root: the folders to watch.
+    pub folders: Vec<String>,
 }
 
 /// Walks the whole content directory.
@@ -112,6 +116,7 @@ impl Listing {
     fn sort(&mut self) {
         self.categories.sort();
         self.files.sort();
+        self.folders.sort();
         self.problems
             .sort_by(|a, b| (&a.path, &a.message).cmp(&(&b.path, &b.message)));
     }
@@ -205,6 +210,9 @@ fn walk(
         if !seen.insert((stat.st_dev, stat.st_ino)) {
             listing.problems.push(reached_twice(dir.clone()));
             continue;
+        }
+        if !via_link && !rel.is_empty() {
+            listing.folders.push(rel.clone());
         }
         if via_link && !rel.is_empty() && !rel.contains('/') {
             if rules::is_reserved(&rel) {

@@ -139,12 +139,50 @@ pub struct Watchers {
     pub mode: Mode,
 }
 
-/// Starts watching `content.dir` (recursively) and the config file's
-/// directory, sending every raw event to `on_event`. With
+impl Watchers {
+    /// Watches `folders` (relative to the content root `root`) too: folders
+    /// created or moved in since the watchers started. A folder gone
+    /// meanwhile is skipped. When the kernel refuses a watch (the watch
+    /// limit), content is left to polling: the mode becomes
+    /// [`Mode::Degraded`].
+    pub fn watch_folders<'a>(&mut self, root: &Path, folders: impl IntoIterator<Item = &'a str>) {
+        let Some(w) = self._content.as_mut() else {
+            return;
+        };
+        if let Err(e) = add_folders(w, root, folders) {
+            tracing::warn!(dir = %root.display(), error = %e, "cannot watch a new folder; falling back to polling");
+            self._content = None;
+            self.mode = Mode::Degraded;
+        }
+    }
+}
+
+/// Adds a watch on each folder; one that is gone is no error.
+fn add_folders<'a>(
+    w: &mut RecommendedWatcher,
+    root: &Path,
+    folders: impl IntoIterator<Item = &'a str>,
+) -> notify::Result<()> {
+    for f in folders {
+        match w.watch(&root.join(f), RecursiveMode::NonRecursive) {
+            Ok(()) => {}
+            Err(e) if matches!(e.kind, notify::ErrorKind::PathNotFound) => {}
+            Err(e) if matches!(&e.kind, notify::ErrorKind::Io(io) if io.kind() == std::io::ErrorKind::NotFound) =>
+                {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// Starts watching `content.dir` and each of `folders` (relative to it:
+/// the folders a walk found, [`Watchers::watch_folders`] adds later ones)
+/// and the config file's directory, sending every raw event to
+/// `on_event`. With
 /// `content.watch = "poll"`, or when the kernel watcher cannot be set up
 /// (watch limit reached, unsupported file system), content is left to the
 /// caller's polling scan and the mode says so.
-pub fn start<F>(config: &Config, config_path: &Path, on_event: F) -> Watchers
+pub fn start<F>(config: &Config, config_path: &Path, folders: &[String], on_event: F) -> Watchers
 where
     F: Fn(notify::Result<notify::Event>) + Send + Sync + Clone + 'static,
 {
@@ -195,18 +233,22 @@ where
         .dir
         .canonicalize()
         .unwrap_or_else(|_| config.content.dir.clone());
-    // Links are not followed: a link to a folder in the tree would put a
-    // second watch on that folder's inode, and inotify would then name the
-    // folder's events by the link's path (its edits never reaching the
-    // folder's own articles); a link out of the tree would watch whatever
-    // it leads to, all of `/` for a link to it. Links are content's
-    // business (`scan`): a second name is skipped, a link out refused.
+    // Each folder has a watch of its own, rather than one recursive watch
+    // on the root, which would make notify look up every file of the tree
+    // (a `stat` each) to find the folders the walk has listed already.
+    // Folders reached through links have none: a second watch on a
+    // folder's inode would make inotify name the folder's events by the
+    // link's path (its edits never reaching the folder's own articles),
+    // and a link out of the tree would watch whatever it leads to. Links
+    // are content's business (`scan`): a second name is skipped, a link
+    // out refused.
     let content = RecommendedWatcher::new(
         on_event,
         notify::Config::default().with_follow_symlinks(false),
     )
     .and_then(|mut w| {
-        w.watch(&root, RecursiveMode::Recursive)?;
+        w.watch(&root, RecursiveMode::NonRecursive)?;
+        add_folders(&mut w, &root, folders.iter().map(String::as_str))?;
         Ok(w)
     });
     match content {

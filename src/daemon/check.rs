@@ -101,6 +101,7 @@ impl Publisher {
             // Its table, sized for the whole first load, is given back.
             self.check.unchecked = FxHashSet::default();
             tracing::info!("every file checked in full");
+            self.save_index_if_due(true);
             let held = std::mem::take(&mut self.check.load_warnings).held;
             if held > 0 {
                 tracing::warn!(
@@ -127,6 +128,7 @@ impl Publisher {
             let Some(key) = self.check.unchecked.take(rel.as_str()) else {
                 continue;
             };
+            self.saved.dirty = true;
             match result {
                 Ok(reading) => {
                     if let Some(s) = reading.stamp() {

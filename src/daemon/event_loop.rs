@@ -168,8 +168,10 @@ impl Publisher {
             }
             if now >= scans.next {
                 self.reconcile_in_background();
+                self.save_index_if_due(false);
                 scans.next = Instant::now() + self.scan_interval();
             }
         }
+        self.save_index_at_stop();
     }
 }

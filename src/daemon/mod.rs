@@ -29,6 +29,7 @@ mod output_dir;
 mod problems;
 pub mod publisher;
 mod reconcile;
+mod saved_index;
 
 pub use clock::Clock;
 pub use problems::LOAD_WARNINGS_LOGGED;

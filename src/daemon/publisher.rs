@@ -145,6 +145,10 @@ pub struct Publisher {
     pub(super) check: CheckState,
     /// Pages rendered on request that are held.
     pub(super) on_demand: OnDemandPages,
+    /// The index kept between runs (`content.index_file`).
+    pub(super) saved: super::saved_index::SavedState,
+    /// The folders under `content.dir` (relative), each watched on its own.
+    pub(super) folders: std::collections::BTreeSet<String>,
     /// WebSub: told of every feed that changed or went away.
     pub(super) hub: Option<crate::websub::Hub>,
     /// Feeds removed since the last announcement (a category deleted).
@@ -199,6 +203,8 @@ impl Publisher {
             problems: Problems::default(),
             check: CheckState::default(),
             on_demand: OnDemandPages::default(),
+            saved: Default::default(),
+            folders: Default::default(),
             hub,
             gone_feeds: Vec::new(),
             _watchers: None,
@@ -213,6 +219,9 @@ impl Publisher {
     /// event. (Watching during the load would queue an open event for
     /// every file read, more than the kernel's queue holds at 100,000.)
     pub fn watch(&mut self) {
+        if self._watchers.is_some() {
+            return;
+        }
         self.restart_watchers();
         if self.mode == Mode::Degraded {
             tracing::warn!(
@@ -258,6 +267,71 @@ impl Publisher {
             .dir
             .canonicalize()
             .unwrap_or_else(|_| self.config.content.dir.clone());
+        // The first start with a saved index serves from it; the tree is
+        // compared with it once serving (`catch_up`).
+        let first = !self.serving && self.catalog.is_empty();
+        let saved = if first { self.load_saved_index() } else { None };
+        let from_saved = saved.is_some();
+        let Some((files, read)) = saved.or_else(|| self.load_tree()) else {
+            return;
+        };
+        let indexed = started.elapsed();
+        let now = self.clock.now();
+        let mut pages = render::all_pages(&self.config, &self.catalog);
+        // Feeds with subscribers stay live across the reload, as they do
+        // across edits; every other page rendered on request is let go.
+        let watched: Vec<PageId> = self
+            .resources
+            .keys()
+            .filter(|path| self.hub.as_ref().is_some_and(|h| h.is_watched(path)))
+            .filter_map(|path| PageId::on_demand(&self.config, path))
+            .filter(|p| render::exists(&self.catalog, p, now))
+            .collect();
+        pages.extend(watched);
+        let keep: HashSet<String> = pages.iter().map(PageId::path).collect();
+        let dropped: Vec<String> = self
+            .resources
+            .keys()
+            .filter(|k| !keep.contains(*k))
+            .cloned()
+            .collect();
+        for path in dropped {
+            self.resources.remove(&path);
+            self.gone_feeds.push(path);
+        }
+        self.on_demand.clear();
+        let changed = self.render_pages(&pages, now);
+        // Watchers started beside the saved index's load are in place
+        // before the first answer.
+        self.install_early_watchers();
+        tracing::info!(
+            from = if from_saved { "saved index" } else { "tree" },
+            files,
+            to_check = self.check.unchecked.len(),
+            read_ms = read.as_millis() as u64,
+            index_ms = (indexed - read).as_millis() as u64,
+            render_ms = (started.elapsed() - indexed).as_millis() as u64,
+            "content loaded"
+        );
+        self.finish_regeneration(started, now, true);
+        // The first load has no earlier version to announce a change from.
+        if self.serving {
+            self.announce(changed);
+        } else {
+            self.gone_feeds.clear();
+        }
+        // The first load's check starts with serving (`run`).
+        if self.serving {
+            self.start_check();
+        }
+    }
+
+    /// Reads the whole tree into the catalog, the stamps and the problems
+    /// (see [`Publisher::full_load`]): the number of files and the time it
+    /// took; `None` when `content.dir` cannot be read (the last good
+    /// catalog stays).
+    fn load_tree(&mut self) -> Option<(usize, Duration)> {
+        let started = Instant::now();
         // The catalog is built as the files arrive; the daemon's own maps
         // share its path strings.
         let mut builder = CatalogBuilder::for_site(&self.config.site);
@@ -312,7 +386,7 @@ impl Publisher {
                 tracing::error!(dir = %self.config.content.dir.display(), error = %e, "content directory unreadable; keeping the last good feeds");
                 self.problems.content_dir = Some(msg);
                 self.publish_health();
-                return;
+                return None;
             }
         };
         self.problems.content_dir = None;
@@ -320,54 +394,14 @@ impl Publisher {
         let read = started.elapsed();
         self.catalog = builder.finish(listing.categories.iter().cloned());
         self.problems.by_path = problems;
+        // (Watchers in place already, at a reload, watch new folders now.)
+        self.watch_folders(&listing.folders, false);
+        self.folders = listing.folders.into_iter().collect();
         self.set_scan_problems(listing.problems);
         self.stamps = stamps;
         self.check.unchecked = unchecked;
-        let indexed = started.elapsed();
-        let now = self.clock.now();
-        let mut pages = render::all_pages(&self.config, &self.catalog);
-        // Feeds with subscribers stay live across the reload, as they do
-        // across edits; every other page rendered on request is let go.
-        let watched: Vec<PageId> = self
-            .resources
-            .keys()
-            .filter(|path| self.hub.as_ref().is_some_and(|h| h.is_watched(path)))
-            .filter_map(|path| PageId::on_demand(&self.config, path))
-            .filter(|p| render::exists(&self.catalog, p, now))
-            .collect();
-        pages.extend(watched);
-        let keep: HashSet<String> = pages.iter().map(PageId::path).collect();
-        let dropped: Vec<String> = self
-            .resources
-            .keys()
-            .filter(|k| !keep.contains(*k))
-            .cloned()
-            .collect();
-        for path in dropped {
-            self.resources.remove(&path);
-            self.gone_feeds.push(path);
-        }
-        self.on_demand.clear();
-        let changed = self.render_pages(&pages, now);
-        tracing::info!(
-            files,
-            to_check = self.check.unchecked.len(),
-            read_ms = read.as_millis() as u64,
-            index_ms = (indexed - read).as_millis() as u64,
-            render_ms = (started.elapsed() - indexed).as_millis() as u64,
-            "content loaded"
-        );
-        self.finish_regeneration(started, now, true);
-        // The first load has no earlier version to announce a change from.
-        if self.serving {
-            self.announce(changed);
-        } else {
-            self.gone_feeds.clear();
-        }
-        // The first load's check starts with serving (`run`).
-        if self.serving {
-            self.start_check();
-        }
+        self.saved.dirty = true;
+        Some((files, read))
     }
 
     /// Renders `pages` at `now`: first the bodies the feeds need are read,
@@ -429,14 +463,15 @@ impl Publisher {
                 }
             }
             for (rel, d) in hydrated.failed {
-                // (A file that is gone is left to its deletion event.)
+                // (A file that is gone is left to its deletion event, or
+                // to the survey after a start from the saved index.)
                 let exists = std::fs::symlink_metadata(self.config.content.dir.join(&rel)).is_ok();
                 if exists && self.check.unchecked.remove(rel.as_str()) {
                     log_problem(&d);
                     self.catalog.remove(&rel);
                     self.problems.by_path.insert(rel, vec![d]);
                     dropped = true;
-                } else if unavailable.insert(rel) {
+                } else if unavailable.insert(rel) && exists {
                     tracing::warn!(path = %d.path.display(), problem = %d, "article body unavailable; will retry");
                 }
             }
@@ -508,6 +543,7 @@ impl Publisher {
     /// Re-examines one path and updates the catalog: a file is re-read, a
     /// folder walked, a missing path dropped with everything under it.
     pub(super) fn apply_path(&mut self, rel: &str) -> Change {
+        self.saved.dirty = true;
         let full = self.config.content.dir.join(rel);
         let mut change = Change::default();
         // A path inside a hidden or ignored folder, or a link outside the tree, is not content.
@@ -528,6 +564,9 @@ impl Publisher {
                 self.problems.by_path.remove(rel);
                 self.stamps.remove(rel);
                 let mut listing = scan::scan_folder(&self.config, rel);
+                // Watched again even when known: a folder deleted and made
+                // again under its name lost its watch.
+                self.watch_folders(&listing.folders, true);
                 // Logged; /healthz lists them from the next whole walk on.
                 self.log_folder_walk_problems(std::mem::take(&mut listing.problems));
                 // (A top-level folder lists itself, unless it is a second
@@ -575,6 +614,7 @@ impl Publisher {
                 let prefix = format!("{rel}/");
                 self.problems.by_path.retain(|k, _| !k.starts_with(&prefix));
                 self.stamps.retain(|k, _| !k.starts_with(&prefix));
+                self.folders.retain(|f| f != rel && !f.starts_with(&prefix));
                 if !rel.contains('/') && self.catalog.has_category(rel) {
                     change.merge(self.catalog.remove_category(rel));
                     self.drop_category_pages(rel);
@@ -866,11 +906,33 @@ impl Publisher {
             .unwrap_or_else(|_| self.config.content.dir.clone());
         if let Some(tx) = self.event_tx.clone() {
             self._watchers = None;
-            let w = start_watchers(&self.config, &self.config_path, tx);
+            let folders: Vec<String> = self.folders.iter().cloned().collect();
+            let w = start_watchers(&self.config, &self.config_path, &folders, tx);
             self.mode = w.mode;
             self._watchers = Some(w);
             self.publish_health();
         }
+    }
+
+    /// Notes `folders` (relative) as folders of the tree, and watches
+    /// them: all of them with `again`, else those not known yet.
+    pub(super) fn watch_folders(&mut self, folders: &[String], again: bool) {
+        let new: Vec<&str> = folders
+            .iter()
+            .filter(|f| again || !self.folders.contains(*f))
+            .map(String::as_str)
+            .collect();
+        if new.is_empty() {
+            return;
+        }
+        if let Some(w) = self._watchers.as_mut() {
+            w.watch_folders(&self.root, new.iter().copied());
+            if w.mode != self.mode {
+                self.mode = w.mode;
+                self.publish_health();
+            }
+        }
+        self.folders.extend(new.into_iter().map(str::to_string));
     }
 
     /// When polling or reconciling is next due.
@@ -889,11 +951,12 @@ impl Publisher {
 pub(super) fn start_watchers(
     config: &Config,
     config_path: &Path,
+    folders: &[String],
     tx: mpsc::Sender<Msg>,
 ) -> watch::Watchers {
     let tx = std::sync::Mutex::new(tx);
     let tx = Arc::new(tx);
-    watch::start(config, config_path, move |e| {
+    watch::start(config, config_path, folders, move |e| {
         // Every read herald makes is an open event; drop those here, on the
         // watcher's thread, rather than queueing 100,000 of them at start.
         if let Ok(ev) = &e {

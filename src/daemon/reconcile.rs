@@ -178,6 +178,11 @@ impl Publisher {
         touched.sort();
         touched.dedup();
         self.set_scan_problems(listing.problems);
+        // Folders events missed (made while herald was stopped, or while a
+        // watch could not yet be added) are watched from now on.
+        self.watch_folders(&listing.folders, false);
+        self.folders
+            .retain(|f| listing.folders.binary_search(f).is_ok());
         if !touched.is_empty() {
             metrics::counter!("herald_reconcile_fixes_total").increment(touched.len() as u64);
             tracing::info!(paths = touched.len(), "reconcile scan found changes");

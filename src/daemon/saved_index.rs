@@ -1,0 +1,665 @@
+//! The index kept between runs (`content.index_file`): every article's
+//! index entry, with the (mtime, size) of the file it was read from and
+//! its warnings, so that a restart serves from it at once and then
+//! compares the tree with it in the background (`reconcile`), re-reading
+//! only what changed while herald was stopped.
+//!
+//! The file: a magic line and format number; a header block (herald's
+//! version, a fingerprint of the config that shapes entries and of the
+//! content directory, the category folders, the article count); then
+//! blocks of up to [`BLOCK`] records, each with its length and BLAKE3
+//! hash; then a zero length. Blocks are `postcard`-encoded and decoded on
+//! all cores while the catalog is built. A file that is short, corrupt,
+//! from another version or for another config is not used: the start
+//! reads the tree instead. It is written to a temporary file beside it
+//! and renamed over, so a crash leaves the last whole one.
+
+use std::io::{BufReader, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use chrono::{DateTime, FixedOffset, TimeZone};
+use serde::{Deserialize, Serialize};
+
+use super::publisher::Stamp;
+use crate::article::{category_name, Entry};
+use crate::catalog::Prepared;
+use crate::config::{Config, Site};
+use crate::diagnostics::{Diagnostic, Severity};
+
+const MAGIC: &[u8] = b"herald index\n";
+/// Bumped whenever the layout of a record changes.
+const FORMAT: u32 = 1;
+/// Records per block: the unit of decoding on one core.
+const BLOCK: usize = 4096;
+/// A block longer than this is corrupt (records are a few hundred bytes).
+const MAX_BLOCK: usize = 256 * 1024 * 1024;
+
+/// An article as the saved index gives it back.
+#[derive(Debug)]
+pub struct SavedFile {
+    /// The index entry.
+    pub entry: Entry,
+    /// The file's (mtime, size) when it was read; `None`: read it again.
+    pub stamp: Option<Stamp>,
+    /// Its warnings as of that read.
+    pub warnings: Vec<Diagnostic>,
+    /// Its hashes, for [`CatalogBuilder::push_prepared`].
+    pub prepared: Prepared,
+}
+
+/// An article to save: its entry (shared with the catalog), stamp and
+/// warnings.
+pub type ToSave = (crate::catalog::Held, Option<Stamp>, Vec<Diagnostic>);
+
+/// Everything the saved index holds.
+pub struct ToSaveAll {
+    fingerprint: [u8; 32],
+    categories: Vec<String>,
+    folders: Vec<String>,
+    files: Vec<ToSave>,
+}
+
+/// Why a saved index was not used.
+#[derive(Debug, thiserror::Error)]
+pub enum Unusable {
+    /// There is none yet.
+    #[error("no saved index yet")]
+    Missing,
+    /// Written by another version of herald, or for another config or
+    /// content directory.
+    #[error("the saved index was made {0}")]
+    Stale(&'static str),
+    /// Cut short or damaged.
+    #[error("the saved index is damaged: {0}")]
+    Damaged(String),
+}
+
+impl From<std::io::Error> for Unusable {
+    fn from(e: std::io::Error) -> Unusable {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            Unusable::Missing
+        } else {
+            Unusable::Damaged(e.to_string())
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct Header<'a> {
+    herald: &'a str,
+    fingerprint: [u8; 32],
+    #[serde(borrow)]
+    categories: Vec<&'a str>,
+    #[serde(borrow)]
+    folders: Vec<&'a str>,
+    articles: u64,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Time {
+    secs: i64,
+    nanos: u32,
+    offset: i32,
+}
+
+impl Time {
+    fn of(t: &DateTime<FixedOffset>) -> Time {
+        Time {
+            secs: t.timestamp(),
+            nanos: t.timestamp_subsec_nanos(),
+            offset: t.offset().local_minus_utc(),
+        }
+    }
+
+    fn get(&self) -> Option<DateTime<FixedOffset>> {
+        FixedOffset::east_opt(self.offset)?
+            .timestamp_opt(self.secs, self.nanos)
+            .single()
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct Warning<'a> {
+    position: Option<(u32, u32)>,
+    message: &'a str,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Record<'a> {
+    rel: &'a str,
+    category: &'a str,
+    slug: &'a str,
+    date: Time,
+    updated: Time,
+    id: &'a str,
+    draft: bool,
+    #[serde(borrow)]
+    tags: Vec<&'a str>,
+    #[serde(borrow)]
+    authors: Vec<&'a str>,
+    link: Option<&'a str>,
+    /// Modification time (seconds, nanoseconds since the epoch) and size.
+    stamp: Option<(u64, u32, u64)>,
+    #[serde(borrow)]
+    warnings: Vec<Warning<'a>>,
+}
+
+/// What a saved index must match to be used: herald's format, the
+/// content directory, and every config value that shapes an index entry
+/// or decides which files are articles.
+pub fn fingerprint(config: &Config, root: &Path) -> [u8; 32] {
+    let site = &config.site;
+    let shaping = format!(
+        "{FORMAT}\n{:?}\n{:?} {:?} {:?} {:?} {:?}\n{} {:?}\n{:?}",
+        root,
+        site.base_url,
+        site.link,
+        site.timezone,
+        site.id_authority,
+        site.article_url,
+        config.content.max_file_bytes,
+        config.content.ignore_patterns,
+        config.text,
+    );
+    *blake3::hash(shaping.as_bytes()).as_bytes()
+}
+
+fn stamp_record(s: &Stamp) -> Option<(u64, u32, u64)> {
+    let since = s.0.duration_since(SystemTime::UNIX_EPOCH).ok()?;
+    Some((since.as_secs(), since.subsec_nanos(), s.1))
+}
+
+/// Writes `files` and `categories` to `path`, through a temporary file
+/// renamed over it.
+pub fn save(path: &Path, what: &ToSaveAll) -> std::io::Result<()> {
+    let tmp = temporary(path);
+    let result = write_to(&tmp, what).and_then(|()| std::fs::rename(&tmp, path));
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+fn temporary(path: &Path) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".tmp");
+    path.with_file_name(name)
+}
+
+fn write_to(tmp: &Path, what: &ToSaveAll) -> std::io::Result<()> {
+    let ToSaveAll {
+        fingerprint,
+        categories,
+        folders,
+        files,
+    } = what;
+    let encode_err = |e: postcard::Error| std::io::Error::other(e.to_string());
+    let mut out = BufWriter::with_capacity(1 << 20, std::fs::File::create(tmp)?);
+    out.write_all(MAGIC)?;
+    out.write_all(&FORMAT.to_le_bytes())?;
+    let header = Header {
+        herald: env!("CARGO_PKG_VERSION"),
+        fingerprint: *fingerprint,
+        categories: categories.iter().map(String::as_str).collect(),
+        folders: folders.iter().map(String::as_str).collect(),
+        articles: files.len() as u64,
+    };
+    write_block(&mut out, &postcard::to_stdvec(&header).map_err(encode_err)?)?;
+    for chunk in files.chunks(BLOCK) {
+        let records: Vec<Record> = chunk
+            .iter()
+            .map(|(held, stamp, warnings)| {
+                let e = held.entry();
+                Record {
+                    rel: &e.rel,
+                    category: &e.category,
+                    slug: &e.slug,
+                    date: Time::of(&e.date),
+                    updated: Time::of(&e.updated),
+                    id: &e.id,
+                    draft: e.draft,
+                    tags: e.tags().iter().map(|t| &**t).collect(),
+                    authors: e.authors().iter().map(|a| &**a).collect(),
+                    link: e.link.as_deref(),
+                    stamp: stamp.as_ref().and_then(stamp_record),
+                    warnings: warnings
+                        .iter()
+                        .map(|d| Warning {
+                            position: d.position.map(|(l, c)| (l as u32, c as u32)),
+                            message: &d.message,
+                        })
+                        .collect(),
+                }
+            })
+            .collect();
+        write_block(
+            &mut out,
+            &postcard::to_stdvec(&records).map_err(encode_err)?,
+        )?;
+    }
+    out.write_all(&0u32.to_le_bytes())?;
+    let file = out.into_inner().map_err(|e| e.into_error())?;
+    file.sync_all()
+}
+
+fn write_block(out: &mut impl Write, bytes: &[u8]) -> std::io::Result<()> {
+    out.write_all(&(bytes.len() as u32).to_le_bytes())?;
+    out.write_all(blake3::hash(bytes).as_bytes())?;
+    out.write_all(bytes)
+}
+
+/// Reads one block: `Ok(None)` at the terminating zero length.
+fn read_block(input: &mut impl Read) -> Result<Option<Vec<u8>>, Unusable> {
+    let mut len = [0u8; 4];
+    input.read_exact(&mut len).map_err(short)?;
+    let len = u32::from_le_bytes(len) as usize;
+    if len == 0 {
+        return Ok(None);
+    }
+    if len > MAX_BLOCK {
+        return Err(Unusable::Damaged(format!("a block of {len} bytes")));
+    }
+    let mut hash = [0u8; 32];
+    input.read_exact(&mut hash).map_err(short)?;
+    let mut bytes = vec![0u8; len];
+    input.read_exact(&mut bytes).map_err(short)?;
+    if blake3::hash(&bytes).as_bytes() != &hash {
+        return Err(Unusable::Damaged("a block does not match its hash".into()));
+    }
+    Ok(Some(bytes))
+}
+
+fn short(e: std::io::Error) -> Unusable {
+    Unusable::Damaged(if e.kind() == std::io::ErrorKind::UnexpectedEof {
+        "it ends early".into()
+    } else {
+        e.to_string()
+    })
+}
+
+/// A saved index whose header matches: its articles are read next
+/// ([`Opened::read`]).
+pub struct Opened {
+    input: BufReader<std::fs::File>,
+    categories: Vec<String>,
+    /// The folders of the tree, relative.
+    pub folders: Vec<String>,
+    articles: u64,
+}
+
+/// Opens the saved index at `path` and checks its header against
+/// `fingerprint`.
+pub fn open(path: &Path, fingerprint: [u8; 32]) -> Result<Opened, Unusable> {
+    let mut input = BufReader::with_capacity(1 << 20, std::fs::File::open(path)?);
+    let mut magic = vec![0u8; MAGIC.len()];
+    input.read_exact(&mut magic).map_err(short)?;
+    let mut format = [0u8; 4];
+    input.read_exact(&mut format).map_err(short)?;
+    if magic != MAGIC {
+        return Err(Unusable::Damaged("it is not a herald index".into()));
+    }
+    if u32::from_le_bytes(format) != FORMAT {
+        return Err(Unusable::Stale("by another version of herald"));
+    }
+    let header = read_block(&mut input)?.ok_or_else(|| Unusable::Damaged("no header".into()))?;
+    let header: Header =
+        postcard::from_bytes(&header).map_err(|e| Unusable::Damaged(e.to_string()))?;
+    if header.herald != env!("CARGO_PKG_VERSION") {
+        return Err(Unusable::Stale("by another version of herald"));
+    }
+    if header.fingerprint != fingerprint {
+        return Err(Unusable::Stale(
+            "for another content directory or config (site, content or text keys changed)",
+        ));
+    }
+    Ok(Opened {
+        categories: header.categories.iter().map(|c| c.to_string()).collect(),
+        folders: header.folders.iter().map(|c| c.to_string()).collect(),
+        articles: header.articles,
+        input,
+    })
+}
+
+impl Opened {
+    /// Hands each article to `each` (in no particular order) as its block
+    /// is decoded; returns the category folders. Fails, and what `each`
+    /// was given must be dropped, when the file is damaged anywhere.
+    pub fn read(
+        self,
+        content_dir: &Path,
+        site: &Site,
+        mut each: impl FnMut(SavedFile),
+    ) -> Result<Vec<String>, Unusable> {
+        let Opened {
+            mut input,
+            categories,
+            articles: expected,
+            ..
+        } = self;
+        let threads = std::thread::available_parallelism()
+            .map_or(2, |n| n.get())
+            .clamp(1, 8);
+        // Blocks flow reader → decoders → here, through bounded queues, so
+        // at most a few blocks are in memory at once. The queue to the
+        // decoders closes with the last of them, ending the reader too.
+        let (raw_tx, raw_rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(threads * 2);
+        let raw_rx = Arc::new(std::sync::Mutex::new(raw_rx));
+        let mut count = 0u64;
+        let mut failure: Option<Unusable> = None;
+        std::thread::scope(|s| {
+            let (out_tx, out_rx) =
+                std::sync::mpsc::sync_channel::<Result<Vec<SavedFile>, Unusable>>(threads * 2);
+            for _ in 0..threads {
+                let out_tx = out_tx.clone();
+                let raw_rx = Arc::clone(&raw_rx);
+                let decoder = move || loop {
+                    let block = match raw_rx.lock() {
+                        Ok(rx) => rx.recv(),
+                        Err(_) => return,
+                    };
+                    let Ok(block) = block else { return };
+                    if out_tx.send(decode(&block, content_dir, site)).is_err() {
+                        return;
+                    }
+                };
+                if let Err(e) = std::thread::Builder::new()
+                    .name("herald-index-decode".into())
+                    .spawn_scoped(s, decoder)
+                {
+                    failure.get_or_insert(Unusable::Damaged(e.to_string()));
+                }
+            }
+            drop(raw_rx);
+            drop(out_tx);
+            let reader = std::thread::Builder::new()
+                .name("herald-index-read".into())
+                .spawn_scoped(s, move || -> Result<(), Unusable> {
+                    while let Some(block) = read_block(&mut input)? {
+                        if raw_tx.send(block).is_err() {
+                            break;
+                        }
+                    }
+                    Ok(())
+                });
+            for decoded in out_rx {
+                match decoded {
+                    Ok(files) => {
+                        count += files.len() as u64;
+                        if failure.is_none() {
+                            files.into_iter().for_each(&mut each);
+                        }
+                    }
+                    Err(e) => {
+                        failure.get_or_insert(e);
+                    }
+                }
+            }
+            let read = match reader {
+                Ok(r) => r
+                    .join()
+                    .unwrap_or_else(|_| Err(Unusable::Damaged("its reader failed".into()))),
+                Err(e) => Err(Unusable::Damaged(e.to_string())),
+            };
+            if let Err(e) = read {
+                failure.get_or_insert(e);
+            }
+        });
+        if let Some(e) = failure {
+            return Err(e);
+        }
+        if count != expected {
+            return Err(Unusable::Damaged(format!(
+                "it holds {count} articles of {expected}"
+            )));
+        }
+        Ok(categories)
+    }
+}
+
+fn decode(block: &[u8], content_dir: &Path, site: &Site) -> Result<Vec<SavedFile>, Unusable> {
+    let records: Vec<Record> =
+        postcard::from_bytes(block).map_err(|e| Unusable::Damaged(e.to_string()))?;
+    let mut buf = String::new();
+    records
+        .into_iter()
+        .map(|r| {
+            let bad = || Unusable::Damaged(format!("a bad date for {}", r.rel));
+            let entry = Entry::new(
+                Arc::from(r.rel),
+                category_name(r.category),
+                r.slug.to_string(),
+                (
+                    r.date.get().ok_or_else(bad)?,
+                    r.updated.get().ok_or_else(bad)?,
+                ),
+                r.id.to_string(),
+                r.draft,
+            )
+            .with_link(r.link)
+            .with_names(&r.tags, &r.authors);
+            let stamp = r.stamp.map(|(secs, nanos, size)| {
+                (SystemTime::UNIX_EPOCH + Duration::new(secs, nanos), size)
+            });
+            let warnings = r
+                .warnings
+                .iter()
+                .map(|w| Diagnostic {
+                    path: content_dir.join(r.rel),
+                    position: w.position.map(|(l, c)| (l as usize, c as usize)),
+                    severity: Severity::Warning,
+                    message: w.message.to_string(),
+                })
+                .collect();
+            Ok(SavedFile {
+                prepared: Prepared::of(&entry, Some(site), &mut buf),
+                entry,
+                stamp,
+                warnings,
+            })
+        })
+        .collect()
+}
+
+/// How often, at most, a changed index is written while running (it is
+/// written at every stop too).
+const SAVE_EVERY: Duration = Duration::from_secs(300);
+
+/// The saved index as the publisher keeps track of it.
+#[derive(Debug, Default)]
+pub struct SavedState {
+    /// Something changed since the index was last written (or read).
+    pub(super) dirty: bool,
+    /// When the last write began.
+    last: Option<std::time::Instant>,
+    /// The write running on its own thread: whether it succeeded.
+    writing: Option<std::thread::JoinHandle<bool>>,
+    /// Watchers started beside the saved index's load.
+    watching: Option<std::thread::JoinHandle<watch::Watchers>>,
+}
+
+use super::publisher::{start_watchers, Publisher};
+use crate::catalog::CatalogBuilder;
+use crate::content::watch;
+
+impl Publisher {
+    /// Loads the catalog from `content.index_file`, when there is one that
+    /// matches this config, starting the watchers meanwhile: the number of
+    /// articles and the time it took. Every entry comes with the stamp
+    /// and warnings of its last full read, so nothing waits for a check;
+    /// the tree is compared with it once serving.
+    pub(super) fn load_saved_index(&mut self) -> Option<(usize, Duration)> {
+        let path = self.config.content.index_file.clone()?;
+        let started = std::time::Instant::now();
+        let opened = match open(&path, fingerprint(&self.config, &self.root)) {
+            Ok(o) => o,
+            Err(Unusable::Missing) => {
+                tracing::info!(index = %path.display(), "no saved index yet; reading every file");
+                return None;
+            }
+            Err(e) => {
+                tracing::info!(index = %path.display(), reason = %e, "not using the saved index; reading every file");
+                return None;
+            }
+        };
+        // The watchers start on a thread of their own meanwhile.
+        self.folders = opened.folders.iter().cloned().collect();
+        if self._watchers.is_none() && self.saved.watching.is_none() {
+            if let Some(tx) = self.event_tx.clone() {
+                let (config, config_path) = (self.config.clone(), self.config_path.clone());
+                let folders = opened.folders.clone();
+                self.saved.watching = std::thread::Builder::new()
+                    .name("herald-watch-start".into())
+                    .spawn(move || start_watchers(&config, &config_path, &folders, tx))
+                    .ok();
+            }
+        }
+        let n = opened.articles as usize;
+        let mut builder = CatalogBuilder::for_site_with_capacity(&self.config.site, n);
+        let mut stamps = rustc_hash::FxHashMap::with_capacity_and_hasher(n, Default::default());
+        let mut problems = std::collections::BTreeMap::new();
+        let site = self.config.site.clone();
+        let read = opened.read(&self.config.content.dir, &site, |file| {
+            let rel = Arc::clone(&file.entry.rel);
+            if !file.warnings.is_empty() {
+                problems.insert(rel.to_string(), file.warnings);
+            }
+            let key = builder.push_prepared(file.entry, file.prepared);
+            if let Some(s) = file.stamp {
+                stamps.insert(key, s);
+            }
+        });
+        let categories = match read {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(index = %path.display(), reason = %e, "not using the saved index; reading every file");
+                // The tree's load reads every file: watching it meanwhile
+                // would queue an event for each.
+                if let Some(w) = self.saved.watching.take() {
+                    drop(w.join());
+                }
+                return None;
+            }
+        };
+        let read_time = started.elapsed();
+        self.catalog = builder.finish(categories);
+        self.stamps = stamps;
+        self.problems.by_path = problems;
+        self.check.unchecked = Default::default();
+        self.saved.last = Some(std::time::Instant::now());
+        self.saved.dirty = false;
+        tracing::info!(index = %path.display(), articles = self.catalog.len(), "serving from the saved index; comparing the tree with it");
+        Some((self.catalog.len(), read_time))
+    }
+
+    /// Puts in place the watchers started beside the saved index's load.
+    pub(super) fn install_early_watchers(&mut self) {
+        let Some(w) = self.saved.watching.take() else {
+            return;
+        };
+        match w.join() {
+            Ok(w) => {
+                self.mode = w.mode;
+                self._watchers = Some(w);
+                if self.mode == watch::Mode::Degraded {
+                    tracing::warn!(
+                        "watcher degraded: polling content every {:?}",
+                        self.config.content.poll_interval
+                    );
+                }
+            }
+            Err(_) => tracing::error!("starting the watchers failed (a bug in herald)"),
+        }
+    }
+
+    /// Writes the index on a thread of its own when it changed and was
+    /// last written [`SAVE_EVERY`] ago or more; `now`: whatever the time.
+    pub(super) fn save_index_if_due(&mut self, now: bool) {
+        let Some(path) = self.config.content.index_file.clone() else {
+            return;
+        };
+        if let Some(w) = self.saved.writing.take_if(|w| w.is_finished()) {
+            if !w.join().unwrap_or(false) {
+                self.saved.dirty = true;
+            }
+        }
+        // Until every file is checked, most entries hold no stamp yet.
+        if !self.saved.dirty || !self.check.all_checked || self.saved.writing.is_some() {
+            return;
+        }
+        if !now && self.saved.last.is_some_and(|t| t.elapsed() < SAVE_EVERY) {
+            return;
+        }
+        let what = self.index_to_save();
+        self.saved.dirty = false;
+        self.saved.last = Some(std::time::Instant::now());
+        self.saved.writing = std::thread::Builder::new()
+            .name("herald-index-save".into())
+            .spawn(move || write_logged(&path, &what))
+            .ok();
+    }
+
+    /// At a stop: waits for a write under way, then writes the index if it
+    /// changed since.
+    pub(super) fn save_index_at_stop(&mut self) {
+        if let Some(w) = self.saved.writing.take() {
+            if !w.join().unwrap_or(false) {
+                self.saved.dirty = true;
+            }
+        }
+        let Some(path) = self.config.content.index_file.clone() else {
+            return;
+        };
+        if self.saved.dirty && self.check.all_checked {
+            write_logged(&path, &self.index_to_save());
+        }
+    }
+
+    /// What the index holds: every article's entry, with the stamp of its
+    /// last read (none for a file whose last read failed: its entry is the
+    /// last good version, and the next start reads the file again) and its
+    /// warnings.
+    fn index_to_save(&self) -> ToSaveAll {
+        let files = self
+            .catalog
+            .articles()
+            .map(|held| {
+                let rel = &held.entry().rel;
+                let problems = self.problems.by_path.get(&**rel);
+                let failed = problems.is_some_and(|ds| ds.iter().any(Diagnostic::is_error));
+                let stamp = if failed {
+                    None
+                } else {
+                    self.stamps.get(rel).copied()
+                };
+                let warnings = match problems {
+                    Some(ds) if !failed => ds.clone(),
+                    _ => Vec::new(),
+                };
+                (held.clone(), stamp, warnings)
+            })
+            .collect();
+        ToSaveAll {
+            fingerprint: fingerprint(&self.config, &self.root),
+            categories: self.catalog.categories().map(str::to_string).collect(),
+            folders: self.folders.iter().cloned().collect(),
+            files,
+        }
+    }
+}
+
+/// Writes the index, logging the outcome; whether it was written.
+fn write_logged(path: &Path, what: &ToSaveAll) -> bool {
+    let started = std::time::Instant::now();
+    match save(path, what) {
+        Ok(()) => {
+            tracing::info!(index = %path.display(), articles = what.files.len(), ms = started.elapsed().as_millis() as u64, "index saved");
+            true
+        }
+        Err(e) => {
+            tracing::warn!(index = %path.display(), error = %e, "cannot save the index; the next start reads every file");
+            false
+        }
+    }
+}
