@@ -398,6 +398,38 @@ ALONE=$(grep '^phase=alone' <<<"$FANOUT_LINES")
 PUSHED=$(grep '^phase=subscribed' <<<"$FANOUT_LINES")
 
 # ---------------------------------------------------------------------------
+# Restarts from the saved index (content.index_file), against reading
+# every file in the same run
+
+declare -A RESTART RESTART_BEST RESTART_READ
+for n in $(printf '%s\n' "$MID" "$BIG" | sort -nu); do
+    dir=${CORPUS[$n]}
+    log "restart from the saved index at $n articles ($COLD_REPEAT runs each)"
+    sed 's|^\[content\]$|[content]\nindex_file = "index"|' "$dir/herald.toml" >"$dir/herald-index.toml"
+    rm -f "$dir/index"
+    coldstart_herald "$dir" "$n" keep herald-index.toml
+    for ((i = 0; i < 3000; i++)); do
+        grep -qs 'index saved' "$WORK/herald-$n.log" && break
+        alive "$HERALD_PID" || die "herald exited (log: $WORK/herald-$n.log)"
+        sleep 0.1
+    done
+    grep -qs 'index saved' "$WORK/herald-$n.log" || die "herald did not save its index in 300 s"
+    stop_pid "$HERALD_PID"
+    restart_ms=() read_ms_list=()
+    for ((r = 1; r <= COLD_REPEAT; r++)); do
+        read_files "$dir"
+        read_ms_list+=("$(kv ms "$READ_LINE")")
+        coldstart_herald "$dir" "$n" "" herald-index.toml
+        grep -q 'from="saved index"' "$WORK/herald-$n.log" || die "herald did not start from its index (log: $WORK/herald-$n.log)"
+        restart_ms+=("$(kv ms "$LINE")")
+        log "  run $r: herald $(kv ms "$LINE") ms (CPU $(kv cpu_ms "$LINE") ms, VmHWM $(kv vmhwm_kb "$LINE") kB), read ${read_ms_list[-1]} ms"
+    done
+    RESTART[$n]=$(median "${restart_ms[@]}")
+    RESTART_BEST[$n]=$(min "${restart_ms[@]}")
+    RESTART_READ[$n]=$(median "${read_ms_list[@]}")
+done
+
+# ---------------------------------------------------------------------------
 # The table
 
 ROWS=()
@@ -415,6 +447,11 @@ for n in $(printf '%s\n' "$MID" "$BIG" | sort -nu); do
     fi
     row "cold start, $(fmt_n "$n") articles (median of $COLD_REPEAT)" "$(calc '%.0f' "$c") ms (best $(calc '%.0f' "${COLD_BEST[$n]}"))" \
         "$(calc '%.0f' "$r") ms (best $(calc '%.0f' "${READ_BEST[$n]}"); read all files, 2 threads)" "${ratio}×" "$target" "$met"
+done
+for n in $(printf '%s\n' "$MID" "$BIG" | sort -nu); do
+    c=${RESTART[$n]} r=${RESTART_READ[$n]}
+    row "restart from the saved index, $(fmt_n "$n") articles (median of $COLD_REPEAT)" "$(calc '%.0f' "$c") ms (best $(calc '%.0f' "${RESTART_BEST[$n]}"))" \
+        "$(calc '%.0f' "$r") ms (read all files, 2 threads)" "$(calc '%.2f' "$c / $r")×" "< reading every file" "$(yn "$c < $r")"
 done
 mib() { calc '%.1f' "$1 / 1024"; }
 row "peak RSS after cold start, $(fmt_n "$BIG") articles" "$(mib "${HWM[$BIG]}") MiB" "${CORPUS_MIB} MiB of content" \

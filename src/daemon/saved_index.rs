@@ -182,9 +182,11 @@ pub fn save(path: &Path, what: &ToSaveAll) -> std::io::Result<()> {
     result
 }
 
+/// The temporary file beside `path`, named by process so that two
+/// processes given one index file never write into each other's.
 fn temporary(path: &Path) -> PathBuf {
     let mut name = path.file_name().unwrap_or_default().to_os_string();
-    name.push(".tmp");
+    name.push(format!(".{}.tmp", std::process::id()));
     path.with_file_name(name)
 }
 
