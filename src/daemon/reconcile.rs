@@ -1,7 +1,6 @@
 //! Reconcile scans: the tree compared with what was loaded (mtime, size),
 //! the safety net for missed events and the whole watcher when polling.
 
-use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant, SystemTime};
@@ -125,7 +124,13 @@ impl Publisher {
                 touched.push(c);
             }
         }
-        let present: HashSet<&str> = listing.files.iter().map(String::as_str).collect();
+        // (The listing is sorted: no set of a million paths is built.)
+        let present = |k: &str| {
+            listing
+                .files
+                .binary_search_by(|f| f.as_str().cmp(k))
+                .is_ok()
+        };
         // File times are coarse (a clock tick; seconds on some file
         // systems): a file written just before the load began may look
         // written during it, and is re-read.
@@ -153,7 +158,7 @@ impl Publisher {
             .keys()
             .map(|k| &**k)
             .chain(self.problems.by_path.keys().map(String::as_str))
-            .filter(|k| !present.contains(k))
+            .filter(|k| !present(k))
             .map(str::to_string)
             .collect();
         touched.extend(gone);
@@ -163,7 +168,7 @@ impl Publisher {
             .problems
             .by_path
             .iter()
-            .filter(|(k, ds)| present.contains(k.as_str()) && ds.iter().any(|d| d.is_error()))
+            .filter(|(k, ds)| present(k) && ds.iter().any(|d| d.is_error()))
             .map(|(k, _)| k.clone())
             .collect();
         touched.extend(failed);
@@ -171,7 +176,7 @@ impl Publisher {
             .catalog
             .articles()
             .map(Held::entry)
-            .filter(|a| !present.contains(&*a.rel))
+            .filter(|a| !present(&a.rel))
             .map(|a| a.rel.to_string())
             .collect();
         touched.extend(missing);
