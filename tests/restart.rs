@@ -253,3 +253,65 @@ fn an_index_that_cannot_be_written_is_reported_and_serving_goes_on() {
     site.write("news/two.md", &article("Two", "2025-01-02T00:00:00Z"));
     d.wait_title("/rss.xml", "Two", true, Duration::from_secs(10));
 }
+
+#[test]
+fn an_article_broken_while_stopped_leaves_its_feed_without_leaving_a_hole() {
+    let site = Site::with_config(&config_text("Restart", INDEX, "[feeds]\nlimit = 2\n"));
+    std::fs::create_dir_all(site.root.join("state")).unwrap();
+    site.write("news/a1.md", &article("A1", "2025-01-01T00:00:00Z"));
+    site.write("news/a2.md", &article("A2", "2025-01-02T00:00:00Z"));
+    site.write("news/a3.md", &article("A3", "2025-01-03T00:00:00Z"));
+    let first = start_and_save(&site);
+    assert_eq!(first.titles("/news/rss.xml").unwrap(), ["A3", "A2"]);
+    assert!(first
+        .stop(Duration::from_secs(10))
+        .is_some_and(|s| s.success()));
+
+    site.write("news/a3.md", "+++\ntitle = \n+++\nbroken while stopped\n");
+    let second = Daemon::spawn(&site.config);
+    assert!(
+        second.log().contains("from=\"saved index\""),
+        "{}",
+        second.log()
+    );
+    // At the first answer already: the next article takes its place.
+    assert_eq!(second.titles("/news/rss.xml").unwrap(), ["A2", "A1"]);
+    assert!(
+        second.health_errors().iter().any(|e| e.contains("a3.md")),
+        "{:?}",
+        second.health_errors()
+    );
+    // Fixed, it comes back.
+    site.atomic_save("news/a3.md", &article("A3 fixed", "2025-01-03T00:00:00Z"));
+    second.wait_title("/news/rss.xml", "A3 fixed", true, Duration::from_secs(10));
+}
+
+#[test]
+fn a_saved_folder_that_became_a_link_gets_no_watch_and_publishes_nothing_twice() {
+    let site = Site::with_config(&config_text("Restart", INDEX, ""));
+    std::fs::create_dir_all(site.root.join("state")).unwrap();
+    site.write("common/c.md", &article("C1", "2025-01-01T00:00:00Z"));
+    site.write("news/shared/s.md", &article("S1", "2025-01-02T00:00:00Z"));
+    site.write("news/n.md", &article("N1", "2025-01-03T00:00:00Z"));
+    let first = start_and_save(&site);
+    assert!(first
+        .stop(Duration::from_secs(10))
+        .is_some_and(|s| s.success()));
+
+    // While stopped, the saved folder news/shared becomes a link to a
+    // folder the tree holds under its own name.
+    std::fs::remove_dir_all(site.path("news/shared")).unwrap();
+    std::os::unix::fs::symlink("../common", site.path("news/shared")).unwrap();
+    let second = Daemon::spawn(&site.config);
+    eventually("S1 gone", Duration::from_secs(10), || {
+        let titles = second.titles("/rss.xml")?;
+        (titles == ["N1", "C1"])
+            .then_some(())
+            .ok_or(format!("{titles:?}"))
+    });
+    site.atomic_save("common/c.md", &article("C2", "2025-01-01T00:00:00Z"));
+    second.wait_title("/rss.xml", "C2", true, Duration::from_secs(10));
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(second.titles("/rss.xml").unwrap(), ["N1", "C2"]);
+    assert_eq!(second.titles("/news/rss.xml").unwrap(), ["N1"]);
+}

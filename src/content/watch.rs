@@ -157,19 +157,30 @@ impl Watchers {
     }
 }
 
-/// Adds a watch on each folder; one that is gone is no error.
+/// Adds a watch on each folder that is a folder of the tree under its own
+/// name: one reached through a link (a saved folder name that has become
+/// a link since) would have inotify name another folder's events by the
+/// link's path. A folder that is gone, or cannot be watched for any reason
+/// but the watch limit, is skipped (its files are found by the scans);
+/// the watch limit is an error.
 fn add_folders<'a>(
     w: &mut RecommendedWatcher,
     root: &Path,
     folders: impl IntoIterator<Item = &'a str>,
 ) -> notify::Result<()> {
     for f in folders {
-        match w.watch(&root.join(f), RecursiveMode::NonRecursive) {
+        let path = root.join(f);
+        // `root` is canonical: a folder is under its own name exactly
+        // when its canonical path is its path.
+        if path.canonicalize().ok().as_ref() != Some(&path) {
+            continue;
+        }
+        match w.watch(&path, RecursiveMode::NonRecursive) {
             Ok(()) => {}
-            Err(e) if matches!(e.kind, notify::ErrorKind::PathNotFound) => {}
-            Err(e) if matches!(&e.kind, notify::ErrorKind::Io(io) if io.kind() == std::io::ErrorKind::NotFound) =>
-                {}
-            Err(e) => return Err(e),
+            Err(e) if matches!(e.kind, notify::ErrorKind::MaxFilesWatch) => return Err(e),
+            Err(e) => {
+                tracing::debug!(dir = %path.display(), error = %e, "folder not watched");
+            }
         }
     }
     Ok(())

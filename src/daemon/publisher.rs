@@ -395,7 +395,7 @@ impl Publisher {
         self.catalog = builder.finish(listing.categories.iter().cloned());
         self.problems.by_path = problems;
         // (Watchers in place already, at a reload, watch new folders now.)
-        self.watch_folders(&listing.folders, false);
+        let _ = self.watch_folders(&listing.folders, false);
         self.folders = listing.folders.into_iter().collect();
         self.set_scan_problems(listing.problems);
         self.stamps = stamps;
@@ -466,9 +466,18 @@ impl Publisher {
                 // (A file that is gone is left to its deletion event, or
                 // to the survey after a start from the saved index.)
                 let exists = std::fs::symlink_metadata(self.config.content.dir.join(&rel)).is_ok();
-                if exists && self.check.unchecked.remove(rel.as_str()) {
-                    log_problem(&d);
+                // A file that is there but cannot be read in full now (it
+                // broke since its entry was read: while herald was stopped,
+                // or after its last good version left every feed) leaves
+                // the feeds rather than leave a hole in one; its next good
+                // save brings it back.
+                if exists && d.is_error() {
+                    self.check.unchecked.remove(rel.as_str());
+                    if self.problems.by_path.get(&rel) != Some(&vec![d.clone()]) {
+                        log_problem(&d);
+                    }
                     self.catalog.remove(&rel);
+                    self.stamps.remove(rel.as_str());
                     self.problems.by_path.insert(rel, vec![d]);
                     dropped = true;
                 } else if unavailable.insert(rel) && exists {
@@ -566,7 +575,7 @@ impl Publisher {
                 let mut listing = scan::scan_folder(&self.config, rel);
                 // Watched again even when known: a folder deleted and made
                 // again under its name lost its watch.
-                self.watch_folders(&listing.folders, true);
+                let _ = self.watch_folders(&listing.folders, true);
                 // Logged; /healthz lists them from the next whole walk on.
                 self.log_folder_walk_problems(std::mem::take(&mut listing.problems));
                 // (A top-level folder lists itself, unless it is a second
@@ -915,15 +924,16 @@ impl Publisher {
     }
 
     /// Notes `folders` (relative) as folders of the tree, and watches
-    /// them: all of them with `again`, else those not known yet.
-    pub(super) fn watch_folders(&mut self, folders: &[String], again: bool) {
+    /// them: all of them with `again`, else those not known yet. Whether
+    /// any was watched.
+    pub(super) fn watch_folders(&mut self, folders: &[String], again: bool) -> bool {
         let new: Vec<&str> = folders
             .iter()
             .filter(|f| again || !self.folders.contains(*f))
             .map(String::as_str)
             .collect();
         if new.is_empty() {
-            return;
+            return false;
         }
         if let Some(w) = self._watchers.as_mut() {
             w.watch_folders(&self.root, new.iter().copied());
@@ -933,6 +943,7 @@ impl Publisher {
             }
         }
         self.folders.extend(new.into_iter().map(str::to_string));
+        true
     }
 
     /// When polling or reconciling is next due.

@@ -184,8 +184,9 @@ impl Publisher {
         touched.dedup();
         self.set_scan_problems(listing.problems);
         // Folders events missed (made while herald was stopped, or while a
-        // watch could not yet be added) are watched from now on.
-        self.watch_folders(&listing.folders, false);
+        // watch could not yet be added) are watched from now on; files
+        // written into them before that are looked for by a scan soon after.
+        let new_folders = self.watch_folders(&listing.folders, false);
         self.folders
             .retain(|f| listing.folders.binary_search(f).is_ok());
         if !touched.is_empty() {
@@ -199,7 +200,7 @@ impl Publisher {
         for rel in &touched {
             change.merge(self.apply_path(rel));
         }
-        self.folder_walked = walked;
+        self.folder_walked = walked || new_folders;
         self.regenerate(change, started);
     }
 }

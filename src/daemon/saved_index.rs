@@ -174,12 +174,43 @@ fn stamp_record(s: &Stamp) -> Option<(u64, u32, u64)> {
 /// Writes `files` and `categories` to `path`, through a temporary file
 /// renamed over it.
 pub fn save(path: &Path, what: &ToSaveAll) -> std::io::Result<()> {
+    remove_stale_temporaries(path);
     let tmp = temporary(path);
     let result = write_to(&tmp, what).and_then(|()| std::fs::rename(&tmp, path));
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
     result
+}
+
+/// Removes temporary files a process killed while writing left beside
+/// `path` (a write takes seconds; one untouched for ten minutes is dead).
+fn remove_stale_temporaries(path: &Path) {
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name().and_then(|n| n.to_str())) else {
+        return;
+    };
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let prefix = format!("{name}.");
+    for e in entries.flatten() {
+        let n = e.file_name();
+        let Some(n) = n.to_str() else { continue };
+        let stale = e
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > Duration::from_secs(600));
+        if n.starts_with(&prefix) && n.ends_with(".tmp") && stale {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
 }
 
 /// The temporary file beside `path`, named by process so that two
@@ -522,8 +553,19 @@ impl Publisher {
         let mut stamps = rustc_hash::FxHashMap::with_capacity_and_hasher(n, Default::default());
         let mut problems = std::collections::BTreeMap::new();
         let site = self.config.site.clone();
+        // A path twice (two writers' blocks mixed) would be indexed twice.
+        let mut unstamped = rustc_hash::FxHashSet::default();
+        let mut repeated = None;
         let read = opened.read(&self.config.content.dir, &site, |file| {
             let rel = Arc::clone(&file.entry.rel);
+            let first = match file.stamp {
+                Some(_) => !stamps.contains_key(&rel) && !unstamped.contains(&rel),
+                None => !stamps.contains_key(&rel) && unstamped.insert(Arc::clone(&rel)),
+            };
+            if !first {
+                repeated.get_or_insert_with(|| rel.to_string());
+                return;
+            }
             if !file.warnings.is_empty() {
                 problems.insert(rel.to_string(), file.warnings);
             }
@@ -532,6 +574,10 @@ impl Publisher {
                 stamps.insert(key, s);
             }
         });
+        let read = match (read, repeated) {
+            (Ok(_), Some(rel)) => Err(Unusable::Damaged(format!("it holds {rel} twice"))),
+            (read, _) => read,
+        };
         let categories = match read {
             Ok(c) => c,
             Err(e) => {
@@ -623,6 +669,9 @@ impl Publisher {
     /// last good version, and the next start reads the file again) and its
     /// warnings.
     fn index_to_save(&self) -> ToSaveAll {
+        let racy = SystemTime::now()
+            .checked_sub(Duration::from_secs(2))
+            .unwrap_or(SystemTime::UNIX_EPOCH);
         let files = self
             .catalog
             .articles()
@@ -630,10 +679,15 @@ impl Publisher {
                 let rel = &held.entry().rel;
                 let problems = self.problems.by_path.get(&**rel);
                 let failed = problems.is_some_and(|ds| ds.iter().any(Diagnostic::is_error));
+                // A file modified within a clock tick of the save could
+                // change again without its stamp changing: it is read again.
                 let stamp = if failed {
                     None
                 } else {
-                    self.stamps.get(rel).copied()
+                    self.stamps
+                        .get(rel)
+                        .copied()
+                        .filter(|(mtime, _)| *mtime < racy)
                 };
                 let warnings = match problems {
                     Some(ds) if !failed => ds.clone(),
