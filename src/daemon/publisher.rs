@@ -218,11 +218,11 @@ impl Publisher {
     /// request is answered: from the first answer on, every edit has its
     /// event. (Watching during the load would queue an open event for
     /// every file read, more than the kernel's queue holds at 100,000.)
+    /// Watchers started beside a saved index's load are kept.
     pub fn watch(&mut self) {
-        if self._watchers.is_some() {
-            return;
+        if self._watchers.is_none() {
+            self.restart_watchers();
         }
-        self.restart_watchers();
         if self.mode == Mode::Degraded {
             tracing::warn!(
                 "watcher degraded: polling content every {:?}",
@@ -473,7 +473,9 @@ impl Publisher {
                 // save brings it back.
                 if exists && d.is_error() {
                     self.check.unchecked.remove(rel.as_str());
-                    if self.problems.by_path.get(&rel) != Some(&vec![d.clone()]) {
+                    if self.problems.by_path.get(&rel).map(Vec::as_slice)
+                        != Some(std::slice::from_ref(&d))
+                    {
                         log_problem(&d);
                     }
                     self.catalog.remove(&rel);
