@@ -169,6 +169,21 @@ coldstart_herald() {
 READ_LINE=
 read_files() { READ_LINE=$(timeout 600 "$EX/coldstart" --exit -- "$EX/readfiles" "$1/content"); }
 
+# Waits up to SECONDS for the running herald's log (herald-N.log) to say
+# NEEDLE; dies with WHAT when it does not, or when herald exits.
+wait_for_log() {
+    local n=$1 needle=$2 secs=$3 what=$4 i
+    for ((i = 0; i < secs * 10; i++)); do
+        grep -qs "$needle" "$WORK/herald-$n.log" && return 0
+        alive "$HERALD_PID" || die "herald exited (log: $WORK/herald-$n.log)"
+        sleep 0.1
+    done
+    die "$what in $secs s (log: $WORK/herald-$n.log)"
+}
+
+# Writes DIR/herald-index.toml: DIR/herald.toml with content.index_file set.
+index_config() { sed 's|^\[content\]$|[content]\nindex_file = "index"|' "$1/herald.toml" >"$1/herald-index.toml"; }
+
 status_kb() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status"; }
 
 # wrk for WRK_SECS on one connection-heavy loopback run; prints requests/s.
@@ -240,12 +255,7 @@ CORPUS_MIB=$(du -sm "${CORPUS[$BIG]}/content" | cut -f1)
 # Serving starts before the background check of every quickly indexed
 # file ends; the throughput measured is the settled daemon's.
 log "waiting for herald's background check of $BIG files"
-for ((i = 0; i < 3000; i++)); do
-    grep -qs 'every file checked in full' "$WORK/herald-$BIG.log" && break
-    alive "$HERALD_PID" || die "herald exited (log: $WORK/herald-$BIG.log)"
-    sleep 0.1
-done
-grep -qs 'every file checked in full' "$WORK/herald-$BIG.log" || die "herald's background check did not finish in 300 s"
+wait_for_log "$BIG" 'every file checked in full' 300 "herald's background check did not finish"
 
 served=$WORK/served.xml
 curl -sf --max-time 10 -o "$served" "http://$BIG_ADDR/$FEED_CAT/rss.xml" || die "cannot GET the feed from herald"
@@ -408,15 +418,10 @@ declare -A RESTART RESTART_BEST RESTART_READ
 for n in $(printf '%s\n' "$MID" "$BIG" | sort -nu); do
     dir=${CORPUS[$n]}
     log "restart from the saved index at $n articles ($COLD_REPEAT runs each)"
-    sed 's|^\[content\]$|[content]\nindex_file = "index"|' "$dir/herald.toml" >"$dir/herald-index.toml"
+    index_config "$dir"
     rm -f "$dir/index"
     coldstart_herald "$dir" "$n" keep herald-index.toml
-    for ((i = 0; i < 3000; i++)); do
-        grep -qs 'index saved' "$WORK/herald-$n.log" && break
-        alive "$HERALD_PID" || die "herald exited (log: $WORK/herald-$n.log)"
-        sleep 0.1
-    done
-    grep -qs 'index saved' "$WORK/herald-$n.log" || die "herald did not save its index in 300 s"
+    wait_for_log "$n" 'index saved' 300 "herald did not save its index"
     stop_pid "$HERALD_PID"
     restart_ms=() read_ms_list=()
     for ((r = 1; r <= COLD_REPEAT; r++)); do
@@ -441,19 +446,14 @@ if [[ $MILLION == 1 ]]; then
     M=1000000 dir=$WORK/c1000000
     log "generating $M articles"
     timeout 1800 "$EX/gen_corpus" --n "$M" --seed 42 --out "$dir"
-    sed 's|^\[content\]$|[content]\nindex_file = "index"|' "$dir/herald.toml" >"$dir/herald-index.toml"
+    index_config "$dir"
     "$EX/readfiles" "$dir/content" >/dev/null # warm the page cache
     read_files "$dir"
     M_READ_FIRST=$(kv ms "$READ_LINE")
     log "first start at $M articles (reads every file)"
     coldstart_herald "$dir" "$M" keep herald-index.toml
     M_FIRST=$(kv ms "$LINE")
-    for ((i = 0; i < 6000; i++)); do
-        grep -qs 'index saved' "$WORK/herald-$M.log" && break
-        alive "$HERALD_PID" || die "herald exited (log: $WORK/herald-$M.log)"
-        sleep 0.1
-    done
-    grep -qs 'index saved' "$WORK/herald-$M.log" || die "herald did not save its index in 600 s"
+    wait_for_log "$M" 'index saved' 600 "herald did not save its index"
     M_HWM_FIRST=$(status_kb "$HERALD_PID" VmHWM)
     stop_pid "$HERALD_PID"
     m_restart=() m_read=()

@@ -11,11 +11,28 @@ use support::*;
 
 const INDEX: &str = "index_file = \"../state/index\"";
 
+/// An empty site whose config keeps an index file (in `state/`), with
+/// `rest` (other tables) added.
+fn indexed_site(rest: &str) -> Site {
+    let site = Site::with_config(&config_text("Restart", INDEX, rest));
+    std::fs::create_dir_all(site.root.join("state")).unwrap();
+    site
+}
+
+/// SIGTERM, and a clean exit within 10 s (the index is written then).
+fn stop_cleanly(d: Daemon) {
+    assert!(d.stop(Duration::from_secs(10)).is_some_and(|s| s.success()));
+}
+
+/// The daemon's log says it started from the saved index.
+fn assert_from_index(d: &Daemon) {
+    assert!(d.log().contains("from=\"saved index\""), "{}", d.log());
+}
+
 /// A site with an index file, three articles in two categories and one
 /// broken file.
 fn site() -> Site {
-    let site = Site::with_config(&config_text("Restart", INDEX, ""));
-    std::fs::create_dir_all(site.root.join("state")).unwrap();
+    let site = indexed_site("");
     site.write("news/one.md", &article("One", "2025-01-01T00:00:00Z"));
     site.write("news/two.md", &article("Two", "2025-01-02T00:00:00Z"));
     site.write("sport/three.md", &article("Three", "2025-01-03T00:00:00Z"));
@@ -72,17 +89,11 @@ fn a_restart_serves_from_the_saved_index_the_same_bytes_as_reading_the_tree() {
         .health_errors()
         .iter()
         .any(|e| e.contains("broken.md")));
-    assert!(first
-        .stop(Duration::from_secs(10))
-        .is_some_and(|s| s.success()));
+    stop_cleanly(first);
     assert!(site.root.join("state/index").is_file());
 
     let second = Daemon::spawn(&site.config);
-    assert!(
-        second.log().contains("from=\"saved index\""),
-        "{}",
-        second.log()
-    );
+    assert_from_index(&second);
     assert_eq!(pages(&second), before, "the same bodies and ETags");
     // The broken file is read again (its last read failed): still reported.
     eventually("the broken file's error", Duration::from_secs(10), || {
@@ -100,9 +111,7 @@ fn what_changed_while_stopped_is_applied_after_a_restart_and_new_folders_are_wat
     let site = site();
     let first = start_and_save(&site);
     assert_eq!(first.titles("/rss.xml").unwrap().len(), 4);
-    assert!(first
-        .stop(Duration::from_secs(10))
-        .is_some_and(|s| s.success()));
+    stop_cleanly(first);
 
     // While stopped: an edit, a deletion, a new file, a new category with
     // a nested folder, the broken file fixed, a folder removed.
@@ -120,11 +129,7 @@ fn what_changed_while_stopped_is_applied_after_a_restart_and_new_folders_are_wat
     std::fs::remove_dir_all(site.path("sport/nested")).unwrap();
 
     let second = Daemon::spawn(&site.config);
-    assert!(
-        second.log().contains("from=\"saved index\""),
-        "{}",
-        second.log()
-    );
+    assert_from_index(&second);
     eventually(
         "the changes made while stopped",
         Duration::from_secs(10),
@@ -164,15 +169,9 @@ fn what_changed_while_stopped_is_applied_after_a_restart_and_new_folders_are_wat
     second.wait_title("/rss.xml", "Eight", true, Duration::from_secs(10));
 
     // The index written at this stop holds the live edits.
-    assert!(second
-        .stop(Duration::from_secs(10))
-        .is_some_and(|s| s.success()));
+    stop_cleanly(second);
     let third = Daemon::spawn(&site.config);
-    assert!(
-        third.log().contains("from=\"saved index\""),
-        "{}",
-        third.log()
-    );
+    assert_from_index(&third);
     let titles = third.titles("/rss.xml").unwrap();
     assert_eq!(titles[..2], ["Eight", "Seven"], "{titles:?}");
     assert!(
@@ -186,9 +185,7 @@ fn a_damaged_or_stale_index_is_not_used_and_the_tree_is_read() {
     let site = site();
     let first = start_and_save(&site);
     let before = pages(&first);
-    assert!(first
-        .stop(Duration::from_secs(10))
-        .is_some_and(|s| s.success()));
+    stop_cleanly(first);
     let index = site.root.join("state/index");
     let whole = std::fs::read(&index).unwrap();
 
@@ -256,24 +253,17 @@ fn an_index_that_cannot_be_written_is_reported_and_serving_goes_on() {
 
 #[test]
 fn an_article_broken_while_stopped_leaves_its_feed_without_leaving_a_hole() {
-    let site = Site::with_config(&config_text("Restart", INDEX, "[feeds]\nlimit = 2\n"));
-    std::fs::create_dir_all(site.root.join("state")).unwrap();
+    let site = indexed_site("[feeds]\nlimit = 2\n");
     site.write("news/a1.md", &article("A1", "2025-01-01T00:00:00Z"));
     site.write("news/a2.md", &article("A2", "2025-01-02T00:00:00Z"));
     site.write("news/a3.md", &article("A3", "2025-01-03T00:00:00Z"));
     let first = start_and_save(&site);
     assert_eq!(first.titles("/news/rss.xml").unwrap(), ["A3", "A2"]);
-    assert!(first
-        .stop(Duration::from_secs(10))
-        .is_some_and(|s| s.success()));
+    stop_cleanly(first);
 
     site.write("news/a3.md", "+++\ntitle = \n+++\nbroken while stopped\n");
     let second = Daemon::spawn(&site.config);
-    assert!(
-        second.log().contains("from=\"saved index\""),
-        "{}",
-        second.log()
-    );
+    assert_from_index(&second);
     // At the first answer already: the next article takes its place.
     assert_eq!(second.titles("/news/rss.xml").unwrap(), ["A2", "A1"]);
     assert!(
@@ -288,15 +278,12 @@ fn an_article_broken_while_stopped_leaves_its_feed_without_leaving_a_hole() {
 
 #[test]
 fn a_saved_folder_that_became_a_link_gets_no_watch_and_publishes_nothing_twice() {
-    let site = Site::with_config(&config_text("Restart", INDEX, ""));
-    std::fs::create_dir_all(site.root.join("state")).unwrap();
+    let site = indexed_site("");
     site.write("common/c.md", &article("C1", "2025-01-01T00:00:00Z"));
     site.write("news/shared/s.md", &article("S1", "2025-01-02T00:00:00Z"));
     site.write("news/n.md", &article("N1", "2025-01-03T00:00:00Z"));
     let first = start_and_save(&site);
-    assert!(first
-        .stop(Duration::from_secs(10))
-        .is_some_and(|s| s.success()));
+    stop_cleanly(first);
 
     // While stopped, the saved folder news/shared becomes a link to a
     // folder the tree holds under its own name.
