@@ -27,7 +27,9 @@ use self::markdown::{check_markdown, parse_markdown};
 use self::quick_index::quick_meta;
 use self::text_export::{check_text, parse_text};
 use crate::config::Config;
-use crate::content::read::{decode, read_into, read_quick, FilePath, Stamp};
+use crate::content::read::{
+    decode, read_into, read_quick, FilePath, Stamp, QUICK_HEAD, QUICK_READ,
+};
 use crate::content::rules::{kind_of, FileKind};
 use crate::diagnostics::Diagnostic;
 
@@ -138,11 +140,10 @@ impl Entry {
     /// The entry with its tags and authors, each list cleaned already
     /// (trimmed, whitespace collapsed, repeats dropped).
     pub fn with_names<S: AsRef<str>>(mut self, tags: &[S], authors: &[S]) -> Entry {
-        let mut names = Vec::with_capacity(tags.len() + authors.len());
-        names.extend(tags.iter().map(|t| intern(t.as_ref())));
-        names.extend(authors.iter().map(|a| intern(a.as_ref())));
-        // (A length within the vector's capacity: no copy.)
-        self.names = names.into_boxed_slice();
+        self.names = intern_all(
+            tags.iter().chain(authors).map(AsRef::as_ref),
+            tags.len() + authors.len(),
+        );
         // An article names far fewer than 2^32 tags.
         self.tag_count = tags.len() as u32;
         self
@@ -278,10 +279,10 @@ pub(crate) fn category_name(category: &str) -> Arc<str> {
     })
 }
 
-/// A tag or author name as entries hold it: one allocation per name and
+/// Tag and author names as entries hold them: one allocation per name and
 /// loader thread, shared by the articles that thread reads (a newsroom
-/// has a few thousand names for 100,000 articles).
-pub(crate) fn intern(name: &str) -> Arc<str> {
+/// has a few thousand names for 100,000 articles). `n`: how many.
+pub(crate) fn intern_all<'a>(names: impl Iterator<Item = &'a str>, n: usize) -> Box<[Arc<str>]> {
     use std::cell::RefCell;
     /// A thread's table is dropped when it grows past this, so a stream of
     /// one-off names cannot grow it without bound.
@@ -289,17 +290,22 @@ pub(crate) fn intern(name: &str) -> Arc<str> {
     thread_local! {
         static NAMES: RefCell<rustc_hash::FxHashSet<Arc<str>>> = RefCell::default();
     }
-    NAMES.with_borrow_mut(|names| {
-        if let Some(n) = names.get(name) {
-            return Arc::clone(n);
-        }
-        if names.len() >= KEEP {
-            names.clear();
-        }
-        let n: Arc<str> = Arc::from(name);
-        names.insert(Arc::clone(&n));
-        n
-    })
+    let mut out = Vec::with_capacity(n);
+    NAMES.with_borrow_mut(|table| {
+        out.extend(names.map(|name| {
+            if let Some(n) = table.get(name) {
+                return Arc::clone(n);
+            }
+            if table.len() >= KEEP {
+                table.clear();
+            }
+            let n: Arc<str> = Arc::from(name);
+            table.insert(Arc::clone(&n));
+            n
+        }))
+    });
+    // (A length within the vector's capacity: no copy.)
+    out.into_boxed_slice()
 }
 
 /// How much of a file [`load_at`] reads into an article.
@@ -413,10 +419,17 @@ fn quick_load(
     config: &Config,
 ) -> Result<QuickLoad, Diagnostic> {
     QUICK_BUF.with_borrow_mut(|buf| {
+        // Markdown's index is in its front matter; a text export's bylines
+        // and first timestamp line may be anywhere.
+        let head = match kind_of(rel) {
+            Some(FileKind::Markdown) => QUICK_HEAD,
+            _ => QUICK_READ,
+        };
         let (mtime, stamp, entry) = read_quick(
             path,
             at,
             config.content.max_file_bytes,
+            head,
             buf,
             |bytes, mtime| quick_meta(rel, bytes, mtime, config),
         )?;

@@ -266,15 +266,9 @@ fn quick_names(value: &str) -> Option<Names<'_>> {
             .as_bytes()
             .first()
             .filter(|&&c| c == b'"' || c == b'\'')?;
-        let inner = &rest[1..];
-        // (An ASCII quote: no byte of another character equals it.)
-        let close = inner.bytes().position(|b| b == quote)?;
-        let text = &inner[..close];
-        if !plain(text) {
-            return None;
-        }
+        let (text, after) = plain_until(&rest[1..], quote)?;
         out.push(text);
-        rest = trim_start(&inner[close + 1..]);
+        rest = trim_start(after);
         if let Some(after) = rest.strip_prefix(',') {
             rest = trim_start(after);
         } else if !rest.starts_with(']') {
@@ -298,18 +292,24 @@ fn trim_start(s: &str) -> &str {
 /// Names as a front-matter line gives them, borrowed from the file.
 type Names<'a> = smallvec::SmallVec<[&'a str; 8]>;
 
-/// Whether `text` has no backslash and no control character but tabs: a
-/// string value the quick index takes as written. One pass over the
-/// bytes: control characters are U+0000–U+001F, U+007F and U+0080–U+009F,
-/// the last written 0xC2 0x80–0x9F in UTF-8.
-fn plain(text: &str) -> bool {
-    let b = text.as_bytes();
-    b.iter().enumerate().all(|(i, &c)| match c {
-        b'\t' => true,
-        b'\\' | 0x00..=0x1F | 0x7F => false,
-        0xC2 => !matches!(b.get(i + 1), Some(0x80..=0x9F)),
-        _ => true,
-    })
+/// The text of `s` up to the first `quote` (an ASCII quote: no byte of
+/// another character equals it), and what follows that quote; `None`
+/// without one, or when the text is not plain: a string value the quick
+/// index takes as written has no backslash and no control character but
+/// tabs. One pass over the bytes: control characters are U+0000–U+001F,
+/// U+007F and U+0080–U+009F, the last written 0xC2 0x80–0x9F in UTF-8.
+fn plain_until(s: &str, quote: u8) -> Option<(&str, &str)> {
+    let b = s.as_bytes();
+    for (i, &c) in b.iter().enumerate() {
+        match c {
+            _ if c == quote => return Some((&s[..i], &s[i + 1..])),
+            b'\t' => {}
+            b'\\' | 0x00..=0x1F | 0x7F => return None,
+            0xC2 if matches!(b.get(i + 1), Some(0x80..=0x9F)) => return None,
+            _ => {}
+        }
+    }
+    None
 }
 
 /// A value up to an end-of-line comment.
@@ -320,13 +320,12 @@ pub(super) fn quick_bare(value: &str) -> &str {
 /// The text of a one-line string without escapes or control characters,
 /// followed by nothing but a comment.
 pub(super) fn quick_string(value: &str) -> Option<&str> {
-    let quote = value.chars().next().filter(|c| *c == '"' || *c == '\'')?;
-    let inner = &value[1..];
-    let close = inner.find(quote)?;
-    let (text, after) = (&inner[..close], inner[close + 1..].trim_start());
-    if !plain(text) {
-        return None;
-    }
+    let quote = *value
+        .as_bytes()
+        .first()
+        .filter(|&&c| c == b'"' || c == b'\'')?;
+    let (text, after) = plain_until(&value[1..], quote)?;
+    let after = trim_start(after);
     if !after.is_empty() && !after.starts_with('#') {
         return None;
     }
@@ -358,7 +357,7 @@ pub(super) fn quick_date(value: &str) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::content::read::QUICK_READ;
+    use crate::content::read::{QUICK_HEAD, QUICK_READ};
     use proptest::prelude::*;
     use std::path::Path;
 
@@ -390,7 +389,12 @@ mod tests {
             "", "a b", "a\tb", "a\\b", "a\nb", "\u{7f}", "\u{80}", "\u{85}x", "\u{9f}", "\u{a0}",
             "é", "财政", "\u{c0}", "x\u{1f}", "¢",
         ] {
-            assert_eq!(plain(t), by_chars(t), "{t:?}");
+            let quoted = format!("{t}\"rest");
+            assert_eq!(
+                plain_until(&quoted, b'"'),
+                by_chars(t).then_some((t, "rest")),
+                "{t:?}"
+            );
         }
     }
 
@@ -420,15 +424,35 @@ mod tests {
     }
 
     #[test]
-    fn quick_load_of_a_file_longer_than_one_read_is_stamped_and_indexed() {
+    fn quick_load_of_a_long_article_reads_its_front_matter_only() {
         let config = config();
         let body = "正文。".repeat(QUICK_READ / 4);
-        let text = format!("+++\ntitle = \"t\"\ndate = 2024-01-01T08:00:00+08:00\n+++\n{body}\n");
+        let text = format!(
+            "+++\ntitle = \"t\"\ndate = 2024-01-01T08:00:00+08:00\ntags = [\"财政\"]\n+++\n{body}\n"
+        );
         assert!(text.len() > QUICK_READ);
+        let p = quick_load("news/a.md", text.as_bytes(), &config).unwrap();
+        // Indexed from its first bytes: no fstat, so no stamp yet.
+        assert!(p.phase == Phase::Quick && p.stamp.is_none());
+        assert_eq!(p.entry, full("news/a.md", &text, &config).unwrap().entry);
+    }
+
+    #[test]
+    fn quick_load_of_front_matter_past_the_first_read_is_stamped_and_indexed() {
+        let config = config();
+        // Comment lines push the tags and the closing fence past the
+        // first read, one line cut in two by it.
+        let padding = "# 注释 comment line\n".repeat(QUICK_HEAD / 10);
+        let text = format!(
+            "+++\ntitle = \"t\"\ndate = 2024-01-01T08:00:00+08:00\n{padding}tags = [\"财政\", \"EV\"]\n+++\nBody.\n"
+        );
+        assert!(text.len() > QUICK_HEAD && text.len() < QUICK_READ);
         let p = quick_load("news/a.md", text.as_bytes(), &config).unwrap();
         assert_eq!(p.phase, Phase::Quick);
         assert_eq!(p.stamp.map(|s| s.1), Some(text.len() as u64));
-        assert_eq!(p.entry.date.to_rfc3339(), "2024-01-01T08:00:00+08:00");
+        let whole = full("news/a.md", &text, &config).unwrap().entry;
+        assert_eq!(p.entry, whole);
+        assert_eq!(p.entry.tags().len(), 2);
     }
 
     #[test]

@@ -14,12 +14,12 @@ use crate::article::Entry;
 use crate::config::Site;
 use crate::taxonomy;
 
-/// A term as a first load collects it: its key, and its articles'
-/// numbers (places in `CatalogBuilder::site`), unsorted.
+/// A spelling of a term as a first load finds it.
 #[derive(Debug)]
-struct TermParts {
-    key: String,
-    numbers: Vec<u32>,
+struct Spelling {
+    name: Arc<str>,
+    /// The term: a place in `CatalogBuilder::terms`.
+    term: u32,
 }
 
 /// The hashes [`CatalogBuilder::push_prepared`] files an article under,
@@ -64,12 +64,27 @@ pub struct CatalogBuilder {
     by_updated: Vec<Key>,
     ids: FxHashMap<u64, IdPaths>,
     bodies: FxHashSet<Arc<str>>,
-    /// Per taxonomy: the terms, in the order first seen.
-    terms: [Vec<TermParts>; 2],
+    /// Per taxonomy: the terms' keys, in the order first seen.
+    terms: [Vec<String>; 2],
+    /// Per taxonomy: each name an article gives, as (its spelling's place
+    /// in `spellings`, the article's number), in the order pushed: one
+    /// append per name while the files are read; `finish` groups them by
+    /// term.
+    uses: [Vec<(u32, u32)>; 2],
     /// Per taxonomy: each spelling seen, with its term (a place in
-    /// `terms`) and how many articles use it. One lookup per name an
-    /// article gives; a term's key is worked out once per spelling.
-    spellings: [FxHashMap<Arc<str>, (u32, u32)>; 2],
+    /// `terms`). A term's key is worked out once per spelling.
+    spellings: [Vec<Spelling>; 2],
+    /// Per taxonomy: each spelling's place in `spellings`.
+    spelling_at: [FxHashMap<Arc<str>, u32>; 2],
+    /// Per taxonomy: the address of each name allocation seen, with its
+    /// spelling's place in `spellings`. The loaders intern names, so a
+    /// spelling comes in one allocation per loader thread: a name an
+    /// article gives is one lookup of an integer, no string hashed or
+    /// compared.
+    by_address: [FxHashMap<usize, u32>; 2],
+    /// The allocations `by_address` holds the addresses of, kept so that
+    /// none is freed and its address reused while building.
+    addressed: Vec<Arc<str>>,
     /// Per taxonomy: each term's place in `terms`, by key.
     term_at: [FxHashMap<String, u32>; 2],
     pages: FxHashMap<u64, IdPaths>,
@@ -145,30 +160,17 @@ impl CatalogBuilder {
             for (tax, name) in terms_of(article) {
                 in_terms = true;
                 let t = tax.index();
-                let at = match self.spellings[t].get_mut(&**name) {
-                    Some((at, uses)) => {
-                        *uses += 1;
-                        *at
-                    }
+                let address = Arc::as_ptr(name) as *const u8 as usize;
+                let slot = match self.by_address[t].get(&address) {
+                    Some(&slot) => slot,
                     None => {
-                        let k = taxonomy::key(name);
-                        let at = match self.term_at[t].get(&k) {
-                            Some(&at) => at,
-                            None => {
-                                let at = self.terms[t].len() as u32;
-                                self.term_at[t].insert(k.clone(), at);
-                                self.terms[t].push(TermParts {
-                                    key: k,
-                                    numbers: Vec::new(),
-                                });
-                                at
-                            }
-                        };
-                        self.spellings[t].insert(Arc::clone(name), (at, 1));
-                        at
+                        let slot = self.spelling_slot(t, name);
+                        self.by_address[t].insert(address, slot);
+                        self.addressed.push(Arc::clone(name));
+                        slot
                     }
                 };
-                self.terms[t][at as usize].numbers.push(n);
+                self.uses[t].push((slot, n));
             }
             self.in_terms.push(in_terms);
             if let Some(page) = prepared.page {
@@ -194,6 +196,31 @@ impl CatalogBuilder {
         rel
     }
 
+    /// The place in `spellings[t]` of the spelling `name`, added (with
+    /// its term, added too when new) the first time it is seen.
+    fn spelling_slot(&mut self, t: usize, name: &Arc<str>) -> u32 {
+        if let Some(&slot) = self.spelling_at[t].get(&**name) {
+            return slot;
+        }
+        let k = taxonomy::key(name);
+        let term = match self.term_at[t].get(&k) {
+            Some(&at) => at,
+            None => {
+                let at = self.terms[t].len() as u32;
+                self.term_at[t].insert(k.clone(), at);
+                self.terms[t].push(k);
+                at
+            }
+        };
+        let slot = self.spellings[t].len() as u32;
+        self.spellings[t].push(Spelling {
+            name: Arc::clone(name),
+            term,
+        });
+        self.spelling_at[t].insert(Arc::clone(name), slot);
+        slot
+    }
+
     /// The catalog, with `categories` (folder names) listed even when
     /// empty.
     pub fn finish(self, categories: impl IntoIterator<Item = String>) -> Catalog {
@@ -206,8 +233,12 @@ impl CatalogBuilder {
             by_updated,
             mut ids,
             bodies,
-            mut terms,
+            terms,
+            uses,
             spellings,
+            spelling_at: _,
+            by_address: _,
+            addressed: _,
             term_at: _,
             mut pages,
             page_site,
@@ -222,7 +253,7 @@ impl CatalogBuilder {
             keys.par_sort_unstable();
             keys.into_iter().collect()
         };
-        let ((articles, categories), ((by_updated, ()), ())) = rayon::join(
+        let ((articles, categories), ((by_updated, ()), ((), ()))) = rayon::join(
             || {
                 rayon::join(
                     || {
@@ -244,12 +275,16 @@ impl CatalogBuilder {
             || {
                 rayon::join(
                     || rayon::join(|| sorted(by_updated), || site.par_sort_unstable()),
-                    // Each id's paths in path order.
-                    || ids.values_mut().for_each(|paths| paths.sort_unstable()),
+                    // Each id's and each page's paths in path order.
+                    || {
+                        rayon::join(
+                            || ids.values_mut().for_each(|paths| paths.sort_unstable()),
+                            || pages.values_mut().for_each(|paths| paths.sort_unstable()),
+                        )
+                    },
                 )
             },
         );
-        pages.values_mut().for_each(|paths| paths.sort_unstable());
         // The articles renumbered in feed order (their places in the
         // sorted site): a term's numbers sorted as integers are then in
         // feed order too. Articles in no term give their number up.
@@ -259,36 +294,19 @@ impl CatalogBuilder {
             renumber[*old as usize] = new as u32;
             keys.push(in_terms[*old as usize].then(|| key.clone()));
         }
-        let numbers = Numbers::sorted(keys);
-        let site: BTreeSet<Key> = site.into_iter().map(|(key, _)| key).collect();
-        let terms = [0, 1].map(|t| {
-            let mut names: Vec<BTreeMap<Arc<str>, u32>> = vec![BTreeMap::new(); terms[t].len()];
-            for (name, (at, uses)) in &spellings[t] {
-                names[*at as usize].insert(Arc::clone(name), *uses);
-            }
-            std::mem::take(&mut terms[t])
-                .into_par_iter()
-                .zip(names)
-                .map(|(TermParts { key, numbers }, spellings)| {
-                    let term = Term {
-                        items: {
-                            let mut items = numbers;
-                            for n in &mut items {
-                                *n = renumber[*n as usize];
-                            }
-                            items.sort_unstable();
-                            items.dedup();
-                            items.shrink_to_fit();
-                            items
-                        },
-                        spellings,
-                    };
-                    (key, term)
-                })
-                .collect::<Vec<_>>()
-                .into_iter()
-                .collect()
-        });
+        // The site's set and the terms side by side.
+        let (site, (numbers, terms)) = rayon::join(
+            || {
+                site.into_iter()
+                    .map(|(key, _)| key)
+                    .collect::<BTreeSet<Key>>()
+            },
+            || {
+                let index = |t: usize| term_index(&terms[t], &spellings[t], &uses[t], &renumber);
+                let (tags, authors) = rayon::join(|| index(0), || index(1));
+                (Numbers::sorted(keys), [tags, authors])
+            },
+        );
         Catalog {
             articles,
             categories,
@@ -302,4 +320,60 @@ impl CatalogBuilder {
             page_site,
         }
     }
+}
+
+/// A taxonomy's terms from a first load: `keys` by place, `spellings`
+/// (each with its term's place) and `uses` (spelling, article number) in
+/// any order; `renumber` maps the numbers to feed order. The uses are
+/// counted and grouped by term in two passes over them (a counting sort),
+/// then each term's numbers sorted on all cores.
+fn term_index(
+    keys: &[String],
+    spellings: &[Spelling],
+    uses: &[(u32, u32)],
+    renumber: &[u32],
+) -> BTreeMap<String, Term> {
+    use rayon::prelude::*;
+    let mut per_spelling = vec![0u32; spellings.len()];
+    for &(s, _) in uses {
+        per_spelling[s as usize] += 1;
+    }
+    // Where each term's numbers start in one buffer, and its spellings.
+    let mut starts = vec![0usize; keys.len() + 1];
+    let mut names: Vec<BTreeMap<Arc<str>, u32>> = vec![BTreeMap::new(); keys.len()];
+    for (spelling, &count) in spellings.iter().zip(&per_spelling) {
+        starts[spelling.term as usize + 1] += count as usize;
+        names[spelling.term as usize].insert(Arc::clone(&spelling.name), count);
+    }
+    for i in 1..starts.len() {
+        starts[i] += starts[i - 1];
+    }
+    let mut next = starts.clone();
+    let mut numbers = vec![0u32; uses.len()];
+    for &(s, n) in uses {
+        let term = spellings[s as usize].term as usize;
+        numbers[next[term]] = renumber[n as usize];
+        next[term] += 1;
+    }
+    // Each term's slice, cut off the buffer in turn.
+    let mut slices = Vec::with_capacity(keys.len());
+    let mut rest = &mut numbers[..];
+    for w in starts.windows(2) {
+        let (mine, after) = rest.split_at_mut(w[1] - w[0]);
+        slices.push(mine);
+        rest = after;
+    }
+    slices
+        .into_par_iter()
+        .zip(names)
+        .zip(keys)
+        .map(|((items, spellings), key)| {
+            items.sort_unstable();
+            let mut items = items.to_vec();
+            items.dedup();
+            (key.clone(), Term { items, spellings })
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .collect()
 }

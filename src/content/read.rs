@@ -59,34 +59,49 @@ pub(crate) type QuickRead<T> = (Option<DateTime<FixedOffset>>, Option<Stamp>, Op
 /// `content.max_file_bytes` + 1, when smaller): a news article fits.
 pub(crate) const QUICK_READ: usize = 64 * 1024;
 
+/// The first read of a quick load of a Markdown file asks for this much:
+/// front matter fits (a file's first page).
+pub(crate) const QUICK_HEAD: usize = 4 * 1024;
+
 /// The read of a [`Depth::Quick`] load: the file's bytes into `bytes`,
 /// and `quick(bytes, mtime)`'s index entry when it finds one.
 ///
-/// One `read` call takes a file that fits in [`QUICK_READ`] bytes: when
-/// `quick` finds the entry in what it returned (a read returns less than
-/// asked only at the end of a regular file), nothing more is asked of the
-/// kernel — no `fstat`, so no stamp, no modification time and no size
-/// check; the full check later does those. Otherwise the file is checked
-/// and read to its end as [`read_into`] does, and `quick` tried again with
-/// the modification time.
+/// One `read` call asks for `head` bytes (at most [`QUICK_READ`]). When
+/// `quick` finds the entry in what it returned, nothing more is asked of
+/// the kernel — no `fstat`, so no stamp, no modification time and no size
+/// check (a file past `content.max_file_bytes` is refused by the full
+/// check, or by the full read of a body a feed needs). A read that filled `head`
+/// bytes may have stopped inside the file: `quick` is then given its
+/// complete lines only (enough for front matter that ends within them).
+/// Otherwise the file is checked and read to its end as [`read_into`]
+/// does, and `quick` tried again with the modification time.
 pub(crate) fn read_quick<T>(
     path: &FilePath<'_>,
     at: Option<(std::os::fd::BorrowedFd<'_>, &str)>,
     max: u64,
+    head: usize,
     bytes: &mut Vec<u8>,
     quick: impl Fn(&[u8], Option<DateTime<FixedOffset>>) -> Option<T>,
 ) -> Result<QuickRead<T>, Diagnostic> {
     let file = open_for_read(path, at)?;
     bytes.clear();
-    let ask = QUICK_READ.min(usize::try_from(max).unwrap_or(usize::MAX).saturating_add(1));
+    let cap = usize::try_from(max).unwrap_or(usize::MAX).saturating_add(1);
+    let ask = head.min(QUICK_READ).min(cap);
     bytes.reserve(ask);
     // Into spare capacity, never zeroed first. A FIFO or a folder fails
     // here (non-blocking) or in the checks of `finish_read`.
     if let Ok(n) = rustix::io::read(&file, rustix::buffer::spare_capacity(bytes)) {
-        if n < ask {
-            if let Some(article) = quick(bytes, None) {
-                return Ok((None, None, Some(article)));
-            }
+        // (A read returns less than asked only at the end of a regular
+        // file; one that reached the cap leaves the size to the check.)
+        let seen = if n < ask {
+            Some(&bytes[..])
+        } else if ask < cap {
+            memchr::memrchr(b'\n', bytes).map(|last| &bytes[..=last])
+        } else {
+            None
+        };
+        if let Some(article) = seen.and_then(|seen| quick(seen, None)) {
+            return Ok((None, None, Some(article)));
         }
     }
     // The stamp must not be newer than the bytes (a write in between would

@@ -154,15 +154,18 @@ pub struct Publisher {
     /// Feeds removed since the last announcement (a category deleted).
     pub(super) gone_feeds: Vec<String>,
     pub(super) _watchers: Option<watch::Watchers>,
+    /// Watchers being started on a thread of their own while the first
+    /// load finishes (see [`Publisher::start_watchers_early`]).
+    early_watchers: Option<std::thread::JoinHandle<watch::Watchers>>,
 }
 
 impl Publisher {
     /// Loads everything and publishes the first snapshot.
     ///
-    /// The watchers start in [`Publisher::run`], after the first load (so
-    /// reading 100,000 files does not queue 100,000 open events), and a
-    /// reconcile scan right after they start applies any change made while
-    /// the tree was being read.
+    /// The watchers start once every file has been read (so reading
+    /// 100,000 files does not queue 100,000 open events) and are in place
+    /// before the first answer; a reconcile scan once serving applies any
+    /// change made while the tree was being read.
     /// `config` holds the file's values even when `--listen` bound another
     /// address: a reload moves the socket only if `server.listen` changed.
     pub fn new(
@@ -208,6 +211,7 @@ impl Publisher {
             hub,
             gone_feeds: Vec::new(),
             _watchers: None,
+            early_watchers: None,
         };
         p.config_stamp = stamp_of(&p.config_path);
         p.full_load();
@@ -216,9 +220,9 @@ impl Publisher {
 
     /// Starts watching, once the first load is done and before the first
     /// request is answered: from the first answer on, every edit has its
-    /// event. (Watching during the load would queue an open event for
+    /// event. (Watching during the read would queue an open event for
     /// every file read, more than the kernel's queue holds at 100,000.)
-    /// Watchers started beside a saved index's load are kept.
+    /// Watchers started beside the first load are kept.
     pub fn watch(&mut self) {
         if self._watchers.is_none() {
             self.restart_watchers();
@@ -301,8 +305,8 @@ impl Publisher {
         }
         self.on_demand.clear();
         let changed = self.render_pages(&pages, now);
-        // Watchers started beside the saved index's load are in place
-        // before the first answer.
+        // Watchers started beside the load are in place before the first
+        // answer.
         self.install_early_watchers();
         tracing::info!(
             from = if from_saved { "saved index" } else { "tree" },
@@ -396,7 +400,11 @@ impl Publisher {
         self.problems.by_path = problems;
         // (Watchers in place already, at a reload, watch new folders now.)
         let _ = self.watch_folders(&listing.folders, false);
-        self.folders = listing.folders.into_iter().collect();
+        self.folders = listing.folders.iter().cloned().collect();
+        // At the first load every file has been read: the watchers start
+        // now, beside the index and the rendering, and are in place before
+        // the first answer.
+        self.start_watchers_early(listing.folders);
         self.set_scan_problems(listing.problems);
         self.stamps = stamps;
         self.check.unchecked = unchecked;
@@ -922,6 +930,48 @@ impl Publisher {
             self.mode = w.mode;
             self._watchers = Some(w);
             self.publish_health();
+        }
+    }
+
+    /// Starts watching `folders` on a thread of its own, when nothing
+    /// watches yet, while the first load goes on; the watchers are put in
+    /// place by [`Publisher::install_early_watchers`] (and the rest of the
+    /// load need not wait for the kernel to set up a watch per folder).
+    pub(super) fn start_watchers_early(&mut self, folders: Vec<String>) {
+        if self._watchers.is_some() || self.early_watchers.is_some() {
+            return;
+        }
+        if let Some(tx) = self.event_tx.clone() {
+            let (config, config_path) = (self.config.clone(), self.config_path.clone());
+            self.early_watchers = std::thread::Builder::new()
+                .name("herald-watch-start".into())
+                .spawn(move || start_watchers(&config, &config_path, &folders, tx))
+                .ok();
+        }
+    }
+
+    /// Stops watchers started early (a load that will read every file
+    /// again would otherwise queue an event for each).
+    pub(super) fn drop_early_watchers(&mut self) {
+        if let Some(w) = self.early_watchers.take() {
+            drop(w.join());
+        }
+    }
+
+    /// Puts in place the watchers started by
+    /// [`Publisher::start_watchers_early`] (`Publisher::watch` says if they
+    /// are degraded).
+    pub(super) fn install_early_watchers(&mut self) {
+        let Some(w) = self.early_watchers.take() else {
+            return;
+        };
+        match w.join() {
+            Ok(w) => {
+                self.mode = w.mode;
+                self._watchers = Some(w);
+            }
+            // `Publisher::watch` starts them again.
+            Err(_) => tracing::error!("starting the watchers failed (a bug in herald)"),
         }
     }
 

@@ -12,9 +12,8 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use self::file::{fingerprint, open, save, ToSaveAll, Unusable};
-use super::publisher::{start_watchers, Publisher};
+use super::publisher::Publisher;
 use crate::catalog::CatalogBuilder;
-use crate::content::watch;
 use crate::diagnostics::Diagnostic;
 
 /// How often, at most, a changed index is written while running (it is
@@ -30,8 +29,6 @@ pub struct SavedState {
     last: Option<std::time::Instant>,
     /// The write running on its own thread: whether it succeeded.
     writing: Option<std::thread::JoinHandle<bool>>,
-    /// Watchers started beside the saved index's load.
-    watching: Option<std::thread::JoinHandle<watch::Watchers>>,
 }
 
 impl Publisher {
@@ -56,16 +53,7 @@ impl Publisher {
         };
         // The watchers start on a thread of their own meanwhile.
         self.folders = opened.folders.iter().cloned().collect();
-        if self._watchers.is_none() && self.saved.watching.is_none() {
-            if let Some(tx) = self.event_tx.clone() {
-                let (config, config_path) = (self.config.clone(), self.config_path.clone());
-                let folders = opened.folders.clone();
-                self.saved.watching = std::thread::Builder::new()
-                    .name("herald-watch-start".into())
-                    .spawn(move || start_watchers(&config, &config_path, &folders, tx))
-                    .ok();
-            }
-        }
+        self.start_watchers_early(opened.folders.clone());
         let n = opened.articles as usize;
         let mut builder = CatalogBuilder::for_site_with_capacity(&self.config.site, n);
         let mut stamps = rustc_hash::FxHashMap::with_capacity_and_hasher(n, Default::default());
@@ -102,9 +90,7 @@ impl Publisher {
                 tracing::warn!(index = %path.display(), reason = %e, "not using the saved index; reading every file");
                 // The tree's load reads every file: watching it meanwhile
                 // would queue an event for each.
-                if let Some(w) = self.saved.watching.take() {
-                    drop(w.join());
-                }
+                self.drop_early_watchers();
                 return None;
             }
         };
@@ -117,22 +103,6 @@ impl Publisher {
         self.saved.dirty = false;
         tracing::info!(index = %path.display(), articles = self.catalog.len(), "serving from the saved index; comparing the tree with it");
         Some((self.catalog.len(), read_time))
-    }
-
-    /// Puts in place the watchers started beside the saved index's load
-    /// (`Publisher::watch` says if they are degraded).
-    pub(super) fn install_early_watchers(&mut self) {
-        let Some(w) = self.saved.watching.take() else {
-            return;
-        };
-        match w.join() {
-            Ok(w) => {
-                self.mode = w.mode;
-                self._watchers = Some(w);
-            }
-            // `Publisher::watch` starts them again.
-            Err(_) => tracing::error!("starting the watchers failed (a bug in herald)"),
-        }
     }
 
     /// Writes the index on a thread of its own when it changed and was
