@@ -302,8 +302,11 @@ impl CatalogBuilder {
                     .collect::<BTreeSet<Key>>()
             },
             || {
-                let index = |t: usize| term_index(&terms[t], &spellings[t], &uses[t], &renumber);
-                let (tags, authors) = rayon::join(|| index(0), || index(1));
+                let [tag_uses, author_uses] = uses;
+                let (tags, authors) = rayon::join(
+                    || term_index(&terms[0], &spellings[0], tag_uses, &renumber),
+                    || term_index(&terms[1], &spellings[1], author_uses, &renumber),
+                );
                 (Numbers::sorted(keys), [tags, authors])
             },
         );
@@ -330,12 +333,12 @@ impl CatalogBuilder {
 fn term_index(
     keys: &[String],
     spellings: &[Spelling],
-    uses: &[(u32, u32)],
+    uses: Vec<(u32, u32)>,
     renumber: &[u32],
 ) -> BTreeMap<String, Term> {
     use rayon::prelude::*;
     let mut per_spelling = vec![0u32; spellings.len()];
-    for &(s, _) in uses {
+    for &(s, _) in &uses {
         per_spelling[s as usize] += 1;
     }
     // Where each term's numbers start in one buffer, and its spellings.
@@ -350,11 +353,14 @@ fn term_index(
     }
     let mut next = starts.clone();
     let mut numbers = vec![0u32; uses.len()];
-    for &(s, n) in uses {
+    for &(s, n) in &uses {
         let term = spellings[s as usize].term as usize;
         numbers[next[term]] = renumber[n as usize];
         next[term] += 1;
     }
+    // (Let go before the terms copy their numbers out: a million
+    // articles give millions of uses.)
+    drop(uses);
     // Each term's slice, cut off the buffer in turn.
     let mut slices = Vec::with_capacity(keys.len());
     let mut rest = &mut numbers[..];
