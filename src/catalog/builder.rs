@@ -302,10 +302,11 @@ impl CatalogBuilder {
                     .collect::<BTreeSet<Key>>()
             },
             || {
+                let [tag_keys, author_keys] = terms;
                 let [tag_uses, author_uses] = uses;
                 let (tags, authors) = rayon::join(
-                    || term_index(&terms[0], &spellings[0], tag_uses, &renumber),
-                    || term_index(&terms[1], &spellings[1], author_uses, &renumber),
+                    || term_index(tag_keys, &spellings[0], tag_uses, &renumber),
+                    || term_index(author_keys, &spellings[1], author_uses, &renumber),
                 );
                 (Numbers::sorted(keys), [tags, authors])
             },
@@ -331,7 +332,7 @@ impl CatalogBuilder {
 /// counted and grouped by term in two passes over them (a counting sort),
 /// then each term's numbers sorted on all cores.
 fn term_index(
-    keys: &[String],
+    keys: Vec<String>,
     spellings: &[Spelling],
     uses: Vec<(u32, u32)>,
     renumber: &[u32],
@@ -377,7 +378,7 @@ fn term_index(
             items.sort_unstable();
             let mut items = items.to_vec();
             items.dedup();
-            (key.clone(), Term { items, spellings })
+            (key, Term { items, spellings })
         })
         .collect::<Vec<_>>()
         .into_iter()

@@ -70,9 +70,10 @@ pub(crate) const QUICK_HEAD: usize = 4 * 1024;
 /// `quick` finds the entry in what it returned, nothing more is asked of
 /// the kernel — no `fstat`, so no stamp, no modification time and no size
 /// check (a file past `content.max_file_bytes` is refused by the full
-/// check, or by the full read of a body a feed needs). A read that filled `head`
-/// bytes may have stopped inside the file: `quick` is then given its
-/// complete lines only (enough for front matter that ends within them).
+/// check, or by the full read of a body a feed needs). A read that filled
+/// `head` bytes may have stopped inside the file: `quick` is then given
+/// its complete lines only (enough for front matter that ends within
+/// them).
 /// Otherwise the file is checked and read to its end as [`read_into`]
 /// does, and `quick` tried again with the modification time.
 pub(crate) fn read_quick<T>(

@@ -30,6 +30,7 @@ mod problems;
 pub mod publisher;
 mod reconcile;
 mod saved_index;
+mod watching;
 
 pub use clock::Clock;
 pub use problems::LOAD_WARNINGS_LOGGED;

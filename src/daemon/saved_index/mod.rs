@@ -53,7 +53,7 @@ impl Publisher {
         };
         // The watchers start on a thread of their own meanwhile.
         self.folders = opened.folders.iter().cloned().collect();
-        self.start_watchers_early(opened.folders.clone());
+        self.start_watchers_early();
         let n = opened.articles as usize;
         let mut builder = CatalogBuilder::for_site_with_capacity(&self.config.site, n);
         let mut stamps = rustc_hash::FxHashMap::with_capacity_and_hasher(n, Default::default());
