@@ -48,11 +48,14 @@ pub struct Entry {
     pub id: String,
     /// Drafts are never published.
     pub draft: bool,
-    /// Its tags, then its authors ([`Entry::tags`], [`Entry::authors`]):
-    /// one slice, one allocation per article.
-    names: Box<[Arc<str>]>,
-    /// How many of `names` are tags.
-    tag_count: u32,
+    /// Its tags, a newline, then its authors ([`Entry::tags`],
+    /// [`Entry::authors`]), each list joined by newlines (a cleaned name
+    /// holds none): one allocation per article, its names by value. Empty
+    /// when it names none.
+    names: Box<str>,
+    /// Bytes of `names` the tags take, up to the newline before the
+    /// authors.
+    tags_len: u32,
     /// The permalink the front matter gives (`link`, made absolute), when
     /// it gives one; else the permalink is `site.article_url` filled in.
     pub link: Option<Box<str>>,
@@ -77,7 +80,7 @@ impl Entry {
             id,
             draft,
             names: Box::default(),
-            tag_count: 0,
+            tags_len: 0,
             link: None,
         }
     }
@@ -134,26 +137,84 @@ impl Entry {
     /// The entry with its tags and authors, each list cleaned already
     /// (trimmed, whitespace collapsed, repeats dropped).
     pub fn with_names<S: AsRef<str>>(mut self, tags: &[S], authors: &[S]) -> Entry {
-        self.names = intern_all(
-            tags.iter().chain(authors).map(AsRef::as_ref),
-            tags.len() + authors.len(),
-        );
-        // An article names far fewer than 2^32 tags.
-        self.tag_count = tags.len() as u32;
+        if tags.is_empty() && authors.is_empty() {
+            self.names = Box::default();
+            self.tags_len = 0;
+            return self;
+        }
+        let size: usize = tags
+            .iter()
+            .chain(authors)
+            .map(|n| n.as_ref().len() + 1)
+            .sum();
+        let mut names = String::with_capacity(size);
+        join_names(&mut names, tags);
+        // An article's names are far shorter than 4 GiB.
+        self.tags_len = names.len() as u32;
+        names.push('\n');
+        join_names(&mut names, authors);
+        // (A length within the capacity: no copy.)
+        self.names = names.into_boxed_str();
         self
     }
 
     /// Tags as the article writes them (trimmed, whitespace collapsed,
     /// repeats dropped).
-    pub fn tags(&self) -> &[Arc<str>] {
-        &self.names[..self.tag_count as usize]
+    pub fn tags(&self) -> Names<'_> {
+        Names(&self.names[..self.tags_len as usize])
     }
 
     /// The names the article gives itself (`author`/`authors`, or a text
     /// export's bylines), cleaned like tags; never the `site.author`
     /// fallback.
-    pub fn authors(&self) -> &[Arc<str>] {
-        &self.names[self.tag_count as usize..]
+    pub fn authors(&self) -> Names<'_> {
+        Names(self.names.get(self.tags_len as usize + 1..).unwrap_or(""))
+    }
+}
+
+/// Appends `list` to `names`, joined by newlines.
+fn join_names<S: AsRef<str>>(names: &mut String, list: &[S]) {
+    for (i, n) in list.iter().enumerate() {
+        if i > 0 {
+            names.push('\n');
+        }
+        debug_assert!(!n.as_ref().contains('\n'), "an uncleaned name");
+        names.push_str(n.as_ref());
+    }
+}
+
+/// An entry's tags or authors, in order: its names joined by newlines.
+#[derive(Debug, Clone, Copy)]
+pub struct Names<'a>(&'a str);
+
+impl<'a> Names<'a> {
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The names, in order.
+    pub fn iter(&self) -> std::iter::Take<std::str::Split<'a, char>> {
+        self.into_iter()
+    }
+
+    /// How many there are.
+    pub fn len(&self) -> usize {
+        match self.0 {
+            "" => 0,
+            s => memchr::memchr_iter(b'\n', s.as_bytes()).count() + 1,
+        }
+    }
+}
+
+impl<'a> IntoIterator for Names<'a> {
+    type Item = &'a str;
+    type IntoIter = std::iter::Take<std::str::Split<'a, char>>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        // `take` leaves out the one empty piece an empty list splits into.
+        let n = if self.0.is_empty() { 0 } else { usize::MAX };
+        self.0.split('\n').take(n)
     }
 }
 
@@ -273,35 +334,6 @@ pub(crate) fn category_name(category: &str) -> Arc<str> {
     })
 }
 
-/// Tag and author names as entries hold them: one allocation per name and
-/// loader thread, shared by the articles that thread reads (a newsroom
-/// has a few thousand names for 100,000 articles). `n`: how many.
-pub(crate) fn intern_all<'a>(names: impl Iterator<Item = &'a str>, n: usize) -> Box<[Arc<str>]> {
-    use std::cell::RefCell;
-    /// A thread's table is dropped when it grows past this, so a stream of
-    /// one-off names cannot grow it without bound.
-    const KEEP: usize = 16 * 1024;
-    thread_local! {
-        static NAMES: RefCell<rustc_hash::FxHashSet<Arc<str>>> = RefCell::default();
-    }
-    let mut out = Vec::with_capacity(n);
-    NAMES.with_borrow_mut(|table| {
-        out.extend(names.map(|name| {
-            if let Some(n) = table.get(name) {
-                return Arc::clone(n);
-            }
-            if table.len() >= KEEP {
-                table.clear();
-            }
-            let n: Arc<str> = Arc::from(name);
-            table.insert(Arc::clone(&n));
-            n
-        }))
-    });
-    // (A length within the vector's capacity: no copy.)
-    out.into_boxed_slice()
-}
-
 #[cfg(test)]
 mod tests {
     use super::dates::parse_date;
@@ -388,6 +420,36 @@ mod tests {
 備案號:魯ICP備000000號
 違法和不良信息舉報電話:0000
 ";
+
+    #[test]
+    fn an_entry_gives_back_its_tags_and_authors_whichever_list_is_empty() {
+        let date = parse_date("2025-01-02", &config("").site.timezone).unwrap();
+        let entry = Entry::new(
+            Arc::from("a/b.md"),
+            Arc::from("a"),
+            "b".into(),
+            (date, date),
+            "id".into(),
+            false,
+        );
+        let lists: [(&[&str], &[&str]); 5] = [
+            (&[], &[]),
+            (&["EV", "财政 预算"], &[]),
+            (&[], &["林金彥", "楊光"]),
+            (&["EV"], &["Jane Doe"]),
+            (&["a", "b", "c"], &["d"]),
+        ];
+        for (tags, authors) in lists {
+            let e = entry.clone().with_names(tags, authors);
+            assert_eq!(e.tags().iter().collect::<Vec<_>>(), tags);
+            assert_eq!(e.authors().iter().collect::<Vec<_>>(), authors);
+            assert_eq!(
+                (e.tags().len(), e.tags().is_empty()),
+                (tags.len(), tags.is_empty())
+            );
+            assert_eq!(e.authors().len(), authors.len());
+        }
+    }
 
     #[test]
     fn seed_layout_parses_to_title_summary_authors_date_and_paragraphs() {
@@ -490,7 +552,7 @@ mod tests {
         );
         // The quick index agrees.
         let entry = quick_index::quick_meta("a/b.txt", t.as_bytes(), None, &config("")).unwrap();
-        let authors: Vec<&str> = entry.authors().iter().map(|a| &**a).collect();
+        let authors: Vec<&str> = entry.authors().iter().collect();
         assert_eq!(authors, ["高峰", "李晓东"]);
         // A name too long to be a name, or too many: not a byline either.
         let long = "标题\n记者这是一段很长的没有标点的正文内容而不是名字\n2025-06-27 15:10:00\n";

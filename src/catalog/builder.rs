@@ -76,15 +76,18 @@ pub struct CatalogBuilder {
     spellings: [Vec<Spelling>; 2],
     /// Per taxonomy: each spelling's place in `spellings`.
     spelling_at: [FxHashMap<Arc<str>, u32>; 2],
-    /// Per taxonomy: the address of each name allocation seen, with its
-    /// spelling's place in `spellings`. The loaders intern names, so a
-    /// spelling comes in one allocation per loader thread: a name an
-    /// article gives is one lookup of an integer, no string hashed or
-    /// compared.
-    by_address: [FxHashMap<usize, u32>; 2],
-    /// The allocations `by_address` holds the addresses of, kept so that
-    /// none is freed and its address reused while building.
-    addressed: Vec<Arc<str>>,
+    /// Per taxonomy: a spelling's place in `spellings` by the hash of its
+    /// text ([`name_hash`]; the first spelling seen with a hash), checked
+    /// against `text`. A first load looks hundreds of thousands of names
+    /// up among a few thousand spellings: this map and `text` stay in
+    /// cache, where the spellings' own allocations, spread over the heap
+    /// between the articles', would not.
+    by_hash: [FxHashMap<u64, u32>; 2],
+    /// Per taxonomy: the text of every spelling, one after another.
+    text: [String; 2],
+    /// Per taxonomy, by place in `spellings`: where its text lies in
+    /// `text` (start, length).
+    spans: [Vec<(u32, u32)>; 2],
     /// Per taxonomy: each term's place in `terms`, by key.
     term_at: [FxHashMap<String, u32>; 2],
     pages: FxHashMap<u64, IdPaths>,
@@ -160,16 +163,7 @@ impl CatalogBuilder {
             for (tax, name) in terms_of(article) {
                 in_terms = true;
                 let t = tax.index();
-                let address = Arc::as_ptr(name) as *const u8 as usize;
-                let slot = match self.by_address[t].get(&address) {
-                    Some(&slot) => slot,
-                    None => {
-                        let slot = self.spelling_slot(t, name);
-                        self.by_address[t].insert(address, slot);
-                        self.addressed.push(Arc::clone(name));
-                        slot
-                    }
-                };
+                let slot = self.slot_of(t, name);
                 self.uses[t].push((slot, n));
             }
             self.in_terms.push(in_terms);
@@ -196,10 +190,25 @@ impl CatalogBuilder {
         rel
     }
 
+    /// The place in `spellings[t]` of the spelling `name`: by its hash,
+    /// checked against its text; else [`CatalogBuilder::spelling_slot`].
+    fn slot_of(&mut self, t: usize, name: &str) -> u32 {
+        let hash = name_hash(name);
+        if let Some(&slot) = self.by_hash[t].get(&hash) {
+            let (start, len) = self.spans[t][slot as usize];
+            if self.text[t].get(start as usize..(start + len) as usize) == Some(name) {
+                return slot;
+            }
+        }
+        let slot = self.spelling_slot(t, name);
+        self.by_hash[t].entry(hash).or_insert(slot);
+        slot
+    }
+
     /// The place in `spellings[t]` of the spelling `name`, added (with
     /// its term, added too when new) the first time it is seen.
-    fn spelling_slot(&mut self, t: usize, name: &Arc<str>) -> u32 {
-        if let Some(&slot) = self.spelling_at[t].get(&**name) {
+    fn spelling_slot(&mut self, t: usize, name: &str) -> u32 {
+        if let Some(&slot) = self.spelling_at[t].get(name) {
             return slot;
         }
         let k = taxonomy::key(name);
@@ -213,11 +222,15 @@ impl CatalogBuilder {
             }
         };
         let slot = self.spellings[t].len() as u32;
+        let name: Arc<str> = Arc::from(name);
         self.spellings[t].push(Spelling {
-            name: Arc::clone(name),
+            name: Arc::clone(&name),
             term,
         });
-        self.spelling_at[t].insert(Arc::clone(name), slot);
+        // The spellings' text is far shorter than 4 GiB.
+        self.spans[t].push((self.text[t].len() as u32, name.len() as u32));
+        self.text[t].push_str(&name);
+        self.spelling_at[t].insert(name, slot);
         slot
     }
 
@@ -237,8 +250,9 @@ impl CatalogBuilder {
             uses,
             spellings,
             spelling_at: _,
-            by_address: _,
-            addressed: _,
+            by_hash: _,
+            text: _,
+            spans: _,
             term_at: _,
             mut pages,
             page_site,
@@ -326,6 +340,14 @@ impl CatalogBuilder {
     }
 }
 
+/// The hash a spelling is first looked up by.
+fn name_hash(name: &str) -> u64 {
+    use std::hash::Hasher;
+    let mut h = rustc_hash::FxHasher::default();
+    h.write(name.as_bytes());
+    h.finish()
+}
+
 /// A taxonomy's terms from a first load: `keys` by place, `spellings`
 /// (each with its term's place) and `uses` (spelling, article number) in
 /// any order; `renumber` maps the numbers to feed order. The uses are
@@ -383,4 +405,50 @@ fn term_index(
         .collect::<Vec<_>>()
         .into_iter()
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::taxonomy::Taxonomy;
+
+    fn entry(rel: &str, tags: &[&str]) -> Entry {
+        let date = chrono::DateTime::parse_from_rfc3339("2025-01-02T00:00:00Z").unwrap();
+        Entry::new(
+            Arc::from(rel),
+            Arc::from("a"),
+            "s".into(),
+            (date, date),
+            rel.into(),
+            false,
+        )
+        .with_names(tags, &[])
+    }
+
+    #[test]
+    fn a_spelling_whose_hash_another_holds_is_still_its_own() {
+        let mut builder = CatalogBuilder::default();
+        builder.push(entry("a/1.md", &["EV"]));
+        // "财政" as if its hash were the one "EV" was filed under.
+        let ev = builder.by_hash[0][&name_hash("EV")];
+        builder.by_hash[0].insert(name_hash("财政"), ev);
+        builder.push(entry("a/2.md", &["财政", "ev"]));
+        builder.push(entry("a/3.md", &["财政"]));
+        let catalog = builder.finish(["a".to_string()]);
+        let end = chrono::DateTime::<chrono::Utc>::MAX_UTC.fixed_offset();
+        let terms: Vec<(String, Vec<&str>, &str)> = catalog
+            .terms(Taxonomy::Tags)
+            .map(|(k, t)| {
+                let paths = catalog.term_paths(Taxonomy::Tags, k, end, usize::MAX);
+                (k.to_string(), paths, t.name())
+            })
+            .collect();
+        assert_eq!(
+            terms,
+            [
+                ("ev".to_string(), vec!["a/1.md", "a/2.md"], "EV"),
+                ("财政".to_string(), vec!["a/2.md", "a/3.md"], "财政"),
+            ]
+        );
+    }
 }

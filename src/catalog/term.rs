@@ -97,11 +97,16 @@ impl Term {
         best.map_or("", |(s, _)| s)
     }
 
-    fn add(&mut self, n: u32, numbers: &Numbers, spelling: &Arc<str>) {
+    fn add(&mut self, n: u32, numbers: &Numbers, spelling: &str) {
         if let Err(at) = self.items.binary_search_by(|&m| numbers.cmp(m, n)) {
             self.items.insert(at, n);
         }
-        *self.spellings.entry(Arc::clone(spelling)).or_default() += 1;
+        match self.spellings.get_mut(spelling) {
+            Some(uses) => *uses += 1,
+            None => {
+                self.spellings.insert(Arc::from(spelling), 1);
+            }
+        }
     }
 
     /// Takes out the article with sort key `key` and one use of
@@ -125,7 +130,7 @@ impl Term {
 }
 
 /// Every (taxonomy, name) an entry is indexed under.
-pub(super) fn terms_of(entry: &Entry) -> impl Iterator<Item = (Taxonomy, &Arc<str>)> {
+pub(super) fn terms_of(entry: &Entry) -> impl Iterator<Item = (Taxonomy, &str)> {
     let tags = entry.tags().iter().map(|t| (Taxonomy::Tags, t));
     let authors = entry.authors().iter().map(|a| (Taxonomy::Authors, a));
     tags.chain(authors)

@@ -414,7 +414,7 @@ pub(super) fn render_article(config: &Config, a: &Article, path: &str) -> String
                 config,
                 Taxonomy::Authors,
                 n,
-                a.entry.authors().iter().any(|x| **x == **n),
+                a.entry.authors().iter().any(|x| x == &**n),
             )
         })
         .collect();

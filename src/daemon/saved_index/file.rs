@@ -254,8 +254,8 @@ fn write_to(tmp: &Path, what: &ToSaveAll) -> std::io::Result<()> {
                     updated: Time::of(&e.updated),
                     id: &e.id,
                     draft: e.draft,
-                    tags: e.tags().iter().map(|t| &**t).collect(),
-                    authors: e.authors().iter().map(|a| &**a).collect(),
+                    tags: e.tags().iter().collect(),
+                    authors: e.authors().iter().collect(),
                     link: e.link.as_deref(),
                     stamp: stamp.as_ref().and_then(stamp_record),
                     warnings: warnings
