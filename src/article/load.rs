@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use super::markdown::{check_markdown, parse_markdown};
-use super::quick_index::quick_meta;
+use super::quick_index::{self, quick_meta};
 use super::text_export::{check_text, parse_text};
 use super::*;
 use crate::config::Config;
@@ -137,6 +137,7 @@ fn quick_load(
             head,
             buf,
             |bytes, mtime| quick_meta(rel, bytes, mtime, config),
+            quick_index::front_matter_goes_on,
         )?;
         let found = match entry {
             Some(entry) => QuickLoad::Indexed(Indexed {

@@ -120,21 +120,33 @@ pub(super) fn split_lines(text: &str) -> impl Iterator<Item = &str> {
     })
 }
 
+/// Whether `bytes`, the first bytes of a Markdown file, open TOML front
+/// matter that they do not close: a quick read of more may index it.
+pub fn front_matter_goes_on(bytes: &[u8]) -> bool {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    bytes.starts_with(b"+++\n") && closing_fence(&bytes[4..]).is_none()
+}
+
+/// Where the closing `+++` line of front matter starts in `rest` (what
+/// follows the opening fence's line).
+fn closing_fence(rest: &[u8]) -> Option<usize> {
+    let fence_at = |at: usize| {
+        rest[at..].starts_with(b"+++") && matches!(rest.get(at + 3), None | Some(b'\n'))
+    };
+    if fence_at(0) {
+        return Some(0);
+    }
+    memchr::memchr_iter(b'\n', rest)
+        .map(|i| i + 1)
+        .find(|&at| fence_at(at))
+}
+
 /// [`quick_meta`] of a Markdown file.
 pub(super) fn quick_markdown(rel: &str, bytes: &[u8], config: &Config) -> Option<Entry> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let rest = bytes.strip_prefix(b"+++\n")?;
     // The closing fence: the first line that is exactly `+++`.
-    let fence_at = |at: usize| {
-        rest[at..].starts_with(b"+++") && matches!(rest.get(at + 3), None | Some(b'\n'))
-    };
-    let end = if fence_at(0) {
-        0
-    } else {
-        memchr::memchr_iter(b'\n', rest)
-            .map(|i| i + 1)
-            .find(|&at| fence_at(at))?
-    };
+    let end = closing_fence(rest)?;
     let front = &rest[..end];
     // Two vectorised searches over the whole front matter, not one call
     // per quote (a front matter has a dozen).
@@ -438,7 +450,7 @@ mod tests {
     }
 
     #[test]
-    fn quick_load_of_front_matter_past_the_first_read_is_stamped_and_indexed() {
+    fn quick_load_reads_on_for_front_matter_past_the_first_read() {
         let config = config();
         // Comment lines push the tags and the closing fence past the
         // first read, one line cut in two by it.
@@ -448,11 +460,39 @@ mod tests {
         );
         assert!(text.len() > QUICK_HEAD && text.len() < QUICK_READ);
         let p = quick_load("news/a.md", text.as_bytes(), &config).unwrap();
-        assert_eq!(p.phase, Phase::Quick);
-        assert_eq!(p.stamp.map(|s| s.1), Some(text.len() as u64));
+        // Indexed from a second read: still no fstat, so no stamp yet.
+        assert!(p.phase == Phase::Quick && p.stamp.is_none());
         let whole = full("news/a.md", &text, &config).unwrap().entry;
         assert_eq!(p.entry, whole);
         assert_eq!(p.entry.tags().len(), 2);
+    }
+
+    #[test]
+    fn quick_load_of_front_matter_past_every_quick_read_is_stamped_and_indexed() {
+        let config = config();
+        let padding = "# 注释 comment line\n".repeat(QUICK_READ / 10);
+        let text = format!(
+            "+++\ntitle = \"t\"\ndate = 2024-01-01T08:00:00+08:00\n{padding}tags = [\"财政\", \"EV\"]\n+++\nBody.\n"
+        );
+        assert!(text.len() > QUICK_READ);
+        let p = quick_load("news/a.md", text.as_bytes(), &config).unwrap();
+        assert_eq!(p.phase, Phase::Quick);
+        assert_eq!(p.stamp.map(|s| s.1), Some(text.len() as u64));
+        assert_eq!(p.entry, full("news/a.md", &text, &config).unwrap().entry);
+    }
+
+    #[test]
+    fn only_toml_front_matter_left_open_asks_for_more() {
+        for (head, more) in [
+            ("+++\ntitle = \"t\"\n", true),
+            ("\u{feff}+++\ntitle = \"t\"\n# a comment", true),
+            ("+++\ntitle = \"t\"\n+++\nBody", false),
+            ("+++\n+++\n", false),
+            ("---\ntitle: t\n", false),
+            ("Plain text.\n", false),
+        ] {
+            assert_eq!(front_matter_goes_on(head.as_bytes()), more, "{head:?}");
+        }
     }
 
     #[test]

@@ -55,27 +55,34 @@ pub(crate) fn read_file(path: &Path, max: u64) -> Result<FileRead, Diagnostic> {
 /// checked with `fstat`), and its index entry when the quick reader found one.
 pub(crate) type QuickRead<T> = (Option<DateTime<FixedOffset>>, Option<Stamp>, Option<T>);
 
-/// The first read of a quick load asks for this much (or
-/// `content.max_file_bytes` + 1, when smaller): a news article fits.
+/// A quick read reads at most this much (or `content.max_file_bytes` +
+/// 1, when smaller): a news article fits.
 pub(crate) const QUICK_READ: usize = 64 * 1024;
 
 /// The first read of a quick load of a Markdown file asks for this much:
-/// front matter fits (a file's first page).
-pub(crate) const QUICK_HEAD: usize = 4 * 1024;
+/// front matter fits.
+pub(crate) const QUICK_HEAD: usize = 1024;
 
 /// The read of a [`Depth::Quick`] load: the file's bytes into `bytes`,
 /// and `quick(bytes, mtime)`'s index entry when it finds one.
 ///
-/// One `read` call asks for `head` bytes (at most [`QUICK_READ`]). When
-/// `quick` finds the entry in what it returned, nothing more is asked of
-/// the kernel — no `fstat`, so no stamp, no modification time and no size
-/// check (a file past `content.max_file_bytes` is refused by the full
-/// check, or by the full read of a body a feed needs). A read that filled
-/// `head` bytes may have stopped inside the file: `quick` is then given
-/// its complete lines only (enough for front matter that ends within
-/// them).
+/// One `read` call asks for `head` bytes. When `quick` finds the entry
+/// in what it returned, nothing more is asked of the kernel — no `fstat`,
+/// so no stamp, no modification time and no size check (a file past
+/// `content.max_file_bytes` is refused by the full check, or by the full
+/// read of a body a feed needs). A read that filled `head` bytes may have
+/// stopped inside the file: `quick` is then given its complete lines
+/// only, and when it finds nothing there but `more` says the bytes begin
+/// what it reads (front matter that goes on), a second call reads on, up
+/// to [`QUICK_READ`] bytes in all.
 /// Otherwise the file is checked and read to its end as [`read_into`]
 /// does, and `quick` tried again with the modification time.
+///
+/// `bytes` keeps the length it grew to between calls (its first
+/// `QUICK_READ` bytes are read into, never zeroed again); what is read is
+/// at its start.
+///
+/// [`Depth::Quick`]: crate::article::Depth::Quick
 pub(crate) fn read_quick<T>(
     path: &FilePath<'_>,
     at: Option<(std::os::fd::BorrowedFd<'_>, &str)>,
@@ -83,31 +90,45 @@ pub(crate) fn read_quick<T>(
     head: usize,
     bytes: &mut Vec<u8>,
     quick: impl Fn(&[u8], Option<DateTime<FixedOffset>>) -> Option<T>,
+    more: impl Fn(&[u8]) -> bool,
 ) -> Result<QuickRead<T>, Diagnostic> {
     let file = open_for_read(path, at)?;
-    bytes.clear();
     let cap = usize::try_from(max).unwrap_or(usize::MAX).saturating_add(1);
-    let ask = head.min(QUICK_READ).min(cap);
-    bytes.reserve(ask);
-    // Into spare capacity, never zeroed first. A FIFO or a folder fails
-    // here (non-blocking) or in the checks of `finish_read`.
-    if let Ok(n) = rustix::io::read(&file, rustix::buffer::spare_capacity(bytes)) {
+    let most = QUICK_READ.min(cap);
+    let mut got = 0;
+    for want in [head.min(most), most] {
+        if want <= got {
+            break;
+        }
+        if bytes.len() < want {
+            bytes.resize(want, 0);
+        }
+        // A FIFO or a folder fails here (non-blocking) or in the checks
+        // of `finish_read`.
+        let Ok(n) = rustix::io::read(&file, &mut bytes[got..want]) else {
+            break;
+        };
+        got += n;
         // (A read returns less than asked only at the end of a regular
         // file; one that reached the cap leaves the size to the check.)
-        let seen = if n < ask {
-            Some(&bytes[..])
-        } else if ask < cap {
-            memchr::memrchr(b'\n', bytes).map(|last| &bytes[..=last])
+        let whole = got < want;
+        let seen = if whole {
+            Some(&bytes[..got])
+        } else if want < cap {
+            memchr::memrchr(b'\n', &bytes[..got]).map(|last| &bytes[..=last])
         } else {
             None
         };
         if let Some(article) = seen.and_then(|seen| quick(seen, None)) {
             return Ok((None, None, Some(article)));
         }
+        if whole || !more(&bytes[..got]) {
+            break;
+        }
     }
     // The stamp must not be newer than the bytes (a write in between would
     // then look already read): fstat first, then the file again from its
-    // start. Only files the single read could not index pay for this.
+    // start. Only files the quick reads could not index pay for this.
     bytes.clear();
     let (mtime, stamp) = finish_read(path, &file, max, bytes, true)?;
     Ok((mtime, stamp, quick(bytes, mtime)))
