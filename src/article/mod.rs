@@ -158,6 +158,27 @@ impl Entry {
         self
     }
 
+    /// The entry with its tags and authors as written: each name cleaned
+    /// as [`whitespace::clean_list`] cleans them (whitespace collapsed,
+    /// empty names and repeats dropped), straight into the entry's text.
+    pub(crate) fn with_raw_names(mut self, tags: &[&str], authors: &[&str]) -> Entry {
+        let size: usize = tags.iter().chain(authors).map(|n| n.len() + 1).sum();
+        let mut names = String::with_capacity(size);
+        push_cleaned(&mut names, tags);
+        // An article's names are far shorter than 4 GiB.
+        self.tags_len = names.len() as u32;
+        names.push('\n');
+        let authors_at = names.len();
+        push_cleaned(&mut names, authors);
+        self.names = if self.tags_len == 0 && names.len() == authors_at {
+            self.tags_len = 0;
+            Box::default()
+        } else {
+            names.into_boxed_str()
+        };
+        self
+    }
+
     /// Tags as the article writes them (trimmed, whitespace collapsed,
     /// repeats dropped).
     pub fn tags(&self) -> Names<'_> {
@@ -183,6 +204,26 @@ fn join_names<S: AsRef<str>>(names: &mut String, list: &[S]) {
     }
 }
 
+/// Appends the names of `list` to `names`, cleaned: whitespace collapsed,
+/// empty names and repeats left out. The list starts at the end of
+/// `names`.
+fn push_cleaned(names: &mut String, list: &[&str]) {
+    // Where each name pushed lies: a repeat is compared with these alone.
+    let mut pushed: smallvec::SmallVec<[(usize, usize); 8]> = smallvec::SmallVec::new();
+    for raw in list {
+        let name = whitespace::collapse_ws_cow(raw);
+        if name.is_empty() || pushed.iter().any(|&(a, b)| names[a..b] == *name) {
+            continue;
+        }
+        if !pushed.is_empty() {
+            names.push('\n');
+        }
+        let start = names.len();
+        names.push_str(&name);
+        pushed.push((start, names.len()));
+    }
+}
+
 /// An entry's tags or authors, in order: its names joined by newlines.
 #[derive(Debug, Clone, Copy)]
 pub struct Names<'a>(&'a str);
@@ -194,7 +235,7 @@ impl<'a> Names<'a> {
     }
 
     /// The names, in order.
-    pub fn iter(&self) -> std::iter::Take<std::str::Split<'a, char>> {
+    pub fn iter(&self) -> NamesIter<'a> {
         self.into_iter()
     }
 
@@ -209,12 +250,30 @@ impl<'a> Names<'a> {
 
 impl<'a> IntoIterator for Names<'a> {
     type Item = &'a str;
-    type IntoIter = std::iter::Take<std::str::Split<'a, char>>;
+    type IntoIter = NamesIter<'a>;
 
-    fn into_iter(self) -> Self::IntoIter {
-        // `take` leaves out the one empty piece an empty list splits into.
-        let n = if self.0.is_empty() { 0 } else { usize::MAX };
-        self.0.split('\n').take(n)
+    fn into_iter(self) -> NamesIter<'a> {
+        // An empty text is no names, not one empty name.
+        NamesIter((!self.0.is_empty()).then_some(self.0))
+    }
+}
+
+/// The names of [`Names`], one by one: the text not yet given, while any.
+#[derive(Debug, Clone)]
+pub struct NamesIter<'a>(Option<&'a str>);
+
+impl<'a> Iterator for NamesIter<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        let rest = self.0?;
+        match memchr::memchr(b'\n', rest.as_bytes()) {
+            Some(i) => {
+                self.0 = Some(&rest[i + 1..]);
+                Some(&rest[..i])
+            }
+            None => self.0.take(),
+        }
     }
 }
 
@@ -420,6 +479,32 @@ mod tests {
 備案號:魯ICP備000000號
 違法和不良信息舉報電話:0000
 ";
+
+    proptest! {
+        #[test]
+        fn raw_names_are_cleaned_as_clean_list_cleans_them(
+            tags in proptest::collection::vec("[ a\t财\u{3000}B]{0,4}", 0..6),
+            authors in proptest::collection::vec("[ a\t财\u{3000}B]{0,4}", 0..6),
+        ) {
+            let date = parse_date("2025-01-02", &config("").site.timezone).unwrap();
+            let entry = Entry::new(
+                Arc::from("a/b.md"),
+                Arc::from("a"),
+                "b".into(),
+                (date, date),
+                "id".into(),
+                false,
+            );
+            let raw_tags: Vec<&str> = tags.iter().map(String::as_str).collect();
+            let raw_authors: Vec<&str> = authors.iter().map(String::as_str).collect();
+            let got = entry.clone().with_raw_names(&raw_tags, &raw_authors);
+            let want = entry.with_names(
+                &whitespace::clean_list(tags.clone()),
+                &whitespace::clean_list(authors.clone()),
+            );
+            prop_assert_eq!(got, want);
+        }
+    }
 
     #[test]
     fn an_entry_gives_back_its_tags_and_authors_whichever_list_is_empty() {

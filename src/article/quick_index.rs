@@ -15,7 +15,6 @@ use crate::content::rules::{category_and_stem, kind_of, FileKind};
 use super::dates::{check_year, parse_date};
 use super::id::tag_id;
 use super::text_export::{byline_names, strip_pinyin, timestamp_line};
-use super::whitespace::clean_names;
 
 /// The [`Article::slimmed`] article of a Markdown file whose TOML front
 /// matter is simple enough to read line by line, without parsing the rest:
@@ -252,10 +251,7 @@ pub(super) fn quick_markdown(rel: &str, bytes: &[u8], config: &Config) -> Option
             id,
             draft.unwrap_or(false),
         )
-        .with_names(
-            &clean_names(tags.unwrap_or_default())[..],
-            &clean_names(names)[..],
-        )
+        .with_raw_names(&tags.unwrap_or_default(), &names)
         .with_link(link.as_deref()),
     )
 }

@@ -3,8 +3,6 @@
 
 use std::borrow::Cow;
 
-use smallvec::SmallVec;
-
 /// Collapses runs of whitespace into single spaces and trims.
 pub fn collapse_ws(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -67,21 +65,6 @@ pub(super) fn is_collapsed(s: &str) -> bool {
         }
     }
     !after_space || b.is_empty()
-}
-
-/// [`clean_list`] of borrowed names: whitespace collapsed (a name clean
-/// already is not copied), empty names and repeats dropped.
-pub(super) fn clean_names<'a>(
-    names: impl IntoIterator<Item = &'a str>,
-) -> SmallVec<[Cow<'a, str>; 8]> {
-    let mut out: SmallVec<[Cow<'a, str>; 8]> = SmallVec::new();
-    for s in names {
-        let s = collapse_ws_cow(s);
-        if !s.is_empty() && !out.contains(&s) {
-            out.push(s);
-        }
-    }
-    out
 }
 
 pub(super) fn clean_list(v: Vec<String>) -> Vec<String> {

@@ -22,6 +22,16 @@ struct Spelling {
     term: u32,
 }
 
+/// A spelling as [`CatalogBuilder`] finds it by hash.
+#[derive(Debug, Clone, Copy)]
+struct HashedSpelling {
+    /// Its place in `CatalogBuilder::spellings`.
+    slot: u32,
+    /// Where its text lies in `CatalogBuilder::text`.
+    start: u32,
+    len: u32,
+}
+
 /// The hashes [`CatalogBuilder::push_prepared`] files an article under,
 /// worked out on any thread: of its id, and of its page path (a published
 /// or scheduled article whose permalink lies under the site).
@@ -76,18 +86,16 @@ pub struct CatalogBuilder {
     spellings: [Vec<Spelling>; 2],
     /// Per taxonomy: each spelling's place in `spellings`.
     spelling_at: [FxHashMap<Arc<str>, u32>; 2],
-    /// Per taxonomy: a spelling's place in `spellings` by the hash of its
-    /// text ([`name_hash`]; the first spelling seen with a hash), checked
-    /// against `text`. A first load looks hundreds of thousands of names
-    /// up among a few thousand spellings: this map and `text` stay in
-    /// cache, where the spellings' own allocations, spread over the heap
-    /// between the articles', would not.
-    by_hash: [FxHashMap<u64, u32>; 2],
+    /// Per taxonomy: a spelling by the hash of its text ([`name_hash`];
+    /// the first spelling seen with a hash): its place in `spellings`,
+    /// and where its text lies in `text` (start, length), to check it
+    /// against. A first load looks hundreds of thousands of names up among
+    /// a few thousand spellings: this map and `text` stay in cache, where
+    /// the spellings' own allocations, spread over the heap between the
+    /// articles', would not.
+    by_hash: [FxHashMap<u64, HashedSpelling>; 2],
     /// Per taxonomy: the text of every spelling, one after another.
     text: [String; 2],
-    /// Per taxonomy, by place in `spellings`: where its text lies in
-    /// `text` (start, length).
-    spans: [Vec<(u32, u32)>; 2],
     /// Per taxonomy: each term's place in `terms`, by key.
     term_at: [FxHashMap<String, u32>; 2],
     pages: FxHashMap<u64, IdPaths>,
@@ -194,14 +202,22 @@ impl CatalogBuilder {
     /// checked against its text; else [`CatalogBuilder::spelling_slot`].
     fn slot_of(&mut self, t: usize, name: &str) -> u32 {
         let hash = name_hash(name);
-        if let Some(&slot) = self.by_hash[t].get(&hash) {
-            let (start, len) = self.spans[t][slot as usize];
-            if self.text[t].get(start as usize..(start + len) as usize) == Some(name) {
-                return slot;
+        if let Some(h) = self.by_hash[t].get(&hash) {
+            if self.text[t].get(h.start as usize..(h.start + h.len) as usize) == Some(name) {
+                return h.slot;
             }
         }
         let slot = self.spelling_slot(t, name);
-        self.by_hash[t].entry(hash).or_insert(slot);
+        if let std::collections::hash_map::Entry::Vacant(e) = self.by_hash[t].entry(hash) {
+            // The spellings' text is far shorter than 4 GiB.
+            let start = self.text[t].len() as u32;
+            self.text[t].push_str(name);
+            e.insert(HashedSpelling {
+                slot,
+                start,
+                len: name.len() as u32,
+            });
+        }
         slot
     }
 
@@ -227,9 +243,6 @@ impl CatalogBuilder {
             name: Arc::clone(&name),
             term,
         });
-        // The spellings' text is far shorter than 4 GiB.
-        self.spans[t].push((self.text[t].len() as u32, name.len() as u32));
-        self.text[t].push_str(&name);
         self.spelling_at[t].insert(name, slot);
         slot
     }
@@ -252,7 +265,6 @@ impl CatalogBuilder {
             spelling_at: _,
             by_hash: _,
             text: _,
-            spans: _,
             term_at: _,
             mut pages,
             page_site,
