@@ -136,42 +136,48 @@ impl Entry {
 
     /// The entry with its tags and authors, each list cleaned already
     /// (trimmed, whitespace collapsed, repeats dropped).
-    pub fn with_names<S: AsRef<str>>(mut self, tags: &[S], authors: &[S]) -> Entry {
-        if tags.is_empty() && authors.is_empty() {
-            self.names = Box::default();
-            self.tags_len = 0;
-            return self;
-        }
-        let size: usize = tags
+    pub fn with_names<S: AsRef<str>>(self, tags: &[S], authors: &[S]) -> Entry {
+        let size = tags
             .iter()
             .chain(authors)
             .map(|n| n.as_ref().len() + 1)
             .sum();
-        let mut names = String::with_capacity(size);
-        join_names(&mut names, tags);
-        // An article's names are far shorter than 4 GiB.
-        self.tags_len = names.len() as u32;
-        names.push('\n');
-        join_names(&mut names, authors);
-        // (A length within the capacity: no copy.)
-        self.names = names.into_boxed_str();
-        self
+        self.with_joined(
+            size,
+            |names| join_names(names, tags),
+            |names| join_names(names, authors),
+        )
     }
 
     /// The entry with its tags and authors as written: each name cleaned
     /// as [`whitespace::clean_list`] cleans them (whitespace collapsed,
     /// empty names and repeats dropped), straight into the entry's text.
-    pub(crate) fn with_raw_names(mut self, tags: &[&str], authors: &[&str]) -> Entry {
-        let size: usize = tags.iter().chain(authors).map(|n| n.len() + 1).sum();
+    pub(crate) fn with_raw_names(self, tags: &[&str], authors: &[&str]) -> Entry {
+        let size = tags.iter().chain(authors).map(|n| n.len() + 1).sum();
+        self.with_joined(
+            size,
+            |names| push_cleaned(names, tags),
+            |names| push_cleaned(names, authors),
+        )
+    }
+
+    /// The entry with the names `tags` and then `authors` append (at
+    /// most `size` bytes in all, with their newlines).
+    fn with_joined(
+        mut self,
+        size: usize,
+        tags: impl FnOnce(&mut String),
+        authors: impl FnOnce(&mut String),
+    ) -> Entry {
         let mut names = String::with_capacity(size);
-        push_cleaned(&mut names, tags);
+        tags(&mut names);
         // An article's names are far shorter than 4 GiB.
         self.tags_len = names.len() as u32;
         names.push('\n');
-        let authors_at = names.len();
-        push_cleaned(&mut names, authors);
-        self.names = if self.tags_len == 0 && names.len() == authors_at {
-            self.tags_len = 0;
+        authors(&mut names);
+        // The newline alone: no names. (Else a length within the
+        // capacity: no copy.)
+        self.names = if names.len() == 1 {
             Box::default()
         } else {
             names.into_boxed_str()
@@ -480,21 +486,26 @@ mod tests {
 違法和不良信息舉報電話:0000
 ";
 
+    /// An entry with no tags or authors yet.
+    fn nameless_entry() -> Entry {
+        let date = parse_date("2025-01-02", &config("").site.timezone).unwrap();
+        Entry::new(
+            Arc::from("a/b.md"),
+            Arc::from("a"),
+            "b".into(),
+            (date, date),
+            "id".into(),
+            false,
+        )
+    }
+
     proptest! {
         #[test]
         fn raw_names_are_cleaned_as_clean_list_cleans_them(
             tags in proptest::collection::vec("[ a\t财\u{3000}B]{0,4}", 0..6),
             authors in proptest::collection::vec("[ a\t财\u{3000}B]{0,4}", 0..6),
         ) {
-            let date = parse_date("2025-01-02", &config("").site.timezone).unwrap();
-            let entry = Entry::new(
-                Arc::from("a/b.md"),
-                Arc::from("a"),
-                "b".into(),
-                (date, date),
-                "id".into(),
-                false,
-            );
+            let entry = nameless_entry();
             let raw_tags: Vec<&str> = tags.iter().map(String::as_str).collect();
             let raw_authors: Vec<&str> = authors.iter().map(String::as_str).collect();
             let got = entry.clone().with_raw_names(&raw_tags, &raw_authors);
@@ -508,15 +519,7 @@ mod tests {
 
     #[test]
     fn an_entry_gives_back_its_tags_and_authors_whichever_list_is_empty() {
-        let date = parse_date("2025-01-02", &config("").site.timezone).unwrap();
-        let entry = Entry::new(
-            Arc::from("a/b.md"),
-            Arc::from("a"),
-            "b".into(),
-            (date, date),
-            "id".into(),
-            false,
-        );
+        let entry = nameless_entry();
         let lists: [(&[&str], &[&str]); 5] = [
             (&[], &[]),
             (&["EV", "财政 预算"], &[]),

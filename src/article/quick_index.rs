@@ -445,15 +445,21 @@ mod tests {
         assert_eq!(p.entry, full("news/a.md", &text, &config).unwrap().entry);
     }
 
+    /// A Markdown file whose front matter has `lines` comment lines
+    /// before its two tags and closing fence.
+    fn padded_front_matter(lines: usize) -> String {
+        let padding = "# 注释 comment line\n".repeat(lines);
+        format!(
+            "+++\ntitle = \"t\"\ndate = 2024-01-01T08:00:00+08:00\n{padding}tags = [\"财政\", \"EV\"]\n+++\nBody.\n"
+        )
+    }
+
     #[test]
     fn quick_load_reads_on_for_front_matter_past_the_first_read() {
         let config = config();
         // Comment lines push the tags and the closing fence past the
         // first read, one line cut in two by it.
-        let padding = "# 注释 comment line\n".repeat(QUICK_HEAD / 10);
-        let text = format!(
-            "+++\ntitle = \"t\"\ndate = 2024-01-01T08:00:00+08:00\n{padding}tags = [\"财政\", \"EV\"]\n+++\nBody.\n"
-        );
+        let text = padded_front_matter(QUICK_HEAD / 10);
         assert!(text.len() > QUICK_HEAD && text.len() < QUICK_READ);
         let p = quick_load("news/a.md", text.as_bytes(), &config).unwrap();
         // Indexed from a second read: still no fstat, so no stamp yet.
@@ -466,10 +472,7 @@ mod tests {
     #[test]
     fn quick_load_of_front_matter_past_every_quick_read_is_stamped_and_indexed() {
         let config = config();
-        let padding = "# 注释 comment line\n".repeat(QUICK_READ / 10);
-        let text = format!(
-            "+++\ntitle = \"t\"\ndate = 2024-01-01T08:00:00+08:00\n{padding}tags = [\"财政\", \"EV\"]\n+++\nBody.\n"
-        );
+        let text = padded_front_matter(QUICK_READ / 10);
         assert!(text.len() > QUICK_READ);
         let p = quick_load("news/a.md", text.as_bytes(), &config).unwrap();
         assert_eq!(p.phase, Phase::Quick);
