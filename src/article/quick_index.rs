@@ -40,13 +40,15 @@ pub fn quick_meta(
     }
 }
 
-/// The index entry of a plain-text export: only its date
-/// decides anything, and that is the first timestamp line. A timestamp
-/// line starts with a digit, so only such lines are looked at; the rest
-/// of the file (title, subtitle, paragraphs, bylines, footers) is left to
-/// the full read. `None` for anything the full parser would refuse or
-/// decide differently: not UTF-8, NUL bytes, carriage returns, an empty
-/// file, or a first timestamp line with impossible values.
+/// The index entry of a plain-text export: its date (the first
+/// timestamp line) and its bylines' authors. A timestamp line starts with
+/// a digit and a byline with a byline prefix, and removing pinyin never
+/// changes a line's first character, so only lines starting with a digit
+/// or a prefix's first character are looked at further; the rest of the
+/// file (title, subtitle, paragraphs, footers) is left to the full read.
+/// `None` for anything the full parser would refuse or decide
+/// differently: not UTF-8, NUL bytes, carriage returns, an empty file, or
+/// a first timestamp line with impossible values.
 pub(super) fn quick_text(
     rel: &str,
     bytes: &[u8],
@@ -64,7 +66,19 @@ pub(super) fn quick_text(
     lines.next()?;
     let mut date = None;
     let mut authors: Vec<String> = Vec::new();
+    let byline_starts: smallvec::SmallVec<[char; 8]> = config
+        .text
+        .byline_prefixes
+        .iter()
+        .filter_map(|p| p.chars().next())
+        .collect();
     for line in lines {
+        let Some(first) = line.chars().next() else {
+            continue;
+        };
+        if !byline_starts.contains(&first) && (date.is_some() || !first.is_numeric()) {
+            continue;
+        }
         let line = if config.text.strip_pinyin {
             strip_pinyin(line)
         } else {
