@@ -330,7 +330,7 @@ pub fn hydrate(
                     stamp: parsed.stamp,
                     warnings: parsed.warnings,
                 });
-                catalog.upsert(parsed.article);
+                catalog.fill_body(parsed.article);
             }
             // A full load gives full articles only.
             Ok(Reading::Indexed(_)) => {}

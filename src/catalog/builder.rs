@@ -254,7 +254,7 @@ impl CatalogBuilder {
         let CatalogBuilder {
             mut map,
             mut per_category,
-            mut site,
+            site,
             in_terms,
             by_updated,
             mut ids,
@@ -279,7 +279,10 @@ impl CatalogBuilder {
             keys.par_sort_unstable();
             keys.into_iter().collect()
         };
-        let ((articles, categories), ((by_updated, ()), ((), ()))) = rayon::join(
+        // The site's set and the terms are built beside the other sorts:
+        // their serial parts (renumbering, collecting the set) overlap
+        // work on the other core.
+        let ((articles, categories), ((by_updated, ()), (site, numbers, terms))) = rayon::join(
             || {
                 rayon::join(
                     || {
@@ -300,41 +303,18 @@ impl CatalogBuilder {
             },
             || {
                 rayon::join(
-                    || rayon::join(|| sorted(by_updated), || site.par_sort_unstable()),
-                    // Each id's and each page's paths in path order.
                     || {
                         rayon::join(
-                            || ids.values_mut().for_each(|paths| paths.sort_unstable()),
-                            || pages.values_mut().for_each(|paths| paths.sort_unstable()),
+                            || sorted(by_updated),
+                            // Each id's and each page's paths in path order.
+                            || {
+                                ids.values_mut().for_each(|paths| paths.sort_unstable());
+                                pages.values_mut().for_each(|paths| paths.sort_unstable());
+                            },
                         )
                     },
+                    || site_and_terms(site, &in_terms, terms, uses, &spellings),
                 )
-            },
-        );
-        // The articles renumbered in feed order (their places in the
-        // sorted site): a term's numbers sorted as integers are then in
-        // feed order too. Articles in no term give their number up.
-        let mut renumber = vec![0u32; site.len()];
-        let mut keys = Vec::with_capacity(site.len());
-        for (new, (key, old)) in site.iter().enumerate() {
-            renumber[*old as usize] = new as u32;
-            keys.push(in_terms[*old as usize].then(|| key.clone()));
-        }
-        // The site's set and the terms side by side.
-        let (site, (numbers, terms)) = rayon::join(
-            || {
-                site.into_iter()
-                    .map(|(key, _)| key)
-                    .collect::<BTreeSet<Key>>()
-            },
-            || {
-                let [tag_keys, author_keys] = terms;
-                let [tag_uses, author_uses] = uses;
-                let (tags, authors) = rayon::join(
-                    || term_index(tag_keys, &spellings[0], tag_uses, &renumber),
-                    || term_index(author_keys, &spellings[1], author_uses, &renumber),
-                );
-                (Numbers::sorted(keys), [tags, authors])
             },
         );
         Catalog {
@@ -350,6 +330,48 @@ impl CatalogBuilder {
             page_site,
         }
     }
+}
+
+/// The site's set, the numbers and the terms of a first load, from `site`
+/// (each sort key with the article's number as pushed), `in_terms` (per
+/// number: whether the article is in a term), and each taxonomy's term
+/// keys, uses and spellings (see [`CatalogBuilder`]).
+fn site_and_terms(
+    mut site: Vec<(Key, u32)>,
+    in_terms: &[bool],
+    terms: [Vec<String>; 2],
+    uses: [Vec<(u32, u32)>; 2],
+    spellings: &[Vec<Spelling>; 2],
+) -> (BTreeSet<Key>, Numbers, [BTreeMap<String, Term>; 2]) {
+    use rayon::prelude::*;
+    site.par_sort_unstable();
+    // The articles renumbered in feed order (their places in the sorted
+    // site): a term's numbers sorted as integers are then in feed order
+    // too. Articles in no term give their number up.
+    let mut renumber = vec![0u32; site.len()];
+    for (new, (_, old)) in site.iter().enumerate() {
+        renumber[*old as usize] = new as u32;
+    }
+    let keys: Vec<Option<Key>> = site
+        .par_iter()
+        .map(|(key, old)| in_terms[*old as usize].then(|| key.clone()))
+        .collect();
+    let [tag_keys, author_keys] = terms;
+    let [tag_uses, author_uses] = uses;
+    let (site, (tags, authors)) = rayon::join(
+        || {
+            site.into_iter()
+                .map(|(key, _)| key)
+                .collect::<BTreeSet<Key>>()
+        },
+        || {
+            rayon::join(
+                || term_index(tag_keys, &spellings[0], tag_uses, &renumber),
+                || term_index(author_keys, &spellings[1], author_uses, &renumber),
+            )
+        },
+    );
+    (site, Numbers::sorted(keys), [tags, authors])
 }
 
 /// The hash a spelling is first looked up by.
