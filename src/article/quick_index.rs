@@ -93,8 +93,9 @@ pub(super) fn quick_text(
             continue;
         }
         // The first timestamp line dates the export; later ones are
-        // furniture. `\d` of the timestamp pattern is any Unicode digit.
-        if date.is_some() || !line.chars().next().is_some_and(char::is_numeric) {
+        // furniture. `\d` of the timestamp pattern is any Unicode digit
+        // (`first` is still the line's first character: see above).
+        if date.is_some() || !first.is_numeric() {
             continue;
         }
         match timestamp_line(&line, zone) {

@@ -321,15 +321,9 @@ impl Catalog {
     /// article keeps its place in every index and nothing needs noting;
     /// otherwise as [`Catalog::upsert`].
     pub fn fill_body(&mut self, article: Article) {
-        let key = match self.articles.get_key_value(&*article.rel) {
-            Some((key, old)) if old.entry() == &article.entry => Arc::clone(key),
-            _ => {
-                self.upsert(article);
-                return;
-            }
-        };
-        self.bodies.insert(Arc::clone(&key));
-        self.articles.insert(key, Held::from(article));
+        if let Err(held) = self.replace_in_place(Held::from(article)) {
+            self.insert_anew(held);
+        }
     }
 
     /// Inserts or replaces the article at `article.rel`, read in full. Its
@@ -339,34 +333,55 @@ impl Catalog {
     }
 
     fn insert(&mut self, held: Held) -> Change {
-        let has_body = matches!(held, Held::Full(_));
-        let article = held.entry();
-        // The same place in every feed and the same id (a body read in
-        // full, an edit of the text): only the entry is replaced, without
-        // removing and re-inserting it in the ordered sets.
-        if let Some((key, old)) = self.articles.get_key_value(&*article.rel) {
-            if old.entry() == article {
-                let key = Arc::clone(key);
-                let mut change = Change {
-                    site: true,
-                    ..Change::default()
-                };
-                if !article.category.is_empty() {
-                    change.categories.insert(article.category.to_string());
-                }
-                if !article.draft {
-                    change.note_terms(article, self.page_of(article));
-                }
-                if has_body {
-                    self.bodies.insert(Arc::clone(&key));
-                } else {
-                    self.bodies.remove(&key);
-                }
-                self.articles.insert(Arc::clone(&key), held);
-                self.note_id_sharers(&key, &mut change);
-                return change;
+        match self.replace_in_place(held) {
+            Ok(key) => self.replaced_in_place(&key),
+            Err(held) => self.insert_anew(held),
+        }
+    }
+
+    /// Puts `held` in place of the article at its path when their entries
+    /// are equal (the same place in every feed and the same id: a body
+    /// read in full, an edit of the text), without removing and
+    /// re-inserting it in the ordered sets; its path as the catalog holds
+    /// it. Otherwise `held` comes back.
+    fn replace_in_place(&mut self, held: Held) -> Result<Arc<str>, Held> {
+        let key = match self.articles.get_key_value(&*held.entry().rel) {
+            Some((key, old)) if old.entry() == held.entry() => Arc::clone(key),
+            _ => return Err(held),
+        };
+        if matches!(held, Held::Full(_)) {
+            self.bodies.insert(Arc::clone(&key));
+        } else {
+            self.bodies.remove(&key);
+        }
+        self.articles.insert(Arc::clone(&key), held);
+        Ok(key)
+    }
+
+    /// What replacing the article at `rel` in place changed
+    /// ([`Catalog::replace_in_place`]): the pages that show it.
+    fn replaced_in_place(&self, rel: &str) -> Change {
+        let mut change = Change {
+            site: true,
+            ..Change::default()
+        };
+        if let Some(held) = self.articles.get(rel) {
+            let article = held.entry();
+            if !article.category.is_empty() {
+                change.categories.insert(article.category.to_string());
+            }
+            if !article.draft {
+                change.note_terms(article, self.page_of(article));
             }
         }
+        self.note_id_sharers(rel, &mut change);
+        change
+    }
+
+    /// Inserts `held`, first removing any article at its path.
+    fn insert_anew(&mut self, held: Held) -> Change {
+        let has_body = matches!(held, Held::Full(_));
+        let article = held.entry();
         let mut change = self.remove(&article.rel.clone());
         if !article.category.is_empty() {
             change.merge(self.add_category(&article.category));
