@@ -21,13 +21,17 @@
 //! - [`term`]: one tag's or author's articles and spellings, and the
 //!   catalog's queries by term.
 //! - [`pages`]: article pages by path.
+//! - [`ids`]: the paths holding each id, and the id an article is
+//!   published under when two share one.
 
 mod builder;
 mod feeds;
+mod ids;
 mod pages;
 mod term;
 
 pub use builder::{CatalogBuilder, Prepared};
+use ids::id_hash;
 pub use term::Term;
 use term::{terms_of, Numbers};
 
@@ -51,13 +55,6 @@ type Key = (Reverse<DateTime<FixedOffset>>, Arc<str>);
 /// The paths holding one id hash: almost always one, held inline (no
 /// allocation per article).
 type IdPaths = smallvec::SmallVec<[Arc<str>; 1]>;
-
-fn id_hash(id: &str) -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = rustc_hash::FxBuildHasher.build_hasher();
-    h.write(id.as_bytes());
-    h.finish()
-}
 
 /// An article as the catalog holds it: its entry alone, or read in full.
 #[derive(Debug, Clone, PartialEq)]
@@ -420,39 +417,6 @@ impl Catalog {
         change
     }
 
-    /// Paths of the articles whose id equals that of the article at `rel`
-    /// (itself included), sorted.
-    fn same_id(&self, id: &str) -> Vec<&Arc<str>> {
-        self.ids
-            .get(&id_hash(id))
-            .map(|paths| {
-                paths
-                    .iter()
-                    .filter(|p| self.articles.get(&***p).is_some_and(|a| a.entry().id == id))
-                    .collect()
-            })
-            .unwrap_or_default()
-    }
-
-    /// Articles sharing an id change each other's published id (the first
-    /// path keeps it), so their categories are affected too.
-    fn note_id_sharers(&self, rel: &str, change: &mut Change) {
-        let Some(article) = self.articles.get(rel) else {
-            return;
-        };
-        for other in self.same_id(&article.entry().id) {
-            if &**other == rel {
-                continue;
-            }
-            if let Some(a) = self.articles.get(&**other) {
-                let category = &a.entry().category;
-                if !category.is_empty() {
-                    change.categories.insert(category.to_string());
-                }
-            }
-        }
-    }
-
     /// Removes the article at `rel`, if present.
     pub fn remove(&mut self, rel: &str) -> Change {
         let mut change = Change::default();
@@ -525,44 +489,6 @@ impl Catalog {
             ))
             .map(|(k, _)| k.to_string())
             .collect()
-    }
-
-    /// The id an article is published under: its own, or, when an article
-    /// with an earlier path has the same id, the id with a suffix derived
-    /// from its path.
-    pub fn effective_id(&self, article: &Entry) -> String {
-        match self.same_id(&article.id).first() {
-            Some(first) if ***first != *article.rel => {
-                let h = blake3::hash(article.rel.as_bytes()).to_hex();
-                format!("{}-{}", article.id, &h[..8])
-            }
-            _ => article.id.clone(),
-        }
-    }
-
-    /// Articles whose id duplicates that of an earlier path: (path, id, first path).
-    pub fn duplicate_ids(&self) -> Vec<(String, String, String)> {
-        let mut out = Vec::new();
-        for paths in self.ids.values().filter(|p| p.len() > 1) {
-            let mut seen: Vec<&str> = Vec::new();
-            for p in paths {
-                let Some(a) = self.articles.get(&**p).map(Held::entry) else {
-                    continue;
-                };
-                if seen.contains(&a.id.as_str()) {
-                    continue;
-                }
-                seen.push(&a.id);
-                let same = self.same_id(&a.id);
-                if let Some((first, rest)) = same.split_first() {
-                    for r in rest {
-                        out.push((r.to_string(), a.id.clone(), first.to_string()));
-                    }
-                }
-            }
-        }
-        out.sort();
-        out
     }
 }
 
