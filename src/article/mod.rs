@@ -402,7 +402,6 @@ pub(crate) fn category_name(category: &str) -> Arc<str> {
 #[cfg(test)]
 mod tests {
     use super::dates::parse_date;
-    use super::text_export::strip_pinyin;
     use super::whitespace::truncate_chars;
     use super::*;
     use crate::config::Config;
@@ -471,21 +470,6 @@ mod tests {
         parse(&Path::new("/c").join(rel), rel, text, None, &config(""))
     }
 
-    const SEED_LAYOUT: &str = "\
-城市更新條例(lì)公布施(shī)行
-明確老舊小區改造、社區服務等重點
-3月5日上午,市人大常委會舉行新聞發(fā)布會,介紹《城市更新實施方案(2025—2027年)》。
-方案提出,到2027年完成老舊小區改造120個。
-會議還通報了其他事項。
-記者 周明遠 陳曉
-2025-03-05 11:42:10
-2025-03-05 09:00:00
-2024-12-30 08:00:00
-本站 2006-2025 版權所有 市新聞中心
-備案號:魯ICP備000000號
-違法和不良信息舉報電話:0000
-";
-
     /// An entry with no tags or authors yet.
     fn nameless_entry() -> Entry {
         let date = parse_date("2025-01-02", &config("").site.timezone).unwrap();
@@ -537,123 +521,6 @@ mod tests {
             );
             assert_eq!(e.authors().len(), authors.len());
         }
-    }
-
-    #[test]
-    fn seed_layout_parses_to_title_summary_authors_date_and_paragraphs() {
-        let c = config("[text]\nstrip_pinyin = true\n");
-        let p = parse(
-            Path::new("/c/politics/renewal.txt"),
-            "politics/renewal.txt",
-            SEED_LAYOUT,
-            None,
-            &c,
-        )
-        .unwrap();
-        let a = p.article;
-        assert_eq!(a.title, "城市更新條例公布施行");
-        assert_eq!(a.summary, "明確老舊小區改造、社區服務等重點");
-        assert_eq!(a.authors, vec!["周明遠", "陳曉"]);
-        assert_eq!(a.date.to_rfc3339(), "2025-03-05T11:42:10+08:00");
-        assert_eq!(
-            &*a.content_html,
-            "<p>3月5日上午,市人大常委會舉行新聞發布會,介紹《城市更新實施方案(2025—2027年)》。</p>\n\
-             <p>方案提出,到2027年完成老舊小區改造120個。</p>\n<p>會議還通報了其他事項。</p>\n"
-        );
-        assert!(!a.content_html.contains("版權所有"));
-        assert!(!a.content_html.contains("ICP"));
-        assert_eq!(&*a.category, "politics");
-        assert_eq!(a.link, "https://news.example.cn/politics/renewal.html");
-        assert_eq!(a.id, "tag:news.example.cn,2025-03-05:politics/renewal");
-    }
-
-    #[test]
-    fn pinyin_is_kept_without_strip_pinyin() {
-        let p = parse(
-            Path::new("/c/x/a.txt"),
-            "x/a.txt",
-            SEED_LAYOUT,
-            None,
-            &config(""),
-        )
-        .unwrap();
-        assert_eq!(p.article.title, "城市更新條例(lì)公布施(shī)行");
-    }
-
-    #[test]
-    fn strip_pinyin_keeps_other_parentheses() {
-        assert_eq!(
-            strip_pinyin("常務(wù)會議(2025—2027年)發(fā)展(fazhan)"),
-            "常務會議(2025—2027年)發展(fazhan)"
-        );
-        assert_eq!(strip_pinyin("(wù)開頭 A(wù)"), "(wù)開頭 A(wù)");
-    }
-
-    #[test]
-    fn text_without_subtitle_takes_summary_from_body_and_mtime_as_date() {
-        let c = config("[feeds]\nsummary_chars = 5\n");
-        let mtime = DateTime::parse_from_rfc3339("2025-01-02T03:04:05+00:00").unwrap();
-        let t = "標題\n這是第一段，很長的正文內容。\n";
-        let a = parse(Path::new("/c/a.txt"), "a.txt", t, Some(mtime), &c)
-            .unwrap()
-            .article;
-        assert_eq!(a.summary, "這是第一段…");
-        assert_eq!(a.date, mtime);
-        assert_eq!(&*a.category, "");
-        assert_eq!(a.link, "https://news.example.cn/a.html");
-        assert_eq!(a.id, "tag:news.example.cn,2025-01-02:a");
-    }
-
-    #[test]
-    fn a_timestamp_with_fullwidth_digits_is_an_impossible_date_time() {
-        let text = "標題\n２０２５-03-05 10:00\n正文。\n";
-        let e = parse(Path::new("/c/a/x.txt"), "a/x.txt", text, None, &config("")).unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "/c/a/x.txt:2:1: error: impossible date-time \"２０２５-03-05 10:00\""
-        );
-    }
-
-    #[test]
-    fn chinese_date_timestamps_and_english_bylines() {
-        let t = "Title\nBy Jane Doe, John Roe\n2025年3月7日 09:30\nBody.\n";
-        let a = parse(Path::new("/c/a/b.txt"), "a/b.txt", t, None, &config(""))
-            .unwrap()
-            .article;
-        assert_eq!(a.authors, vec!["Jane Doe", "John Roe"]);
-        assert_eq!(a.date.to_rfc3339(), "2025-03-07T09:30:00+08:00");
-        assert_eq!(&*a.content_html, "<p>Body.</p>\n");
-        assert_eq!(a.summary, "Body.");
-    }
-
-    #[test]
-    fn a_sentence_starting_with_a_byline_prefix_is_a_paragraph_not_a_byline() {
-        let t = "标题\n记者从市统计局获悉，前三季度数据好于预期。\n记者 高峰、李晓东\n\
-                 2025-06-27 15:10:00\n";
-        let parsed = parse(Path::new("/c/a/b.txt"), "a/b.txt", t, None, &config("")).unwrap();
-        let a = parsed.article;
-        assert_eq!(a.authors, vec!["高峰", "李晓东"]);
-        assert!(
-            a.content_html.contains("记者从市统计局获悉"),
-            "{}",
-            a.content_html
-        );
-        // The quick index agrees.
-        let entry = quick_index::quick_meta("a/b.txt", t.as_bytes(), None, &config("")).unwrap();
-        let authors: Vec<&str> = entry.authors().iter().collect();
-        assert_eq!(authors, ["高峰", "李晓东"]);
-        // A name too long to be a name, or too many: not a byline either.
-        let long = "标题\n记者这是一段很长的没有标点的正文内容而不是名字\n2025-06-27 15:10:00\n";
-        let a = parse(Path::new("/c/a/c.txt"), "a/c.txt", long, None, &config(""))
-            .unwrap()
-            .article;
-        assert!(a.authors.is_empty(), "{:?}", a.authors);
-        // A colon after the prefix is no part of the names.
-        let colon = "标题\n正文。\n记者：高峰 李晓东\n2025-06-27 15:10:00\n";
-        let a = parse(Path::new("/c/a/d.txt"), "a/d.txt", colon, None, &config(""))
-            .unwrap()
-            .article;
-        assert_eq!(a.authors, vec!["高峰", "李晓东"]);
     }
 
     #[test]
