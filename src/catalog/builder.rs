@@ -15,7 +15,7 @@ use crate::config::Site;
 use crate::taxonomy;
 
 /// A spelling of a term as a first load finds it.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Spelling {
     name: Arc<str>,
     /// The term: a place in `CatalogBuilder::terms`.
@@ -101,8 +101,10 @@ pub struct CatalogBuilder {
     pages: FxHashMap<u64, IdPaths>,
     /// The site that gives articles their pages (see [`Catalog::for_site`]).
     page_site: Option<Arc<Site>>,
-    /// The buffer page paths are worked out in.
-    link_buf: String,
+    /// An article came without its page's hash ([`CatalogBuilder::push`]):
+    /// `pages` is worked out from every entry at the end instead, on all
+    /// cores.
+    pages_from_entries: bool,
 }
 
 impl CatalogBuilder {
@@ -137,12 +139,15 @@ impl CatalogBuilder {
 
     /// Adds an article, returning its path as the catalog will hold it,
     /// for callers keying their own maps by path. Paths must be unique: a
-    /// second article at one path would be indexed twice.
+    /// second article at one path would be indexed twice. (Its page is
+    /// indexed at the end, with every other article's.)
     pub fn push(&mut self, held: impl Into<Held>) -> Arc<str> {
         let held = held.into();
-        let mut buf = std::mem::take(&mut self.link_buf);
-        let prepared = Prepared::of(held.entry(), self.page_site.as_deref(), &mut buf);
-        self.link_buf = buf;
+        let prepared = Prepared {
+            id: id_hash(&held.entry().id),
+            page: None,
+        };
+        self.pages_from_entries = true;
         self.push_prepared(held, prepared)
     }
 
@@ -250,9 +255,18 @@ impl CatalogBuilder {
     /// The catalog, with `categories` (folder names) listed even when
     /// empty.
     pub fn finish(self, categories: impl IntoIterator<Item = String>) -> Catalog {
+        let mut catalog = self.finish_deferring(categories);
+        catalog.complete_deferred();
+        catalog
+    }
+
+    /// [`CatalogBuilder::finish`], leaving what no feed needs ([`Deferred`])
+    /// to the first [`Catalog::complete_deferred`] or change of the
+    /// catalog: a first load's feeds are served sooner.
+    pub fn finish_deferring(self, categories: impl IntoIterator<Item = String>) -> Catalog {
         use rayon::prelude::*;
         let CatalogBuilder {
-            mut map,
+            map,
             mut per_category,
             site,
             in_terms,
@@ -268,7 +282,7 @@ impl CatalogBuilder {
             term_at: _,
             mut pages,
             page_site,
-            link_buf: _,
+            pages_from_entries,
         } = self;
         for c in categories {
             if !c.is_empty() {
@@ -279,16 +293,10 @@ impl CatalogBuilder {
             keys.par_sort_unstable();
             keys.into_iter().collect()
         };
-        // The site's set and the terms are built beside the other sorts:
-        // their serial parts (renumbering, collecting the set) overlap
-        // work on the other core.
-        let ((articles, categories), ((by_updated, ()), (site, numbers, terms))) = rayon::join(
+        let ((articles, categories), ((by_updated, ()), (site, renumbered))) = rayon::join(
             || {
                 rayon::join(
-                    || {
-                        map.par_sort_unstable_by(|a, b| a.0.cmp(&b.0));
-                        map.into_iter().collect()
-                    },
+                    || by_path(map),
                     || {
                         per_category
                             .into_iter()
@@ -313,7 +321,7 @@ impl CatalogBuilder {
                             },
                         )
                     },
-                    || site_and_terms(site, &in_terms, terms, uses, &spellings),
+                    || site_renumbered(site, &in_terms),
                 )
             },
         );
@@ -324,54 +332,141 @@ impl CatalogBuilder {
             by_updated,
             ids,
             bodies,
-            terms,
-            numbers,
             pages,
             page_site,
+            deferred: Some(Box::new(Deferred {
+                renumbered,
+                terms,
+                uses,
+                spellings,
+                pages: pages_from_entries,
+            })),
+            ..Catalog::default()
         }
     }
 }
 
-/// The site's set, the numbers and the terms of a first load, from `site`
-/// (each sort key with the article's number as pushed), `in_terms` (per
-/// number: whether the article is in a term), and each taxonomy's term
-/// keys, uses and spellings (see [`CatalogBuilder`]).
-fn site_and_terms(
-    mut site: Vec<(Key, u32)>,
-    in_terms: &[bool],
+/// The articles by path. Their places are sorted rather than the
+/// articles themselves: a sort moves each element many times, and an
+/// article is ten times the size of a place.
+fn by_path(map: Vec<(Arc<str>, Held)>) -> BTreeMap<Arc<str>, Held> {
+    use rayon::prelude::*;
+    // A catalog holds far fewer than 2^32 articles.
+    let mut order: Vec<u32> = (0..map.len() as u32).collect();
+    order.par_sort_unstable_by(|&a, &b| map[a as usize].0.cmp(&map[b as usize].0));
+    let mut slots: Vec<Option<(Arc<str>, Held)>> = map.into_iter().map(Some).collect();
+    order
+        .into_iter()
+        .filter_map(|i| slots[i as usize].take())
+        .collect()
+}
+
+/// The indexes of a first load that no feed needs, left to be built
+/// ([`Deferred::build`]) once the catalog is serving: the terms, and the
+/// pages of articles pushed without their hashes.
+#[derive(Debug, Clone)]
+pub(super) struct Deferred {
+    /// Per article number as pushed: its place in the site's feed order,
+    /// and whether it is in a term.
+    renumbered: Vec<(u32, bool)>,
+    /// Per taxonomy: the terms' keys, uses and spellings, as
+    /// [`CatalogBuilder`] holds them.
     terms: [Vec<String>; 2],
     uses: [Vec<(u32, u32)>; 2],
-    spellings: &[Vec<Spelling>; 2],
-) -> (BTreeSet<Key>, Numbers, [BTreeMap<String, Term>; 2]) {
+    spellings: [Vec<Spelling>; 2],
+    /// Whether the pages are to be worked out from the entries.
+    pages: bool,
+}
+
+impl Deferred {
+    /// Builds the deferred indexes into `catalog`, whose site's set is the
+    /// one these were found with. The articles are numbered in feed order
+    /// (their places in that set): a term's numbers sorted as integers are
+    /// then in feed order too. Articles in no term give their number up.
+    pub(super) fn build(self, catalog: &mut Catalog) {
+        let Deferred {
+            renumbered,
+            terms: [tag_keys, author_keys],
+            uses: [tag_uses, author_uses],
+            spellings,
+            pages,
+        } = self;
+        let site = &catalog.site;
+        let page_index = || match (&catalog.page_site, pages) {
+            (Some(page_site), true) => Some(page_index(&catalog.articles, page_site)),
+            _ => None,
+        };
+        let ((keys, pages), (tags, authors)) = rayon::join(
+            || {
+                rayon::join(
+                    || {
+                        let mut in_terms = vec![false; site.len()];
+                        for &(new, is) in &renumbered {
+                            in_terms[new as usize] = is;
+                        }
+                        site.iter()
+                            .zip(in_terms)
+                            .map(|(key, is)| is.then(|| key.clone()))
+                            .collect::<Vec<Option<Key>>>()
+                    },
+                    page_index,
+                )
+            },
+            || {
+                rayon::join(
+                    || term_index(tag_keys, &spellings[0], tag_uses, &renumbered),
+                    || term_index(author_keys, &spellings[1], author_uses, &renumbered),
+                )
+            },
+        );
+        catalog.numbers = Numbers::sorted(keys);
+        catalog.terms = [tags, authors];
+        if let Some(pages) = pages {
+            catalog.pages = pages;
+        }
+    }
+}
+
+/// The paths of `articles`' published-or-scheduled articles by the hash
+/// of their page under `site` (see [`Prepared`]), each hash's paths in
+/// path order; worked out on all cores.
+pub(super) fn page_index(
+    articles: &BTreeMap<Arc<str>, Held>,
+    site: &Site,
+) -> FxHashMap<u64, IdPaths> {
+    use rayon::prelude::*;
+    let entries: Vec<&Entry> = articles.values().map(Held::entry).collect();
+    let hashed: Vec<(u64, &Arc<str>)> = entries
+        .par_iter()
+        .map_init(String::new, |buf, entry| {
+            Some((Prepared::of(entry, Some(site), buf).page?, &entry.rel))
+        })
+        .flatten()
+        .collect();
+    let mut pages: FxHashMap<u64, IdPaths> =
+        FxHashMap::with_capacity_and_hasher(hashed.len(), Default::default());
+    // (In path order, as `articles` is.)
+    for (hash, rel) in hashed {
+        pages.entry(hash).or_default().push(Arc::clone(rel));
+    }
+    pages
+}
+
+/// The site's set from `site` (each sort key with the article's number
+/// as pushed), and per number its place in that set and `in_terms`
+/// (whether the article is in a term).
+fn site_renumbered(
+    mut site: Vec<(Key, u32)>,
+    in_terms: &[bool],
+) -> (BTreeSet<Key>, Vec<(u32, bool)>) {
     use rayon::prelude::*;
     site.par_sort_unstable();
-    // The articles renumbered in feed order (their places in the sorted
-    // site): a term's numbers sorted as integers are then in feed order
-    // too. Articles in no term give their number up.
-    let mut renumber = vec![0u32; site.len()];
+    let mut renumbered = vec![(0u32, false); site.len()];
     for (new, (_, old)) in site.iter().enumerate() {
-        renumber[*old as usize] = new as u32;
+        renumbered[*old as usize] = (new as u32, in_terms[*old as usize]);
     }
-    let keys: Vec<Option<Key>> = site
-        .par_iter()
-        .map(|(key, old)| in_terms[*old as usize].then(|| key.clone()))
-        .collect();
-    let [tag_keys, author_keys] = terms;
-    let [tag_uses, author_uses] = uses;
-    let (site, (tags, authors)) = rayon::join(
-        || {
-            site.into_iter()
-                .map(|(key, _)| key)
-                .collect::<BTreeSet<Key>>()
-        },
-        || {
-            rayon::join(
-                || term_index(tag_keys, &spellings[0], tag_uses, &renumber),
-                || term_index(author_keys, &spellings[1], author_uses, &renumber),
-            )
-        },
-    );
-    (site, Numbers::sorted(keys), [tags, authors])
+    let site = site.into_iter().map(|(key, _)| key).collect();
+    (site, renumbered)
 }
 
 /// The hash a spelling is first looked up by.
@@ -384,14 +479,14 @@ fn name_hash(name: &str) -> u64 {
 
 /// A taxonomy's terms from a first load: `keys` by place, `spellings`
 /// (each with its term's place) and `uses` (spelling, article number) in
-/// any order; `renumber` maps the numbers to feed order. The uses are
+/// any order; `renumbered` maps the numbers to feed order. The uses are
 /// counted and grouped by term in two passes over them (a counting sort),
 /// then each term's numbers sorted on all cores.
 fn term_index(
     keys: Vec<String>,
     spellings: &[Spelling],
     uses: Vec<(u32, u32)>,
-    renumber: &[u32],
+    renumbered: &[(u32, bool)],
 ) -> BTreeMap<String, Term> {
     use rayon::prelude::*;
     let mut per_spelling = vec![0u32; spellings.len()];
@@ -412,7 +507,7 @@ fn term_index(
     let mut numbers = vec![0u32; uses.len()];
     for &(s, n) in &uses {
         let term = spellings[s as usize].term as usize;
-        numbers[next[term]] = renumber[n as usize];
+        numbers[next[term]] = renumbered[n as usize].0;
         next[term] += 1;
     }
     // (Let go before the terms copy their numbers out: a million

@@ -30,6 +30,7 @@ mod ids;
 mod pages;
 mod term;
 
+use builder::Deferred;
 pub use builder::{CatalogBuilder, Prepared};
 use ids::id_hash;
 pub use term::Term;
@@ -181,6 +182,10 @@ pub struct Catalog {
     /// every window are held as entries (see [`Catalog::slim`]), so a large
     /// newsroom costs memory for its metadata only.
     bodies: FxHashSet<Arc<str>>,
+    /// What a first load left to build once serving
+    /// ([`Catalog::complete_deferred`]; see
+    /// [`CatalogBuilder::finish_deferring`]).
+    deferred: Option<Box<Deferred>>,
 }
 
 impl Catalog {
@@ -214,6 +219,16 @@ impl Catalog {
             }
         }
         builder.finish(categories)
+    }
+
+    /// Builds the indexes a first load left to build once serving
+    /// ([`CatalogBuilder::finish_deferring`]): the terms, and the pages.
+    /// Nothing when they are built; every change of the catalog builds
+    /// them first.
+    pub fn complete_deferred(&mut self) {
+        if let Some(deferred) = self.deferred.take() {
+            deferred.build(self);
+        }
     }
 
     /// Number of articles held, drafts and future ones included.
@@ -377,6 +392,7 @@ impl Catalog {
 
     /// Inserts `held`, first removing any article at its path.
     fn insert_anew(&mut self, held: Held) -> Change {
+        self.complete_deferred();
         let has_body = matches!(held, Held::Full(_));
         let article = held.entry();
         let mut change = self.remove(&article.rel.clone());
@@ -419,6 +435,7 @@ impl Catalog {
 
     /// Removes the article at `rel`, if present.
     pub fn remove(&mut self, rel: &str) -> Change {
+        self.complete_deferred();
         let mut change = Change::default();
         self.note_id_sharers(rel, &mut change);
         let Some((shared, old)) = self.articles.remove_entry(rel) else {
@@ -742,6 +759,64 @@ mod tests {
         }
         let built = builder.finish(categories);
         assert_same_catalog(&built, &one_by_one);
+    }
+
+    /// A first load's catalog with its terms and pages left for later
+    /// takes every change as one with them built at once: a change builds
+    /// them first.
+    #[test]
+    fn deferred_indexes_are_built_before_any_change() {
+        let config = crate::config::Config::parse(
+            std::path::Path::new("/cfg/herald.toml"),
+            "[site]\ntitle = \"T\"\nbase_url = \"https://news.example\"\n",
+        )
+        .unwrap();
+        let site = &config.site;
+        let items: Vec<Article> = (0..40)
+            .map(|i| {
+                tagged(
+                    &format!("a/{i}.md"),
+                    &format!("2025-01-{:02}T00:00:00Z", 1 + i % 28),
+                    &[["EV", "财政", "ev"][i % 3]],
+                    &[["林金彥", "Jane Doe"][i % 2]],
+                )
+            })
+            .collect();
+        let built = |deferring: bool| {
+            let mut builder = CatalogBuilder::for_site(site);
+            for a in &items {
+                builder.push(a.clone());
+            }
+            let categories = ["a".to_string()];
+            if deferring {
+                builder.finish_deferring(categories)
+            } else {
+                builder.finish(categories)
+            }
+        };
+        let change = |c: &mut Catalog| {
+            c.remove("a/3.md");
+            c.upsert(tagged("a/4.md", "2025-02-01T00:00:00Z", &["Budget"], &[]));
+            c.fill_body(items[5].clone());
+        };
+        let mut one_by_one = Catalog::for_site(site);
+        one_by_one.add_category("a");
+        for a in &items {
+            one_by_one.upsert(a.clone());
+        }
+        change(&mut one_by_one);
+        assert!(!one_by_one.pages.is_empty() && one_by_one.term(Taxonomy::Tags, "ev").is_some());
+
+        let mut deferred = built(true);
+        change(&mut deferred);
+        assert_same_catalog(&deferred, &one_by_one);
+        let mut at_once = built(false);
+        change(&mut at_once);
+        assert_same_catalog(&at_once, &one_by_one);
+        // Unchanged, it builds them when asked.
+        let mut untouched = built(true);
+        untouched.complete_deferred();
+        assert_same_catalog(&untouched, &built(false));
     }
 
     /// Every index of `a` equals `b`'s.

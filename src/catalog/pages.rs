@@ -6,9 +6,8 @@ use std::cmp::Reverse;
 use std::sync::Arc;
 
 use chrono::{DateTime, FixedOffset};
-use rustc_hash::FxHashMap;
 
-use super::{id_hash, Catalog, Held, IdPaths};
+use super::{id_hash, Catalog, Held};
 use crate::article::Entry;
 use crate::config::Site;
 
@@ -32,19 +31,7 @@ impl Catalog {
     /// built without a site, as [`Catalog::from_articles`] does).
     pub fn with_pages(mut self, site: &Site) -> Self {
         self.page_site = Some(Arc::new(site.clone()));
-        self.pages.clear();
-        let mut pages: FxHashMap<u64, IdPaths> = FxHashMap::default();
-        for held in self.articles.values() {
-            let e = held.entry();
-            if let (false, Some(p)) = (e.draft, self.page_of(e)) {
-                pages
-                    .entry(id_hash(&p))
-                    .or_default()
-                    .push(Arc::clone(&e.rel));
-            }
-        }
-        // (The map is in path order: each hash's paths come sorted.)
-        self.pages = pages;
+        self.pages = super::builder::page_index(&self.articles, site);
         self
     }
 
@@ -52,6 +39,10 @@ impl Catalog {
     /// several with one permalink, the first by path. Drafts have none;
     /// future-dated articles have one, shown once they are due.
     pub fn page_owner(&self, page: &str) -> Option<&Held> {
+        debug_assert!(
+            self.deferred.is_none(),
+            "pages asked before complete_deferred"
+        );
         self.pages
             .get(&id_hash(page))?
             .iter()

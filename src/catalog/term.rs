@@ -139,11 +139,19 @@ pub(super) fn terms_of(entry: &Entry) -> impl Iterator<Item = (Taxonomy, &str)> 
 impl Catalog {
     /// The terms of a taxonomy by key, in key order.
     pub fn terms(&self, tax: Taxonomy) -> impl Iterator<Item = (&str, &Term)> {
+        debug_assert!(
+            self.deferred.is_none(),
+            "terms asked before complete_deferred"
+        );
         self.terms[tax.index()].iter().map(|(k, t)| (k.as_str(), t))
     }
 
     /// The term of a taxonomy with this key.
     pub fn term(&self, tax: Taxonomy, key: &str) -> Option<&Term> {
+        debug_assert!(
+            self.deferred.is_none(),
+            "terms asked before complete_deferred"
+        );
         self.terms[tax.index()].get(key)
     }
 

@@ -49,6 +49,8 @@ impl Publisher {
     /// Runs the publisher loop until [`Msg::Stop`].
     pub fn run(mut self, rx: mpsc::Receiver<Msg>) {
         self.serving = true;
+        // (Requests for term and article pages wait in `rx` meanwhile.)
+        self.catalog.complete_deferred();
         self.start_compressor();
         self.publish_health();
         self.compress_pending();

@@ -261,6 +261,11 @@ impl Publisher {
         let Some((files, read)) = saved.or_else(|| self.load_tree()) else {
             return;
         };
+        // What no feed needs (terms, article pages) is built once serving
+        // (`run`) after the first load, at once after a reload.
+        if self.serving {
+            self.catalog.complete_deferred();
+        }
         let indexed = started.elapsed();
         let now = self.clock.now();
         let mut pages = render::all_pages(&self.config, &self.catalog);
@@ -378,7 +383,7 @@ impl Publisher {
         self.problems.content_dir = None;
         self.check.load_warnings = warnings;
         let read = started.elapsed();
-        self.catalog = builder.finish(listing.categories.iter().cloned());
+        self.catalog = builder.finish_deferring(listing.categories.iter().cloned());
         self.problems.by_path = problems;
         // (Watchers in place already, at a reload, watch new folders now.)
         let _ = self.watch_folders(&listing.folders, false);

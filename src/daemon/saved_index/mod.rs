@@ -95,7 +95,7 @@ impl Publisher {
             }
         };
         let read_time = started.elapsed();
-        self.catalog = builder.finish(categories);
+        self.catalog = builder.finish_deferring(categories);
         self.stamps = stamps;
         self.problems.by_path = problems;
         self.check.unchecked = Default::default();
