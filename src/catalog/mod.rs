@@ -16,6 +16,8 @@
 //! pages are rendered again.
 //!
 //! - [`builder`]: the bulk build of a first load.
+//! - [`bulk_terms`]: a first load's terms, built from its entries once
+//!   serving.
 //! - [`feeds`]: what a category's or the site's feed shows at a time,
 //!   and when that next changes.
 //! - [`term`]: one tag's or author's articles and spellings, and the
@@ -25,6 +27,7 @@
 //!   published under when two share one.
 
 mod builder;
+mod bulk_terms;
 mod feeds;
 mod ids;
 mod pages;

@@ -31,7 +31,9 @@ impl Catalog {
     /// built without a site, as [`Catalog::from_articles`] does).
     pub fn with_pages(mut self, site: &Site) -> Self {
         self.page_site = Some(Arc::new(site.clone()));
-        self.pages = super::builder::page_index(&self.articles, site);
+        let entries: Vec<&crate::article::Entry> =
+            self.articles.values().map(Held::entry).collect();
+        self.pages = super::builder::page_index(&entries, site);
         self
     }
 
