@@ -26,7 +26,17 @@ pub(super) fn terms_of_entries(
     site: &BTreeSet<Key>,
 ) -> (Numbers, [BTreeMap<String, Term>; 2]) {
     let mut spellings: [Spellings; 2] = Default::default();
-    let mut uses: [Vec<(u32, u32)>; 2] = Default::default();
+    // Sized first: at a million articles a vector grown by doubling
+    // would hold its old and new buffers, tens of MiB, at once.
+    let mut uses: [Vec<(u32, u32)>; 2] = [Entry::tags, Entry::authors].map(|names| {
+        let n = entries
+            .iter()
+            .zip(places)
+            .filter(|(_, &place)| place != NO_PLACE)
+            .map(|(entry, _)| names(entry).len())
+            .sum();
+        Vec::with_capacity(n)
+    });
     let mut in_terms = vec![false; site.len()];
     for (entry, &place) in entries.iter().zip(places) {
         if place == NO_PLACE {

@@ -227,11 +227,13 @@ impl Catalog {
     /// Builds the indexes a first load left to build once serving
     /// ([`CatalogBuilder::finish_deferring`]): the terms, and the pages.
     /// Nothing when they are built; every change of the catalog builds
-    /// them first.
-    pub fn complete_deferred(&mut self) {
-        if let Some(deferred) = self.deferred.take() {
-            deferred.build(self);
-        }
+    /// them first. Whether there was anything to build.
+    pub fn complete_deferred(&mut self) -> bool {
+        let Some(deferred) = self.deferred.take() else {
+            return false;
+        };
+        deferred.build(self);
+        true
     }
 
     /// Number of articles held, drafts and future ones included.

@@ -50,7 +50,13 @@ impl Publisher {
     pub fn run(mut self, rx: mpsc::Receiver<Msg>) {
         self.serving = true;
         // (Requests for term and article pages wait in `rx` meanwhile.)
-        self.catalog.complete_deferred();
+        let started = Instant::now();
+        if self.catalog.complete_deferred() {
+            tracing::info!(
+                index_ms = started.elapsed().as_millis() as u64,
+                "tags, authors and article pages indexed"
+            );
+        }
         self.start_compressor();
         self.publish_health();
         self.compress_pending();
