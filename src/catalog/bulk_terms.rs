@@ -13,7 +13,7 @@ use super::{Key, Term};
 use crate::article::Entry;
 use crate::taxonomy;
 
-/// The place of an article in no term's order (a draft).
+/// The place, in the site's order, of an article that has none: a draft.
 pub(super) const NO_PLACE: u32 = u32::MAX;
 
 /// The numbers and the terms of `entries`, where `places[i]` is the place
