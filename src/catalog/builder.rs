@@ -27,15 +27,20 @@ impl Prepared {
     /// The hashes of `entry`, whose page lies under `site` (none without
     /// one); `buf` is scratch space.
     pub fn of(entry: &Entry, site: Option<&Site>, buf: &mut String) -> Prepared {
-        let page = match site {
-            Some(site) if !entry.draft => entry.page_in(site, buf).map(|p| id_hash(&p)),
-            _ => None,
-        };
         Prepared {
             id: id_hash(&entry.id),
-            page,
+            page: site.and_then(|site| page_hash(entry, site, buf)),
         }
     }
+}
+
+/// The hash of `entry`'s page under `site`: none for a draft or a
+/// permalink elsewhere. `buf` is scratch space.
+fn page_hash(entry: &Entry, site: &Site, buf: &mut String) -> Option<u64> {
+    if entry.draft {
+        return None;
+    }
+    entry.page_in(site, buf).map(|p| id_hash(&p))
 }
 
 /// A catalog built one article at a time, in any order, as a first load
@@ -319,14 +324,14 @@ fn site_numbered(mut site: Vec<(Key, u32)>) -> (BTreeSet<Key>, Vec<u32>) {
 }
 
 /// The paths of the published-or-scheduled `entries` by the hash
-/// of their page under `site` (see [`Prepared`]), each hash's paths in
+/// of their page under `site` ([`page_hash`]), each hash's paths in
 /// path order; worked out on all cores.
 pub(super) fn page_index(entries: &[&Entry], site: &Site) -> FxHashMap<u64, IdPaths> {
     use rayon::prelude::*;
     let hashed: Vec<(u64, &Arc<str>)> = entries
         .par_iter()
         .map_init(String::new, |buf, entry| {
-            Some((Prepared::of(entry, Some(site), buf).page?, &entry.rel))
+            Some((page_hash(entry, site, buf)?, &entry.rel))
         })
         .flatten()
         .collect();
