@@ -343,3 +343,171 @@ pub(super) fn page_index(entries: &[&Entry], site: &Site) -> FxHashMap<u64, IdPa
     }
     pages
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::sync::Arc;
+
+    use chrono::DateTime;
+
+    use super::super::tests::{art, tagged};
+    use super::*;
+    use crate::article::Article;
+    use crate::taxonomy::Taxonomy;
+
+    #[test]
+    fn bulk_build_equals_one_upsert_at_a_time() {
+        let mut items = Vec::new();
+        for i in 0..300u32 {
+            let cat = ["a", "b", "", "社会"][(i % 4) as usize];
+            let rel = if cat.is_empty() {
+                format!("top{}.md", i % 97)
+            } else {
+                format!("{cat}/{}.md", i % 89)
+            };
+            let mut a = art(&rel, &format!("2025-01-{:02}T00:00:00Z", 1 + i % 28));
+            a.entry.draft = i % 13 == 0;
+            if i % 7 == 0 {
+                a.entry.id = format!("shared-{}", i % 3);
+            }
+            a.entry.updated = a.date + chrono::Duration::hours((i % 5) as i64);
+            let tags = [
+                ["EV", "财政"],
+                ["ev", "City  Budget"],
+                ["Ev", "city budget"],
+            ];
+            let names = ["林金彥", "Jane Doe"];
+            a.entry = a.entry.clone().with_names(
+                &tags[(i % 3) as usize].map(String::from),
+                &[names[(i % 2) as usize].into()],
+            );
+            items.push(if i % 2 == 0 {
+                Held::from(a)
+            } else {
+                Held::from(a.entry)
+            });
+        }
+        let categories = ["a", "b", "c", "社会"].map(String::from);
+        let mut one_by_one = Catalog::new();
+        for c in &categories {
+            one_by_one.add_category(c);
+        }
+        for held in items.clone() {
+            match held {
+                Held::Full(a) => one_by_one.upsert((*a).clone()),
+                Held::Entry(e) => one_by_one.upsert_entry((*e).clone()),
+            };
+        }
+        let bulk = Catalog::from_articles(categories.clone(), items.clone());
+        assert_same_catalog(&bulk, &one_by_one);
+
+        // The first load's builder: unique paths in scrambled order (as
+        // the readers deliver them) give the same catalog.
+        let mut last: BTreeMap<Arc<str>, Held> = BTreeMap::new();
+        for held in items {
+            last.insert(held.rel().clone(), held);
+        }
+        let mut unique: Vec<Held> = last.into_values().collect();
+        let n = unique.len();
+        for i in 0..n {
+            unique.swap(i, (i * 7919 + 13) % n);
+        }
+        let mut builder = CatalogBuilder::default();
+        for held in unique {
+            let rel = held.rel().clone();
+            assert_eq!(&*builder.push(held), &*rel);
+        }
+        let built = builder.finish(categories);
+        assert_same_catalog(&built, &one_by_one);
+    }
+
+    /// A first load's catalog with its terms and pages left for later
+    /// takes every change as one with them built at once: a change builds
+    /// them first.
+    #[test]
+    fn deferred_indexes_are_built_before_any_change() {
+        let config = crate::config::Config::parse(
+            std::path::Path::new("/cfg/herald.toml"),
+            "[site]\ntitle = \"T\"\nbase_url = \"https://news.example\"\n",
+        )
+        .unwrap();
+        let site = &config.site;
+        let items: Vec<Article> = (0..40)
+            .map(|i| {
+                tagged(
+                    &format!("a/{i}.md"),
+                    &format!("2025-01-{:02}T00:00:00Z", 1 + i % 28),
+                    &[["EV", "财政", "ev"][i % 3]],
+                    &[["林金彥", "Jane Doe"][i % 2]],
+                )
+            })
+            .collect();
+        let built = |deferring: bool| {
+            let mut builder = CatalogBuilder::for_site(site);
+            for a in &items {
+                builder.push(a.clone());
+            }
+            let categories = ["a".to_string()];
+            if deferring {
+                builder.finish_deferring(categories)
+            } else {
+                builder.finish(categories)
+            }
+        };
+        let change = |c: &mut Catalog| {
+            c.remove("a/3.md");
+            c.upsert(tagged("a/4.md", "2025-02-01T00:00:00Z", &["Budget"], &[]));
+            c.fill_body(items[5].clone());
+        };
+        let mut one_by_one = Catalog::for_site(site);
+        one_by_one.add_category("a");
+        for a in &items {
+            one_by_one.upsert(a.clone());
+        }
+        change(&mut one_by_one);
+        assert!(!one_by_one.pages.is_empty() && one_by_one.term(Taxonomy::Tags, "ev").is_some());
+
+        let mut deferred = built(true);
+        change(&mut deferred);
+        assert_same_catalog(&deferred, &one_by_one);
+        let mut at_once = built(false);
+        change(&mut at_once);
+        assert_same_catalog(&at_once, &one_by_one);
+        // Unchanged, it builds them when asked.
+        let mut untouched = built(true);
+        untouched.complete_deferred();
+        assert_same_catalog(&untouched, &built(false));
+    }
+
+    /// Every index of `a` equals `b`'s.
+    fn assert_same_catalog(a: &Catalog, b: &Catalog) {
+        assert_eq!(a.articles, b.articles);
+        assert_eq!(a.categories, b.categories);
+        assert_eq!(a.site, b.site);
+        assert_eq!(a.by_updated, b.by_updated);
+        assert_eq!(a.ids, b.ids);
+        assert_eq!(a.bodies, b.bodies);
+        // Term numbers depend on the order articles came in: the terms
+        // compare by their articles' paths and their spellings.
+        let terms = |c: &Catalog| {
+            let end = DateTime::<chrono::Utc>::MAX_UTC.fixed_offset();
+            Taxonomy::ALL
+                .iter()
+                .flat_map(|&tax| {
+                    c.terms(tax).map(move |(k, t)| {
+                        let paths: Vec<String> = c
+                            .term_paths(tax, k, end, usize::MAX)
+                            .into_iter()
+                            .map(String::from)
+                            .collect();
+                        (tax, k.to_string(), paths, t.spellings.clone())
+                    })
+                })
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(terms(a), terms(b));
+        assert_eq!(a.pages, b.pages);
+        assert_eq!(a.duplicate_ids(), b.duplicate_ids());
+    }
+}
