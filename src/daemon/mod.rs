@@ -10,7 +10,9 @@
 //! publishes future-dated articles when they come due, and a slow
 //! reconcile scan (mtime, size) catches whatever events missed.
 //!
-//! - [`publisher`]: the state and how a touched path becomes re-rendered pages.
+//! - [`publisher`]: the state, the load of the whole tree and config reloads.
+//! - [`apply`]: how a touched path becomes re-rendered pages.
+//! - [`on_request`]: pages rendered at their first request and held.
 //! - [`event_loop`]: the loop that debounces events and runs what is due.
 //! - [`check`]: the background full check after a quick first load.
 //! - [`compress`]: gzip and brotli variants made off the publisher's path.
@@ -21,10 +23,12 @@
 //! - [`clock`]: the system clock, or a test's.
 
 mod announce;
+mod apply;
 mod check;
 pub mod clock;
 pub mod compress;
 mod event_loop;
+mod on_request;
 mod output_dir;
 mod problems;
 pub mod publisher;

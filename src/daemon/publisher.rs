@@ -1,8 +1,10 @@
 //! The publisher: the one thread that owns the catalog and every piece of
-//! mutable state, applies touched paths, re-renders the affected pages and
-//! swaps a new snapshot in.
+//! mutable state. Here: that state, the load of the whole tree (at start
+//! and on a config reload), and the rendering of a set of pages. Touched
+//! paths are applied in `apply.rs`, pages rendered on request in
+//! `on_request.rs`.
 
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
@@ -14,22 +16,17 @@ use chrono::{DateTime, FixedOffset};
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::compress::Pending;
+use super::on_request::OnDemandPages;
 use super::problems::{log_problem, LoadWarnings};
 use super::*;
-use crate::article::{self, Depth, Phase, Reading};
-use crate::catalog::{Catalog, CatalogBuilder, Change, Held};
+use crate::article::{Depth, Phase, Reading};
+use crate::catalog::{Catalog, CatalogBuilder};
 use crate::config::Config;
 use crate::content::watch::{self, Mode};
-use crate::content::{rules, walk as scan};
-use crate::diagnostics::{Diagnostic, Severity};
+use crate::diagnostics::Diagnostic;
 use crate::http::snapshot::{Resource, Snapshot};
 use crate::load as build;
 use crate::render::{self, PageId};
-
-/// How many bytes of pages rendered on request are held, counting their
-/// compressed variants. A page let go is rendered again at its next
-/// request.
-pub const ON_DEMAND_BYTES: usize = 8 * 1024 * 1024;
 
 /// (mtime, size) of a file, to notice changes events missed.
 pub(super) type Stamp = (SystemTime, u64);
@@ -54,38 +51,6 @@ pub struct CheckState {
     pub(super) load_warnings: LoadWarnings,
     /// Tells the check thread a batch was applied.
     pub(super) check_ack: Option<mpsc::SyncSender<()>>,
-}
-
-/// Pages rendered on request that are held, oldest first, with their
-/// sizes: the oldest go when they pass [`ON_DEMAND_BYTES`].
-#[derive(Debug, Default)]
-pub struct OnDemandPages {
-    held: VecDeque<(String, usize)>,
-    /// The sum of the sizes in `held`.
-    bytes: usize,
-}
-
-impl OnDemandPages {
-    /// Notes a page just rendered; returns the paths to let go.
-    pub(super) fn hold(&mut self, path: &str, size: usize) -> Vec<String> {
-        self.held.push_back((path.to_string(), size));
-        self.bytes += size;
-        let mut evicted = Vec::new();
-        while self.bytes > ON_DEMAND_BYTES {
-            let Some((old, bytes)) = self.held.pop_front() else {
-                break;
-            };
-            self.bytes -= bytes;
-            evicted.push(old);
-        }
-        evicted
-    }
-
-    /// Forgets every held page (a full load dropped them).
-    pub(super) fn clear(&mut self) {
-        self.held.clear();
-        self.bytes = 0;
-    }
 }
 
 /// What is wrong with the content and the config: shown in `/healthz`,
@@ -546,311 +511,6 @@ impl Publisher {
         }
     }
 
-    /// Re-examines one path and updates the catalog: a file is re-read, a
-    /// folder walked, a missing path dropped with everything under it.
-    pub(super) fn apply_path(&mut self, rel: &str) -> Change {
-        self.saved.dirty = true;
-        let full = self.config.content.dir.join(rel);
-        let mut change = Change::default();
-        // A path inside a hidden or ignored folder, or a link outside the tree, is not content.
-        if rules::is_ignored(rel, &self.config) {
-            return change;
-        }
-        match std::fs::metadata(&full) {
-            Ok(m) if m.is_dir() => {
-                let inside = full
-                    .canonicalize()
-                    .map(|c| c.starts_with(&self.root))
-                    .unwrap_or(false);
-                if !inside {
-                    return change;
-                }
-                self.folder_walked = true;
-                // A folder now: whatever was recorded under its path as a file goes.
-                self.problems.by_path.remove(rel);
-                self.stamps.remove(rel);
-                let mut listing = scan::scan_folder(&self.config, rel);
-                // Watched again even when known: a folder deleted and made
-                // again under its name lost its watch.
-                let _ = self.watch_folders(&listing.folders, true);
-                // Logged; /healthz lists them from the next whole walk on.
-                self.log_folder_walk_problems(std::mem::take(&mut listing.problems));
-                // (A top-level folder lists itself, unless it is a second
-                // name for another.)
-                for c in &listing.categories {
-                    change.merge(self.catalog.add_category(c));
-                }
-                // Files that vanished from the folder meanwhile, with their
-                // recorded problems (a folder replaced by another of the same name).
-                let present: HashSet<&str> = listing.files.iter().map(String::as_str).collect();
-                for old in self.catalog.paths_under(rel) {
-                    if !present.contains(old.as_str()) {
-                        change.merge(self.drop_file(&old));
-                    }
-                }
-                let prefix = format!("{rel}/");
-                self.problems
-                    .by_path
-                    .retain(|k, _| !k.starts_with(&prefix) || present.contains(k.as_str()));
-                self.stamps
-                    .retain(|k, _| !k.starts_with(&prefix) || present.contains(&**k));
-                for f in &listing.files {
-                    change.merge(self.load_file(f));
-                }
-            }
-            Ok(m) if m.is_file() || !m.is_dir() => {
-                if rules::kind_of(rel).is_some() {
-                    let inside = full
-                        .canonicalize()
-                        .map(|c| c.starts_with(&self.root))
-                        .unwrap_or(false);
-                    if inside {
-                        change.merge(self.load_file(rel));
-                    } else {
-                        change.merge(self.drop_file(rel));
-                    }
-                }
-            }
-            Ok(_) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                change.merge(self.drop_file(rel));
-                for old in self.catalog.paths_under(rel) {
-                    change.merge(self.drop_file(&old));
-                }
-                let prefix = format!("{rel}/");
-                self.problems.by_path.retain(|k, _| !k.starts_with(&prefix));
-                self.stamps.retain(|k, _| !k.starts_with(&prefix));
-                self.folders.retain(|f| f != rel && !f.starts_with(&prefix));
-                if !rel.contains('/') && self.catalog.has_category(rel) {
-                    change.merge(self.catalog.remove_category(rel));
-                    self.drop_category_pages(rel);
-                }
-            }
-            Err(e) => {
-                let d = Diagnostic {
-                    path: full.clone(),
-                    position: None,
-                    severity: Severity::Error,
-                    message: format!("cannot read: {e}"),
-                };
-                log_problem(&d);
-                self.problems.by_path.insert(rel.to_string(), vec![d]);
-            }
-        }
-        change
-    }
-
-    pub(super) fn drop_category_pages(&mut self, category: &str) {
-        let mut prefixes = vec![format!("/{category}/")];
-        for v in &self.config.site.variants {
-            prefixes.push(format!("/{}/{category}/", v.segment()));
-        }
-        let gone = &mut self.gone_feeds;
-        self.resources.retain(|k, _| {
-            let keep = !prefixes.iter().any(|p| k.starts_with(p.as_str()));
-            if !keep {
-                gone.push(k.clone());
-            }
-            keep
-        });
-        self.remove_output(category);
-        for v in self.config.site.variants.clone() {
-            self.remove_output(&format!("{}/{category}", v.segment()));
-        }
-    }
-
-    pub(super) fn drop_file(&mut self, rel: &str) -> Change {
-        self.check.unchecked.remove(rel);
-        self.problems.by_path.remove(rel);
-        self.stamps.remove(rel);
-        self.catalog.remove(rel)
-    }
-
-    pub(super) fn load_file(&mut self, rel: &str) -> Change {
-        let was_unchecked = self.check.unchecked.remove(rel);
-        let full = self.config.content.dir.join(rel);
-        match article::load(&self.config.content.dir, rel, &self.config) {
-            Ok(parsed) => {
-                if let Some(s) = parsed.stamp {
-                    self.stamps.insert(Arc::from(rel), s);
-                }
-                self.record_warnings(rel, parsed.warnings);
-                if self
-                    .catalog
-                    .get(rel)
-                    .and_then(Held::full)
-                    .is_some_and(|old| **old == parsed.article)
-                {
-                    return Change::default();
-                }
-                self.catalog.upsert(parsed.article)
-            }
-            Err(_) if std::fs::symlink_metadata(&full).is_err() => {
-                // Gone between the event and the read: a deletion, not an error.
-                self.drop_file(rel)
-            }
-            Err(d) => {
-                // The last good version (if any) stays published; the next
-                // event on this file re-reads it. A version only indexed
-                // quickly was never checked, so it is no good version.
-                if let Some(s) = stamp_of(&full) {
-                    self.stamps.insert(Arc::from(rel), s);
-                }
-                log_problem(&d);
-                self.problems.by_path.insert(rel.to_string(), vec![d]);
-                let mut change = Change {
-                    site: true,
-                    ..Default::default()
-                };
-                if was_unchecked {
-                    change.merge(self.catalog.remove(rel));
-                }
-                change
-            }
-        }
-    }
-
-    /// Applies a batch of touched paths and publishes the result.
-    pub fn apply_paths(&mut self, paths: &[String]) {
-        // If the content directory itself is gone, these are the echoes of
-        // its removal: keep the last good feeds rather than deleting
-        // article by article.
-        if std::fs::metadata(&self.config.content.dir).is_err() {
-            self.reconcile();
-            return;
-        }
-        let started = Instant::now();
-        let mut change = Change::default();
-        for rel in paths {
-            change.merge(self.apply_path(rel));
-        }
-        self.regenerate(change, started);
-    }
-
-    pub(super) fn regenerate(&mut self, change: Change, started: Instant) {
-        // An event may have read the last quickly indexed file in full.
-        self.note_if_all_checked();
-        let now = self.clock.now();
-        // Articles that came due since the last render count as changes too.
-        let mut change = change;
-        change.merge(self.catalog.due_between(self.rendered_at, now));
-        if change.is_empty() {
-            self.publish_health();
-            return;
-        }
-        let mut pages = render::affected_pages(&self.config, &self.catalog, &change, now);
-        // Pages rendered on request are rendered again only while held; a
-        // list of every tag or author is let go instead (its next request
-        // renders it), so an edit costs the same with 5,000 tags as with 5.
-        // One whose term has no published article left is gone (404).
-        // A tag's or author's feed with WebSub subscribers is rendered
-        // too, and, when external hubs are pinged, every feed of a term
-        // the change touched: a ping says which feeds' bytes changed.
-        let claimed = render::claimed_paths(&self.config, &self.catalog);
-        let announced = |p: &PageId| match (&self.hub, p.original()) {
-            (Some(hub), PageId::TermFeed(..) | PageId::Feed(..)) => {
-                hub.pings_hubs() || hub.is_watched(&p.path())
-            }
-            _ => false,
-        };
-        pages.retain(|p| {
-            !p.is_on_demand()
-                || ((self.resources.contains_key(&p.path()) || announced(p))
-                    && !render::shadowed(&claimed, p))
-        });
-        let fresh: Vec<String> = pages
-            .iter()
-            .filter(|p| p.is_on_demand())
-            .map(PageId::path)
-            .filter(|path| !self.resources.contains_key(path))
-            .collect();
-        // A variant's pages are let go too, but for feeds the hubs are
-        // told of: an edit costs the same with variants on as off, and a
-        // variant's page is rendered at its next request.
-        let let_go = |p: &PageId| {
-            matches!(p.original(), PageId::TermList(_))
-                || (matches!(p, PageId::Variant(..)) && !announced(p))
-        };
-        for p in pages.iter().filter(|p| let_go(p)) {
-            self.resources.remove(&p.path());
-        }
-        pages.retain(|p| !let_go(p));
-        let gone: Vec<String> = pages
-            .iter()
-            .filter(|p| !render::exists(&self.catalog, p, now))
-            .map(PageId::path)
-            .collect();
-        self.remove_output_pages(&gone);
-        for path in &gone {
-            let watched = self.hub.as_ref().is_some_and(|h| h.is_watched(path));
-            if self.resources.remove(path).is_some() || watched {
-                self.gone_feeds.push(path.clone());
-            }
-        }
-        pages.retain(|p| render::exists(&self.catalog, p, now));
-        let changed = self.render_pages(&pages, now);
-        // Pages rendered for the hubs are held like those rendered on request.
-        for path in fresh {
-            let Some(size) = self.resources.get(&path).map(|r| r.identity.body.len()) else {
-                continue;
-            };
-            for old in self.on_demand.hold(&path, size * 3 / 2) {
-                if self.hub.as_ref().is_some_and(|h| h.is_watched(&old)) {
-                    continue;
-                }
-                self.resources.remove(&old);
-            }
-        }
-        self.finish_regeneration(started, now, false);
-        self.announce(changed);
-    }
-
-    /// The page at a decoded request path that is rendered on request: the
-    /// held one, or rendered now at the snapshot's time (so it agrees with
-    /// every other page served), held within [`ON_DEMAND_BYTES`] and
-    /// published. `None` when there is no such page.
-    pub(super) fn render_on_request(&mut self, path: &str) -> Option<Arc<Resource>> {
-        if let Some(r) = self.resources.get(path) {
-            return Some(Arc::clone(r));
-        }
-        let page = PageId::at(&self.config, &self.catalog, path)?;
-        if !page.is_on_demand() {
-            // Served from the snapshot, or not at all (a feed format the
-            // config turned off, say).
-            return None;
-        }
-        let claimed = render::claimed_paths(&self.config, &self.catalog);
-        if render::shadowed(&claimed, &page) {
-            return None;
-        }
-        let now = self.rendered_at;
-        if !render::exists(&self.catalog, &page, now) {
-            return None;
-        }
-        self.render_pages(std::slice::from_ref(&page), now);
-        let res = Arc::clone(self.resources.get(path)?);
-        if res.identity.body.is_empty() {
-            // Its article could not be read just now: no page, rather than
-            // an empty one; the next request tries again.
-            self.resources.remove(path);
-            return None;
-        }
-        // Its gzip and brotli variants, made next, add about half its size.
-        let size = res.identity.body.len() * 3 / 2;
-        for old in self.on_demand.hold(path, size) {
-            // A feed with WebSub subscribers stays: changes are pushed from it.
-            if self.hub.as_ref().is_some_and(|h| h.is_watched(&old)) {
-                continue;
-            }
-            self.resources.remove(&old);
-        }
-        self.publish_health();
-        if self.serving {
-            self.compress_pending();
-        }
-        Some(res)
-    }
-
     /// Reloads the config file. A config that fails keeps the old one in
     /// force and shows the error in `/healthz`.
     pub fn reload_config(&mut self) {
@@ -896,10 +556,5 @@ impl Publisher {
             let all: Vec<String> = self.resources.keys().cloned().collect();
             self.write_output(&all);
         }
-    }
-
-    /// Publishes articles that came due.
-    pub fn publish_due(&mut self) {
-        self.regenerate(Change::default(), Instant::now());
     }
 }
