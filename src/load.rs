@@ -302,7 +302,7 @@ pub struct HydratedFile {
     /// Path relative to `content.dir`.
     pub rel: String,
     /// (modification time, size) as read.
-    pub stamp: Option<(std::time::SystemTime, u64)>,
+    pub stamp: Option<crate::content::read::Stamp>,
     /// What the full read found to warn about.
     pub warnings: Vec<Diagnostic>,
 }

@@ -491,7 +491,7 @@ mod tests {
         assert!(text.len() > QUICK_READ);
         let p = quick_load("news/a.md", text.as_bytes(), &config).unwrap();
         assert_eq!(p.phase, Phase::Quick);
-        assert_eq!(p.stamp.map(|s| s.1), Some(text.len() as u64));
+        assert_eq!(p.stamp.map(|s| s.size()), Some(text.len() as u64));
         assert_eq!(p.entry, full("news/a.md", &text, &config).unwrap().entry);
     }
 
@@ -524,8 +524,8 @@ mod tests {
     fn quick_load_of_an_export_without_a_timestamp_is_dated_by_its_mtime() {
         let config = config();
         let p = quick_load("news/a.txt", "标题\n\n第一段正文。\n".as_bytes(), &config).unwrap();
-        let (mtime, _) = p.stamp.expect("read with fstat, for the date");
-        let mtime = DateTime::<chrono::Utc>::from(mtime).timestamp();
+        let stamp = p.stamp.expect("read with fstat, for the date");
+        let mtime = DateTime::<chrono::Utc>::from(stamp.mtime()).timestamp();
         assert_eq!(p.entry.date.timestamp(), mtime);
     }
 

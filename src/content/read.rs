@@ -5,13 +5,55 @@
 
 use std::io::{Read, Seek};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
 
 use chrono::{DateTime, FixedOffset};
 
 use crate::diagnostics::Diagnostic;
 
-/// A file's (modification time, size), to notice changes events missed.
-pub type Stamp = (std::time::SystemTime, u64);
+/// A file's modification time and size, as `stat` gives them: a file whose
+/// stamp is unchanged is taken as unchanged, to notice changes events
+/// missed. The daemon holds one per file, so it is kept to 16 bytes: the
+/// time as nanoseconds from the epoch (negative before it; times beyond
+/// ±292 years from it are clamped).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Stamp {
+    mtime_ns: i64,
+    size: u64,
+}
+
+impl Stamp {
+    /// The stamp of a file modified at `mtime` and `size` bytes long.
+    pub fn new(mtime: SystemTime, size: u64) -> Stamp {
+        let clamp = |n: u128| i64::try_from(n).unwrap_or(i64::MAX);
+        let mtime_ns = match mtime.duration_since(SystemTime::UNIX_EPOCH) {
+            Ok(after) => clamp(after.as_nanos()),
+            Err(before) => -clamp(before.duration().as_nanos()),
+        };
+        Stamp { mtime_ns, size }
+    }
+
+    /// The stamp of a file's metadata; `None` where the platform gives no
+    /// modification time.
+    pub fn of(meta: &std::fs::Metadata) -> Option<Stamp> {
+        Some(Stamp::new(meta.modified().ok()?, meta.len()))
+    }
+
+    /// The modification time, to the nanosecond.
+    pub fn mtime(&self) -> SystemTime {
+        let ns = Duration::from_nanos(self.mtime_ns.unsigned_abs());
+        if self.mtime_ns >= 0 {
+            SystemTime::UNIX_EPOCH + ns
+        } else {
+            SystemTime::UNIX_EPOCH - ns
+        }
+    }
+
+    /// The size in bytes.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+}
 
 /// A whole file read: its bytes, modification time and stamp.
 type FileRead = (Vec<u8>, Option<DateTime<FixedOffset>>, Option<Stamp>);
@@ -226,7 +268,7 @@ pub(crate) fn finish_read(
     file.take(want).read_to_end(bytes).map_err(cannot)?;
     let modified = meta.modified().ok();
     let mtime = modified.map(|t| DateTime::<chrono::Utc>::from(t).fixed_offset());
-    Ok((mtime, modified.map(|t| (t, meta.len()))))
+    Ok((mtime, modified.map(|t| Stamp::new(t, meta.len()))))
 }
 
 /// Decodes file bytes: UTF-8 (BOM optional), UTF-16 with BOM, else GB18030.
@@ -266,4 +308,36 @@ pub fn decode(bytes: &[u8]) -> Result<String, String> {
         return Err("binary file (contains NUL bytes)".into());
     }
     Ok(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stamp_keeps_a_files_time_to_the_nanosecond_on_both_sides_of_the_epoch() {
+        for (secs, nanos, after) in [(1_764_800_000, 123_456_789, true), (86_400, 1, false)] {
+            let t = if after {
+                SystemTime::UNIX_EPOCH + Duration::new(secs, nanos)
+            } else {
+                SystemTime::UNIX_EPOCH - Duration::new(secs, nanos)
+            };
+            let s = Stamp::new(t, 42);
+            assert_eq!((s.mtime(), s.size()), (t, 42));
+            // One nanosecond or one byte apart is a change.
+            assert_ne!(s, Stamp::new(t + Duration::from_nanos(1), 42));
+            assert_ne!(s, Stamp::new(t, 43));
+        }
+    }
+
+    #[test]
+    fn stamp_of_a_file_is_its_stat() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.md");
+        std::fs::write(&path, "hello").unwrap();
+        let meta = std::fs::metadata(&path).unwrap();
+        let s = Stamp::of(&meta).unwrap();
+        assert_eq!((s.mtime(), s.size()), (meta.modified().unwrap(), 5));
+        assert_eq!(std::mem::size_of::<Stamp>(), 16);
+    }
 }

@@ -29,11 +29,11 @@ use crate::load as build;
 use crate::render::{self, PageId};
 
 /// (mtime, size) of a file, to notice changes events missed.
-pub(super) type Stamp = (SystemTime, u64);
+pub(super) use crate::content::read::Stamp;
 
 pub(super) fn stamp_of(path: &Path) -> Option<Stamp> {
     let m = std::fs::metadata(path).ok()?;
-    Some((m.modified().ok()?, m.len()))
+    Stamp::of(&m)
 }
 
 /// Where the quick first index and its background full check stand.

@@ -145,7 +145,7 @@ impl Publisher {
             // reads it in full anyway, is left to stamp it.
             if known.is_none()
                 && self.check.unchecked.contains(f.as_str())
-                && s.is_some_and(|(mtime, _)| mtime < since)
+                && s.is_some_and(|s| s.mtime() < since)
             {
                 continue;
             }

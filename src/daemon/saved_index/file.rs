@@ -168,8 +168,8 @@ pub fn fingerprint(config: &Config, root: &Path) -> [u8; 32] {
 }
 
 fn stamp_record(s: &Stamp) -> Option<(u64, u32, u64)> {
-    let since = s.0.duration_since(SystemTime::UNIX_EPOCH).ok()?;
-    Some((since.as_secs(), since.subsec_nanos(), s.1))
+    let since = s.mtime().duration_since(SystemTime::UNIX_EPOCH).ok()?;
+    Some((since.as_secs(), since.subsec_nanos(), s.size()))
 }
 
 /// Writes `files` and `categories` to `path`, through a temporary file
@@ -475,7 +475,7 @@ fn decode(block: &[u8], content_dir: &Path, site: &Site) -> Result<Vec<SavedFile
             .with_link(r.link)
             .with_names(&r.tags, &r.authors);
             let stamp = r.stamp.map(|(secs, nanos, size)| {
-                (SystemTime::UNIX_EPOCH + Duration::new(secs, nanos), size)
+                Stamp::new(SystemTime::UNIX_EPOCH + Duration::new(secs, nanos), size)
             });
             let warnings = r
                 .warnings

@@ -172,10 +172,7 @@ impl Publisher {
                 let stamp = if failed {
                     None
                 } else {
-                    self.stamps
-                        .get(rel)
-                        .copied()
-                        .filter(|(mtime, _)| *mtime < racy)
+                    self.stamps.get(rel).copied().filter(|s| s.mtime() < racy)
                 };
                 let warnings = match problems {
                     Some(ds) if !failed => ds.clone(),
