@@ -474,8 +474,12 @@ fn decode(block: &[u8], content_dir: &Path, site: &Site) -> Result<Vec<SavedFile
             )
             .with_link(r.link)
             .with_names(&r.tags, &r.authors);
-            let stamp = r.stamp.map(|(secs, nanos, size)| {
-                Stamp::new(SystemTime::UNIX_EPOCH + Duration::new(secs, nanos), size)
+            // A time past what SystemTime holds is no stamp: the survey
+            // reads the file again.
+            let stamp = r.stamp.and_then(|(secs, nanos, size)| {
+                let since =
+                    Duration::from_secs(secs).checked_add(Duration::from_nanos(nanos.into()))?;
+                Some(Stamp::new(SystemTime::UNIX_EPOCH.checked_add(since)?, size))
             });
             let warnings = r
                 .warnings
@@ -495,4 +499,49 @@ fn decode(block: &[u8], content_dir: &Path, site: &Site) -> Result<Vec<SavedFile
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(rel: &str, stamp: Option<(u64, u32, u64)>) -> Record<'_> {
+        let time = || Time {
+            secs: 1_700_000_000,
+            nanos: 0,
+            offset: 8 * 3600,
+        };
+        Record {
+            rel,
+            category: "news",
+            slug: "a",
+            date: time(),
+            updated: time(),
+            id: "urn:x",
+            draft: false,
+            tags: vec!["t"],
+            authors: vec![],
+            link: None,
+            stamp,
+            warnings: vec![],
+        }
+    }
+
+    #[test]
+    fn a_stamp_past_what_the_clock_holds_is_read_as_none_not_a_panic() {
+        let config = Config::parse(
+            Path::new("/cfg/herald.toml"),
+            "[site]\ntitle = \"T\"\nbase_url = \"https://feeds.example.cn\"\n",
+        )
+        .unwrap();
+        let records = vec![
+            record("news/a.md", Some((1_700_000_000, 123_456_789, 42))),
+            record("news/b.md", Some((u64::MAX, 999_999_999, 42))),
+        ];
+        let block = postcard::to_stdvec(&records).unwrap();
+        let files = decode(&block, Path::new("/c"), &config.site).unwrap();
+        let want = SystemTime::UNIX_EPOCH + Duration::new(1_700_000_000, 123_456_789);
+        assert_eq!(files[0].stamp, Some(Stamp::new(want, 42)));
+        assert_eq!(files[1].stamp, None);
+    }
 }
