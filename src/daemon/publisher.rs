@@ -29,7 +29,7 @@ use crate::load as build;
 use crate::render::{self, PageId};
 
 /// (mtime, size) of a file, to notice changes events missed.
-pub(super) use crate::content::read::Stamp;
+use crate::content::read::Stamp;
 
 pub(super) fn stamp_of(path: &Path) -> Option<Stamp> {
     let m = std::fs::metadata(path).ok()?;

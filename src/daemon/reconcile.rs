@@ -5,11 +5,12 @@ use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant, SystemTime};
 
-use super::publisher::{stamp_of, Stamp};
+use super::publisher::stamp_of;
 use super::*;
 use crate::catalog::Change;
 use crate::catalog::Held;
 use crate::config::Config;
+use crate::content::read::Stamp;
 use crate::content::walk as scan;
 
 /// How often the reconcile scan runs in event mode.

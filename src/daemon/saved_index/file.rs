@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use crate::article::{category_name, Entry};
 use crate::catalog::Prepared;
 use crate::config::{Config, Site};
-use crate::daemon::publisher::Stamp;
+use crate::content::read::Stamp;
 use crate::diagnostics::{Diagnostic, Severity};
 
 const MAGIC: &[u8] = b"herald index\n";
