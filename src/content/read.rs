@@ -39,6 +39,12 @@ impl Stamp {
         Some(Stamp::new(meta.modified().ok()?, meta.len()))
     }
 
+    /// The stamp of the file at `path` (links followed); `None` when it
+    /// cannot be read.
+    pub fn at(path: &Path) -> Option<Stamp> {
+        Stamp::of(&std::fs::metadata(path).ok()?)
+    }
+
     /// The modification time, to the nanosecond.
     pub fn mtime(&self) -> SystemTime {
         let ns = Duration::from_nanos(self.mtime_ns.unsigned_abs());
@@ -338,6 +344,8 @@ mod tests {
         let meta = std::fs::metadata(&path).unwrap();
         let s = Stamp::of(&meta).unwrap();
         assert_eq!((s.mtime(), s.size()), (meta.modified().unwrap(), 5));
+        assert_eq!(Stamp::at(&path), Some(s));
+        assert_eq!(Stamp::at(&dir.path().join("gone.md")), None);
         assert_eq!(std::mem::size_of::<Stamp>(), 16);
     }
 }

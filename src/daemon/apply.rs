@@ -7,9 +7,10 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::problems::log_problem;
-use super::publisher::{stamp_of, Publisher};
+use super::publisher::Publisher;
 use crate::article;
 use crate::catalog::{Change, Held};
+use crate::content::read::Stamp;
 use crate::content::{rules, walk as scan};
 use crate::diagnostics::{Diagnostic, Severity};
 use crate::render::{self, PageId};
@@ -179,7 +180,7 @@ impl Publisher {
                 // The last good version (if any) stays published; the next
                 // event on this file re-reads it. A version only indexed
                 // quickly was never checked, so it is no good version.
-                if let Some(s) = stamp_of(&full) {
+                if let Some(s) = Stamp::at(&full) {
                     self.stamps.insert(Arc::from(rel), s);
                 }
                 log_problem(&d);

@@ -5,7 +5,7 @@
 //! `on_request.rs`.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::Arc;
@@ -22,19 +22,12 @@ use super::*;
 use crate::article::{Depth, Phase, Reading};
 use crate::catalog::{Catalog, CatalogBuilder};
 use crate::config::Config;
+use crate::content::read::Stamp;
 use crate::content::watch::{self, Mode};
 use crate::diagnostics::Diagnostic;
 use crate::http::snapshot::{Resource, Snapshot};
 use crate::load as build;
 use crate::render::{self, PageId};
-
-/// (mtime, size) of a file, to notice changes events missed.
-use crate::content::read::Stamp;
-
-pub(super) fn stamp_of(path: &Path) -> Option<Stamp> {
-    let m = std::fs::metadata(path).ok()?;
-    Stamp::of(&m)
-}
 
 /// Where the quick first index and its background full check stand.
 #[derive(Debug, Default)]
@@ -177,7 +170,7 @@ impl Publisher {
             _watchers: None,
             early_watchers: None,
         };
-        p.config_stamp = stamp_of(&p.config_path);
+        p.config_stamp = Stamp::at(&p.config_path);
         p.full_load();
         p
     }
@@ -191,7 +184,7 @@ impl Publisher {
             self.watch();
         }
         self.deny_unserved_topics();
-        if stamp_of(&self.config_path) != self.config_stamp {
+        if Stamp::at(&self.config_path) != self.config_stamp {
             self.reload_config();
         } else {
             self.reconcile_in_background();

@@ -5,7 +5,6 @@ use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant, SystemTime};
 
-use super::publisher::stamp_of;
 use super::*;
 use crate::catalog::Change;
 use crate::catalog::Held;
@@ -37,7 +36,7 @@ impl Survey {
             Ok(l) => l
                 .files
                 .iter()
-                .map(|f| stamp_of(&config.content.dir.join(f)))
+                .map(|f| Stamp::at(&config.content.dir.join(f)))
                 .collect(),
             Err(_) => Vec::new(),
         };
