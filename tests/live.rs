@@ -703,24 +703,40 @@ fn article_with_id(title: &str, date: &str, id: &str) -> String {
 #[test]
 fn duplicate_ids_stay_equal_to_herald_build_as_files_come_and_go() {
     let site = Site::new();
-    site.write(
-        "sports/b.md",
-        &article_with_id("Second holder", DATE, "same"),
+    let tagged = article_with_id("Second holder", DATE, "same").replace(
+        "id = ",
+        "tags = [\"Relay\"]\nauthors = [\"Ann Lee\"]\nid = ",
     );
+    site.write("sports/b.md", &tagged);
     site.write("news/other.md", &article("Resident", DATE));
     let d = Daemon::start_watching(&site);
     wait_for(&d, &["/sports/rss.xml"], &["Second holder"], &[]);
+    let guid_in = |url: &str| {
+        let body = d.get_ok(url).unwrap();
+        let text = body.text();
+        let at = text.find("<guid").expect("an item");
+        let end = at + text[at..].find("</guid>").unwrap();
+        text[at..end].rsplit('>').next().unwrap().to_string()
+    };
+    assert_eq!(guid_in("/tags/relay/rss.xml"), "same");
 
     // news/a.md sorts first, so from now on sports/b.md is published
-    // under a derived id: the sports feeds change without a sports file changing.
+    // under a derived id: the sports feeds, and those of its tag and
+    // author, change without a file of theirs changing.
     site.write("news/a.md", &article_with_id("First holder", DATE, "same"));
     wait_for(&d, BOTH, &["First holder"], &[]);
     wait_equal_to_build(&site, &d, "built-1", DEADLINE);
+    for feed in ["/tags/relay/rss.xml", "/authors/ann-lee/rss.xml"] {
+        assert!(guid_in(feed).starts_with("same-"), "{feed}");
+    }
 
     // And back: with news/a.md gone, sports/b.md gets its own id again.
     std::fs::remove_file(site.path("news/a.md")).unwrap();
     wait_for(&d, BOTH, &[], &["First holder"]);
     wait_equal_to_build(&site, &d, "built-2", DEADLINE);
+    for feed in ["/tags/relay/rss.xml", "/authors/ann-lee/rss.xml"] {
+        assert_eq!(guid_in(feed), "same", "{feed}");
+    }
 }
 
 #[test]

@@ -31,7 +31,8 @@ impl Catalog {
     }
 
     /// Articles sharing an id change each other's published id (the first
-    /// path keeps it), so their categories are affected too.
+    /// path keeps it), so every feed that lists one of them is affected
+    /// too: its category's, and its tags' and authors'.
     pub(super) fn note_id_sharers(&self, rel: &str, change: &mut Change) {
         let Some(article) = self.articles.get(rel) else {
             return;
@@ -44,6 +45,9 @@ impl Catalog {
                 let category = &a.entry().category;
                 if !category.is_empty() {
                     change.categories.insert(category.to_string());
+                }
+                if !a.entry().draft {
+                    change.note_terms(a.entry(), None);
                 }
             }
         }

@@ -701,6 +701,30 @@ mod tests {
     }
 
     #[test]
+    fn a_shared_id_changing_hands_touches_the_other_articles_term_feeds() {
+        let mut c = Catalog::new();
+        let mut a = art("a/1.md", "2025-01-01T00:00:00Z");
+        a.entry = a.entry.clone().with_names(&["Alpha"], &["Ann"]);
+        a.entry.id = "same".into();
+        let mut b = art("b/1.md", "2025-01-01T00:00:00Z");
+        b.entry = b.entry.clone().with_names(&["Beta"], &["Bob"]);
+        b.entry.id = "same".into();
+        c.upsert(b.clone());
+        let bs_feeds = [
+            (Taxonomy::Tags, taxonomy::key("Beta")),
+            (Taxonomy::Authors, taxonomy::key("Bob")),
+        ];
+        // b's published id gains a suffix when a arrives and loses it when
+        // a goes: b's tag and author feeds list that id.
+        for change in [c.upsert(a.clone()), c.remove("a/1.md")] {
+            assert!(change.categories.contains("b"));
+            for feed in &bs_feeds {
+                assert!(change.terms.contains(feed), "{feed:?} in {change:?}");
+            }
+        }
+    }
+
+    #[test]
     fn slim_articles_keep_their_place_and_windows_cover_every_feed() {
         let mut c = Catalog::new();
         for i in 0..5 {
