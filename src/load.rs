@@ -230,9 +230,34 @@ pub fn load_content_meta(config: &Config) -> Result<Loaded, LoadError> {
 /// One warning per article whose id repeats an earlier path's, and one
 /// for each of two articles that share a page path.
 pub fn duplicate_warnings(config: &Config, catalog: &Catalog) -> Vec<Diagnostic> {
-    catalog
-        .duplicate_ids()
-        .into_iter()
+    duplicate_diagnostics(
+        config,
+        catalog,
+        catalog.duplicate_ids(),
+        catalog.duplicate_pages(),
+    )
+}
+
+/// The warnings of [`duplicate_warnings`] that involve the article at
+/// `rel` (one file changed: the others' are as they were).
+pub fn duplicate_warnings_of(config: &Config, catalog: &Catalog, rel: &str) -> Vec<Diagnostic> {
+    duplicate_diagnostics(
+        config,
+        catalog,
+        catalog.duplicate_ids_of(rel),
+        catalog.duplicate_pages_of(rel),
+    )
+}
+
+/// Warnings for duplicate ids and pages, each (path, id or page, the
+/// path that keeps it).
+fn duplicate_diagnostics(
+    config: &Config,
+    catalog: &Catalog,
+    ids: Vec<(String, String, String)>,
+    pages: Vec<(String, String, String)>,
+) -> Vec<Diagnostic> {
+    ids.into_iter()
         .map(|(rel, id, first)| {
             let derived = catalog
                 .get(&rel)
@@ -247,7 +272,7 @@ pub fn duplicate_warnings(config: &Config, catalog: &Catalog) -> Vec<Diagnostic>
                 ),
             }
         })
-        .chain(catalog.duplicate_pages().into_iter().flat_map(|(rel, page, owner)| {
+        .chain(pages.into_iter().flat_map(|(rel, page, owner)| {
             let warn = |at: &str, message: String| {
                 Diagnostic::warning(&config.content.dir.join(at), None, message)
             };

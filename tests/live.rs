@@ -709,7 +709,7 @@ fn duplicate_ids_stay_equal_to_herald_build_as_files_come_and_go() {
     );
     site.write("sports/b.md", &tagged);
     site.write("news/other.md", &article("Resident", DATE));
-    let d = Daemon::start_watching(&site);
+    let d = Daemon::spawn_watching(&site);
     wait_for(&d, &["/sports/rss.xml"], &["Second holder"], &[]);
     let guid_in = |url: &str| {
         let body = d.get_ok(url).unwrap();
@@ -729,6 +729,19 @@ fn duplicate_ids_stay_equal_to_herald_build_as_files_come_and_go() {
     for feed in ["/tags/relay/rss.xml", "/authors/ann-lee/rss.xml"] {
         assert!(guid_in(feed).starts_with("same-"), "{feed}");
     }
+    // The log says which file lost its id, to what, and to whom.
+    let b = site.path("sports/b.md");
+    eventually("the duplicate id logged", DEADLINE, || {
+        d.log()
+            .lines()
+            .any(|l| {
+                l.contains("WARN")
+                    && l.contains(&*b.to_string_lossy())
+                    && l.contains("duplicate id \"same\" (also used by news/a.md)")
+            })
+            .then_some(())
+            .ok_or(d.log())
+    });
 
     // And back: with news/a.md gone, sports/b.md gets its own id again.
     std::fs::remove_file(site.path("news/a.md")).unwrap();

@@ -635,6 +635,65 @@ fn of_two_articles_with_one_permalink_the_earlier_path_has_the_page_and_check_wa
 }
 
 #[test]
+fn the_daemon_warns_of_a_shared_permalink_at_start_and_when_a_file_makes_one() {
+    let site = site_with("");
+    let (first, second, third) = (
+        "politics/a/first.md",
+        "politics/b/second.md",
+        "politics/c/third.md",
+    );
+    let shared = |title: &str| md(title, "2025-03-01 09:00", "slug = \"shared\"");
+    site.write(first, &shared("From folder a"));
+    site.write(second, &shared("From folder b"));
+    site.write("politics/other.md", &md("Other", "2025-03-02 09:00", ""));
+    let d = Daemon::spawn_watching(&site);
+    // A warning line naming `rel` that says its page is shared with `other`.
+    let warned = |rel: &str, other: &str| {
+        let log = d.log();
+        log.lines().any(|l| {
+            l.contains("WARN")
+                && l.contains(&*site.path(rel).to_string_lossy())
+                && l.contains("/politics/shared.html")
+                && l.contains(other)
+        })
+    };
+    eventually("both files warned of at start", DEADLINE, || {
+        (warned(first, second) && warned(second, first))
+            .then_some(())
+            .ok_or(d.log())
+    });
+    let at_start = d.log_count("also the permalink of");
+    assert_eq!(at_start, 2, "one warning each:\n{}", d.log());
+
+    // A third file takes the permalink too: it and the page's owner are
+    // warned of; the pair that was there already is not said again.
+    site.write(third, &shared("From folder c"));
+    eventually("the new sharer warned of", DEADLINE, || {
+        (warned(third, first) && warned(first, third))
+            .then_some(())
+            .ok_or(d.log())
+    });
+    assert_eq!(
+        d.log_count("also the permalink of"),
+        at_start + 2,
+        "{}",
+        d.log()
+    );
+    // An edit elsewhere says nothing of them.
+    site.write(
+        "politics/other.md",
+        &md("Other, edited", "2025-03-02 09:00", ""),
+    );
+    d.wait_title("/politics/rss.xml", "Other, edited", true, DEADLINE);
+    assert_eq!(
+        d.log_count("also the permalink of"),
+        at_start + 2,
+        "{}",
+        d.log()
+    );
+}
+
+#[test]
 fn article_pages_have_etags_conditional_requests_compression_and_head_like_the_feeds() {
     let site = site_with("");
     write_newsroom(&site);

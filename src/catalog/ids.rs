@@ -66,6 +66,19 @@ impl Catalog {
         }
     }
 
+    /// The entries of [`Catalog::duplicate_ids`] that involve the article
+    /// at `rel`: its own, when an earlier path has its id, or, when it is
+    /// that earlier path, those of every later one.
+    pub fn duplicate_ids_of(&self, rel: &str) -> Vec<(String, String, String)> {
+        let Some(article) = self.articles.get(rel).map(Held::entry) else {
+            return Vec::new();
+        };
+        let same = self.same_id(&article.id);
+        later_than_first(&same, rel)
+            .map(|later| (later.to_string(), article.id.clone(), same[0].to_string()))
+            .collect()
+    }
+
     /// Articles whose id duplicates that of an earlier path: (path, id, first path).
     pub fn duplicate_ids(&self) -> Vec<(String, String, String)> {
         let mut out = Vec::new();
@@ -90,4 +103,19 @@ impl Catalog {
         out.sort();
         out
     }
+}
+
+/// Of `paths` (sorted, sharing one id or page), those a warning names
+/// when `rel` is among them: `rel` itself if it is not the first, else
+/// every other.
+pub(super) fn later_than_first<'a, P: AsRef<str>>(
+    paths: &'a [P],
+    rel: &'a str,
+) -> impl Iterator<Item = &'a str> + 'a {
+    let first = paths.first().map(AsRef::as_ref);
+    paths
+        .iter()
+        .map(AsRef::as_ref)
+        .skip(1)
+        .filter(move |p| first == Some(rel) || *p == rel)
 }

@@ -224,6 +224,12 @@ impl Catalog {
         builder.finish(categories)
     }
 
+    /// Whether the terms and the page index wait for
+    /// [`Catalog::complete_deferred`].
+    pub fn is_deferred(&self) -> bool {
+        self.deferred.is_some()
+    }
+
     /// Builds the indexes a first load left to build once serving
     /// ([`CatalogBuilder::finish_deferring`]): the terms, and the pages.
     /// Nothing when they are built; every change of the catalog builds
@@ -698,6 +704,46 @@ mod tests {
         );
         c.remove("a/1.md");
         assert_eq!(c.effective_id(&b), "same");
+    }
+
+    #[test]
+    fn the_duplicates_of_each_article_are_those_of_the_catalog_that_name_it() {
+        let mut c = Catalog::new();
+        for (rel, id) in [
+            ("a/1.md", "x"),
+            ("b/1.md", "x"),
+            ("c/1.md", "x"),
+            ("c/2.md", "y"),
+            ("d/1.md", "y"),
+            ("d/2.md", "z"),
+        ] {
+            let mut a = art(rel, "2025-01-01T00:00:00Z");
+            a.entry.id = id.into();
+            c.upsert(a);
+        }
+        let all = c.duplicate_ids();
+        assert_eq!(all.len(), 3, "{all:?}");
+        let mut union = Vec::new();
+        for rel in ["a/1.md", "b/1.md", "c/1.md", "c/2.md", "d/1.md", "d/2.md"] {
+            let of = c.duplicate_ids_of(rel);
+            assert!(
+                of.iter()
+                    .all(|(later, _, first)| later == rel || first == rel),
+                "{rel}: {of:?}"
+            );
+            union.extend(of);
+        }
+        union.sort();
+        union.dedup();
+        assert_eq!(union, all);
+        // The first holder names every later one; a later one only itself.
+        assert_eq!(c.duplicate_ids_of("a/1.md").len(), 2);
+        assert_eq!(
+            c.duplicate_ids_of("c/1.md"),
+            [("c/1.md".into(), "x".into(), "a/1.md".into())]
+        );
+        assert!(c.duplicate_ids_of("d/2.md").is_empty());
+        assert!(c.duplicate_ids_of("gone.md").is_empty());
     }
 
     #[test]

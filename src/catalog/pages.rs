@@ -52,6 +52,33 @@ impl Catalog {
             .find(|a| self.page_of(a.entry()).as_deref() == Some(page))
     }
 
+    /// The entries of [`Catalog::duplicate_pages`] that involve the
+    /// article at `rel`: its own, when an earlier path has its page, or,
+    /// when it has the page, those of every later one.
+    pub fn duplicate_pages_of(&self, rel: &str) -> Vec<(String, String, String)> {
+        let Some(entry) = self.articles.get(rel).map(Held::entry) else {
+            return Vec::new();
+        };
+        let Some(page) = self.page_of(entry).filter(|_| !entry.draft) else {
+            return Vec::new();
+        };
+        let sharing: Vec<&str> = self
+            .pages
+            .get(&id_hash(&page))
+            .into_iter()
+            .flatten()
+            .filter(|p| {
+                self.articles
+                    .get(&***p)
+                    .is_some_and(|a| self.page_of(a.entry()).as_deref() == Some(&*page))
+            })
+            .map(|p| &**p)
+            .collect();
+        super::ids::later_than_first(&sharing, rel)
+            .map(|later| (later.to_string(), page.clone(), sharing[0].to_string()))
+            .collect()
+    }
+
     /// Articles whose page path repeats an earlier path's: (path, page
     /// path, the path that has the page).
     pub fn duplicate_pages(&self) -> Vec<(String, String, String)> {

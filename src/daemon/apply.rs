@@ -170,7 +170,9 @@ impl Publisher {
                 {
                     return Change::default();
                 }
-                self.catalog.upsert(parsed.article)
+                let change = self.catalog.upsert(parsed.article);
+                self.say_duplicates_of(rel);
+                change
             }
             Err(_) if std::fs::symlink_metadata(&full).is_err() => {
                 // Gone between the event and the read: a deletion, not an error.

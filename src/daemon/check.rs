@@ -110,6 +110,7 @@ impl Publisher {
                 );
             }
         }
+        self.say_duplicates_once();
     }
 
     /// Applies full checks of quickly indexed files: a file that fails

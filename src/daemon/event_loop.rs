@@ -57,6 +57,7 @@ impl Publisher {
                 "tags, authors and article pages indexed"
             );
         }
+        self.say_duplicates_once();
         self.start_compressor();
         self.publish_health();
         self.compress_pending();

@@ -8,6 +8,7 @@ use super::*;
 use crate::content::watch::Mode;
 use crate::diagnostics::{Diagnostic, Severity};
 use crate::http::snapshot::{Health, Snapshot};
+use crate::load;
 
 impl Publisher {
     pub(super) fn health(&self) -> Health {
@@ -91,6 +92,37 @@ impl Publisher {
         } else {
             self.log_warnings(&warnings);
             self.problems.by_path.insert(rel.to_string(), warnings);
+        }
+    }
+
+    /// Logs the duplicate ids and pages of the whole catalog, once per
+    /// load, when every file is checked in full and the page index is
+    /// built (within the load's bound, [`LOAD_WARNINGS_LOGGED`]). Until
+    /// then a file's duplicates are not logged as it changes: this logs
+    /// them all.
+    pub(super) fn say_duplicates_once(&mut self) {
+        if !self.check.all_checked || self.check.duplicates_said || self.catalog.is_deferred() {
+            return;
+        }
+        self.check.duplicates_said = true;
+        let mut bounded = LoadWarnings::default();
+        bounded.log(&load::duplicate_warnings(&self.config, &self.catalog));
+        if bounded.held > 0 {
+            tracing::warn!(
+                more = bounded.held,
+                "{} more duplicate id or page warnings were not logged; `herald check` prints every one",
+                bounded.held
+            );
+        }
+    }
+
+    /// Logs what the change of the article at `rel` makes it share with
+    /// others (an id, a page), once this load's duplicates were logged.
+    pub(super) fn say_duplicates_of(&self, rel: &str) {
+        if self.check.duplicates_said {
+            load::duplicate_warnings_of(&self.config, &self.catalog, rel)
+                .iter()
+                .for_each(log_problem);
         }
     }
 

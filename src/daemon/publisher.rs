@@ -39,6 +39,10 @@ pub struct CheckState {
     pub(super) load_gen: Arc<AtomicU64>,
     /// Whether "every file checked in full" was said for this load.
     pub(super) all_checked: bool,
+    /// Whether this load's duplicate ids and pages were logged (once every
+    /// file is checked and the page index built); from then on an edit
+    /// logs those of its file.
+    pub(super) duplicates_said: bool,
     /// The warnings of this load: logged, and held back past
     /// [`LOAD_WARNINGS_LOGGED`].
     pub(super) load_warnings: LoadWarnings,
@@ -202,6 +206,7 @@ impl Publisher {
         let started = Instant::now();
         self.loaded_at = SystemTime::now();
         self.check.all_checked = false;
+        self.check.duplicates_said = false;
         self.check.load_warnings = LoadWarnings::default();
         // A check of the previous load is moot now.
         self.check.load_gen.fetch_add(1, Ordering::SeqCst);
