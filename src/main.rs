@@ -52,8 +52,18 @@ enum Command {
 }
 
 fn init_logging(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+    let mut filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // notify's inotify backend warns when it drops the watch of a folder
+    // that was deleted (the kernel dropped it already): herald handles the
+    // deletion itself, so that line says nothing to an operator. Unless
+    // RUST_LOG names notify, only its errors are logged.
+    let names_notify = std::env::var("RUST_LOG").is_ok_and(|v| v.contains("notify"));
+    if !names_notify {
+        if let Ok(quiet) = "notify::inotify=error".parse() {
+            filter = filter.add_directive(quiet);
+        }
+    }
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(colour_logs())

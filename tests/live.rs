@@ -1032,6 +1032,40 @@ fn warnings_are_logged_once_even_when_an_article_reenters_a_feed() {
 }
 
 #[test]
+fn deleting_folders_logs_no_warning() {
+    let site = Site::new();
+    site.write("news/x.md", &article("Resident", DATE));
+    site.write("sports/a/b/y.md", &article("Deep one", DATE));
+    site.write("news/old/z.md", &article("Nested one", DATE));
+    let d = Daemon::spawn_watching(&site);
+    wait_for(
+        &d,
+        &["/rss.xml"],
+        &["Resident", "Deep one", "Nested one"],
+        &[],
+    );
+    std::fs::remove_dir_all(site.path("sports")).unwrap();
+    std::fs::remove_dir_all(site.path("news/old")).unwrap();
+    wait_for(
+        &d,
+        &["/rss.xml"],
+        &["Resident"],
+        &["Deep one", "Nested one"],
+    );
+    d.assert_404("/sports/rss.xml");
+    // A marker edit after the deletions: once it is served, every line
+    // the deletions caused is in the log.
+    site.write("news/marker.md", &article("Marker", LATER));
+    wait_for(&d, &["/rss.xml"], &["Marker"], &[]);
+    let log = d.log();
+    assert!(
+        !log.lines()
+            .any(|l| l.contains("WARN") || l.contains("ERROR")),
+        "{log}"
+    );
+}
+
+#[test]
 fn walk_problems_are_logged_once_each() {
     use std::os::unix::ffi::OsStrExt;
     let site = Site::new();
