@@ -42,24 +42,26 @@ impl fmt::Display for Taxonomy {
 }
 
 /// The key of a tag or author name: trimmed, runs of whitespace made one
-/// space, lowercased (Unicode), then spaces and `/` made `-`, so the key
-/// is also the term's URL segment (before percent-encoding). Names with
-/// the same key are one term. Empty for a name of only whitespace.
+/// space, lowercased (Unicode, a word-final capital sigma to `ς`), then
+/// spaces, `/` and `\` made `-`, so the key is also the term's URL segment
+/// (before percent-encoding); a key of `.` or `..`, which a URL path
+/// cannot hold as a segment, is `-` or `--`. Names with the same key are
+/// one term. Empty for a name of only whitespace.
 pub fn key(name: &str) -> String {
     let mut out = String::with_capacity(name.len());
     for word in name.split_whitespace() {
         if !out.is_empty() {
             out.push('-');
         }
-        for c in word.chars() {
-            if c == '/' {
-                out.push('-');
-            } else {
-                out.extend(c.to_lowercase());
-            }
+        for c in word.to_lowercase().chars() {
+            out.push(if c == '/' || c == '\\' { '-' } else { c });
         }
     }
-    out
+    match out.as_str() {
+        "." => "-".to_string(),
+        ".." => "--".to_string(),
+        _ => out,
+    }
 }
 
 #[cfg(test)]
@@ -76,5 +78,28 @@ mod tests {
         assert_eq!(key("A/B testing"), "a-b-testing");
         assert_eq!(key("林金彥"), "林金彥");
         assert_eq!(key(" \t "), "");
+    }
+
+    #[test]
+    fn keys_are_url_segments_a_path_keeps() {
+        // A backslash is a separator too (servers and browsers treat it as one).
+        assert_eq!(key("\\back"), "-back");
+        assert_eq!(key("Back\\Slash"), "back-slash");
+        // `.` and `..` would name the folder itself and its parent.
+        assert_eq!(key("."), "-");
+        assert_eq!(key(".."), "--");
+        assert_eq!(key(" .. "), "--");
+        assert_eq!(key("..."), "...");
+        assert_eq!(key(".net"), ".net");
+        assert_eq!(key("a..b"), "a..b");
+    }
+
+    #[test]
+    fn keys_lowercase_words_as_unicode_does() {
+        // A capital sigma ending a word lowercases to the final form, so
+        // the capitalised spelling is the same term as the lowercase one.
+        assert_eq!(key("ΣΊΣΥΦΟΣ"), key("σίσυφος"));
+        assert_eq!(key("ΣΊΣΥΦΟΣ ΟΔΟΣ"), "σίσυφος-οδος");
+        assert_eq!(key("İstanbul"), "i̇stanbul");
     }
 }

@@ -838,3 +838,72 @@ fn a_tag_or_author_path_without_its_slash_redirects_to_the_page() {
     d.assert_404("/tags/nope");
     d.assert_404("/tags/ev/rss");
 }
+
+#[test]
+fn dot_and_backslash_names_get_pages_a_url_can_reach_and_never_replace_the_sites() {
+    let site = site_with("");
+    site.write(
+        "politics/dots.md",
+        &md(
+            "Dotted",
+            "2025-03-01 09:00",
+            "tags = [\"..\", \".\", \"\\\\back\"]\nauthor = \"Back\\\\Slash\"",
+        ),
+    );
+    site.write("politics/plain.md", &md("Plain", "2025-03-02 09:00", ""));
+    let d = Daemon::start(&site.config);
+    // `..` and `.` would name the parent folder and the folder itself:
+    // their keys are `--` and `-`; a backslash folds like a slash.
+    for (tax, key, name) in [
+        ("tags", "--", ".."),
+        ("tags", "-", "."),
+        ("tags", "-back", "\\back"),
+        ("authors", "back-slash", "Back\\Slash"),
+    ] {
+        let page = d.get(&term_path(tax, key, ""));
+        assert_eq!(page.status, 200, "{tax}/{key}/");
+        assert!(
+            page.text().contains(&format!("<h1>{name}</h1>")),
+            "{}",
+            page.text()
+        );
+        let feed = d.get(&term_path(tax, key, "rss.xml"));
+        assert_eq!(
+            rss_titles(&feed.body).unwrap(),
+            ["Dotted"],
+            "{tax}/{key}/rss.xml"
+        );
+    }
+    let list = d.get("/tags/");
+    assert!(!list.text().contains("/tags/./"), "{}", list.text());
+    assert!(!list.text().contains("/tags/../"), "{}", list.text());
+
+    let out = site.root.join("out");
+    site.build(&out);
+    let home = std::fs::read_to_string(out.join("index.html")).unwrap();
+    assert_eq!(
+        home.as_bytes(),
+        &d.get("/").body[..],
+        "the home page was overwritten"
+    );
+    let feed = std::fs::read(out.join("rss.xml")).unwrap();
+    assert_eq!(
+        feed,
+        d.get("/rss.xml").body,
+        "the site feed was overwritten"
+    );
+    assert_eq!(rss_titles(&feed).unwrap(), ["Plain", "Dotted"]);
+    for (dir, key) in [
+        ("tags", "--"),
+        ("tags", "-"),
+        ("tags", "-back"),
+        ("authors", "back-slash"),
+    ] {
+        let built = std::fs::read(out.join(dir).join(key).join("rss.xml")).unwrap();
+        assert_eq!(
+            built,
+            d.get(&term_path(dir, key, "rss.xml")).body,
+            "{dir}/{key}"
+        );
+    }
+}
