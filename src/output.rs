@@ -41,7 +41,7 @@ pub fn render_all(
     pages.extend(
         render::article_pages(config, catalog, now)
             .into_iter()
-            .filter(|p| !render::shadowed(&claimed, p)),
+            .filter(|p| !render::shadowed(config, &claimed, p)),
     );
     let pages = render::with_variants(config, pages);
     for (_, d) in hydrate(config, catalog, now, &pages).failed {

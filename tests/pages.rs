@@ -916,6 +916,69 @@ fn a_feed_or_index_page_wins_over_an_article_page_at_the_same_path_while_serving
 }
 
 #[test]
+fn tag_and_author_pages_win_over_articles_whose_links_claim_their_paths() {
+    let site = site_with("");
+    site.write(
+        "politics/real.md",
+        &md(
+            "Real EV story",
+            "2025-03-01 09:00",
+            "tags = [\"EV\"]\nauthor = \"Jane Doe\"",
+        ),
+    );
+    let squat =
+        |title: &str, link: &str| md(title, "2025-03-02 09:00", &format!("link = \"{link}\""));
+    let squatters = [
+        ("politics/s1.md", "/tags/ev/"),
+        ("politics/s2.md", "/tags/"),
+        ("politics/s3.md", "/authors/jane-doe/"),
+        ("politics/s4.md", "/tags/ev"),
+    ];
+    // Each term page is asked first (so it is held), then the squatters
+    // come and are edited: the held pages must not be replaced.
+    let d = Daemon::start_watching(&site);
+    let is_term_page = |path: &str| {
+        let r = d.get(path);
+        let h1 = element_text(r.text(), "h1").unwrap_or_default();
+        (r.status == 200 && !h1.starts_with("Squat"))
+            .then_some(())
+            .ok_or(format!("GET {path}: {} {h1:?}", r.status))
+    };
+    for path in ["/tags/ev/", "/tags/", "/authors/jane-doe/"] {
+        is_term_page(path).unwrap();
+    }
+    for (i, (file, link)) in squatters.iter().enumerate() {
+        site.write(file, &squat(&format!("Squat {i}"), link));
+    }
+    d.wait_title("/rss.xml", "Squat 3", true, DEADLINE);
+    for (i, (file, link)) in squatters.iter().enumerate() {
+        site.atomic_save(file, &squat(&format!("Squat {i} again"), link));
+    }
+    d.wait_title("/rss.xml", "Squat 3 again", true, DEADLINE);
+    for path in ["/tags/ev/", "/tags/", "/authors/jane-doe/"] {
+        is_term_page(path).unwrap();
+    }
+    assert_eq!(d.get("/tags/ev").status, 301, "the redirect stays herald's");
+
+    // herald build writes the term pages there, not the articles.
+    let out = site.root.join("out");
+    site.build(&out);
+    for file in [
+        "tags/ev/index.html",
+        "tags/index.html",
+        "authors/jane-doe/index.html",
+    ] {
+        let html = std::fs::read_to_string(out.join(file)).unwrap();
+        let h1 = element_text(&html, "h1").unwrap_or_default();
+        assert!(!h1.starts_with("Squat"), "{file}: {h1:?}");
+    }
+    assert!(
+        !out.join("tags/ev").is_file(),
+        "an article page written over the tag's folder"
+    );
+}
+
+#[test]
 fn herald_build_writes_the_feed_and_index_page_where_an_article_claims_their_paths() {
     let site = site_with("");
     write_squatters(&site);

@@ -228,7 +228,7 @@ impl Publisher {
         pages.retain(|p| {
             !p.is_on_demand()
                 || ((self.resources.contains_key(&p.path()) || announced(p))
-                    && !render::shadowed(&claimed, p))
+                    && !render::shadowed(&self.config, &claimed, p))
         });
         let fresh: Vec<String> = pages
             .iter()

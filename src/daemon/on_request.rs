@@ -62,7 +62,7 @@ impl Publisher {
             return None;
         }
         let claimed = render::claimed_paths(&self.config, &self.catalog);
-        if render::shadowed(&claimed, &page) {
+        if render::shadowed(&self.config, &claimed, &page) {
             return None;
         }
         let now = self.rendered_at;

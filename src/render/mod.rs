@@ -250,12 +250,24 @@ pub fn claimed_paths(config: &Config, catalog: &Catalog) -> std::collections::Ha
 }
 
 /// Whether `page` is an article page at a path (or output file) that
-/// [`claimed_paths`] gives to another page or a route.
-pub fn shadowed(claimed: &std::collections::HashSet<String>, page: &PageId) -> bool {
+/// [`claimed_paths`] gives to another page or a route, or that is a tag's
+/// or author's page or feed (whether or not that term has articles now).
+pub fn shadowed(
+    config: &Config,
+    claimed: &std::collections::HashSet<String>,
+    page: &PageId,
+) -> bool {
     match page {
-        PageId::Variant(_, inner) => shadowed(claimed, inner),
+        PageId::Variant(_, inner) => shadowed(config, claimed, inner),
         PageId::ArticlePage(p) => {
-            claimed.contains(p) || claimed.contains(&format!("/{}", page.file_path()))
+            let file = format!("/{}", page.file_path());
+            // (`/tags/x` too: it redirects to `/tags/x/`.)
+            let term_route = |path: &str| {
+                let dir = path.strip_suffix("index.html").unwrap_or(path);
+                PageId::on_demand(config, dir).is_some()
+                    || PageId::on_demand(config, &format!("{dir}/")).is_some()
+            };
+            claimed.contains(p) || claimed.contains(&file) || term_route(p) || term_route(&file)
         }
         _ => false,
     }
