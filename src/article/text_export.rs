@@ -176,7 +176,8 @@ pub(super) fn byline_names(config: &Config, line: &str) -> Option<Vec<String>> {
         .find(|p| line.starts_with(p.as_str()))?;
     // "记者：高峰": a colon after the prefix introduces the names.
     let rest = line[prefix.len()..].trim_start_matches([':', '：', ' ', '\u{3000}']);
-    if rest.contains(['。', '！', '？', '；', '!', '?', '“', '”']) {
+    // (Not `；`: like `;`, it separates names.)
+    if rest.contains(['。', '！', '？', '!', '?', '“', '”']) {
         return None;
     }
     let names = split_names(rest);
@@ -541,6 +542,15 @@ mod tests {
             .unwrap()
             .article;
         assert!(a.authors.is_empty(), "{:?}", a.authors);
+        // Every separator the README names, full-width semicolon included.
+        let seps = "标题\n正文。\n记者 张三、李四；王五;赵六，钱七,孙八\n2025-06-27 15:10:00\n";
+        let a = parse(Path::new("/c/a/e.txt"), "a/e.txt", seps, None, &config(""))
+            .unwrap()
+            .article;
+        let all = ["张三", "李四", "王五", "赵六", "钱七", "孙八"];
+        assert_eq!(a.authors, all);
+        let entry = quick_index::quick_meta("a/e.txt", seps.as_bytes(), None, &config("")).unwrap();
+        assert_eq!(entry.authors().iter().collect::<Vec<_>>(), all);
         // A colon after the prefix is no part of the names.
         let colon = "标题\n正文。\n记者：高峰 李晓东\n2025-06-27 15:10:00\n";
         let a = parse(Path::new("/c/a/d.txt"), "a/d.txt", colon, None, &config(""))
