@@ -62,9 +62,11 @@ impl<'de> Deserialize<'de> for Names {
                 Ok(Names(vec![v.to_string()]))
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Names, A::Error> {
+                // A null in the list (YAML `null`, `~`) names nobody, as a
+                // null value does.
                 let mut out = Vec::new();
-                while let Some(s) = seq.next_element::<String>()? {
-                    out.push(s);
+                while let Some(s) = seq.next_element::<Option<String>>()? {
+                    out.extend(s);
                 }
                 Ok(Names(out))
             }

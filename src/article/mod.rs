@@ -537,6 +537,16 @@ mod tests {
     }
 
     #[test]
+    fn a_null_in_a_yaml_list_of_names_names_nobody() {
+        let yaml = "---\ntitle: Hello\ndate: 2025-02-27\nauthors: [null, \"Real One\", ~]\n\
+                    tags:\n  - ~\n  - \"null\"\n  - x\n---\nBody.\n";
+        let a = md("news/hello.md", yaml).unwrap().article;
+        assert_eq!(a.authors, vec!["Real One"]);
+        // A quoted "null" is the text.
+        assert_eq!(a.tags, vec!["null", "x"]);
+    }
+
+    #[test]
     fn bom_and_crlf_are_tolerated() {
         let t = "\u{feff}+++\r\ntitle = \"T\"\r\ndate = \"2025-01-01\"\r\n+++\r\nBody\r\n";
         let a = md("a/b.md", t).unwrap().article;
