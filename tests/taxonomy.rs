@@ -833,6 +833,16 @@ fn a_tag_or_author_path_without_its_slash_redirects_to_the_page() {
         assert_eq!(r.header("location"), to, "GET {path}");
         assert_eq!(d.get(to).status, 200, "GET {to}");
     }
+    // A path sent as raw UTF-8 is redirected to its percent-encoded form:
+    // a Location header is ASCII.
+    let r = raw_get(d.addr, "/authors/林金彥".as_bytes());
+    assert_eq!(r.status, 301);
+    assert_eq!(
+        r.header("location"),
+        Some("/authors/%E6%9E%97%E9%87%91%E5%BD%A5/"),
+        "{:?}",
+        r.headers
+    );
     // No page under the slash either: still 404, and a file-like name is
     // never redirected.
     d.assert_404("/tags/nope");

@@ -242,7 +242,10 @@ fn busy() -> Response<Full<Bytes>> {
 /// 301 to the raw request path with a slash added.
 fn redirect_to_slash(raw: &str) -> Response<Full<Bytes>> {
     let mut r = simple(StatusCode::MOVED_PERMANENTLY, "", None);
-    if let Ok(loc) = HeaderValue::from_str(&format!("{raw}/")) {
+    // A path sent as raw UTF-8 goes back percent-encoded: a Location
+    // header is ASCII (`%` sequences already there stay as they are).
+    let path = percent_encoding::utf8_percent_encode(raw, percent_encoding::CONTROLS);
+    if let Ok(loc) = HeaderValue::from_str(&format!("{path}/")) {
         r.headers_mut().insert(header::LOCATION, loc);
     }
     r
