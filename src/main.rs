@@ -123,7 +123,17 @@ fn build(config_path: &Path, out: Option<PathBuf>, strict: bool) -> ExitCode {
             println!("{d}");
         }
         let pages = herald::output::render_all(&config, &mut loaded.catalog, now());
-        herald::output::write_pages(&out, &pages).context("writing output")?;
+        let failed = herald::output::write_pages(&out, &pages);
+        for e in &failed {
+            eprintln!("{e}");
+        }
+        if !failed.is_empty() {
+            anyhow::bail!(
+                "writing output: {} of {} pages could not be written; the rest were",
+                failed.len(),
+                pages.len()
+            );
+        }
         tracing::info!(out = %out.display(), pages = pages.len(), articles = loaded.catalog.len(), "build finished");
         Ok(loaded.diagnostics.iter().any(|d| d.is_error()))
     })();

@@ -146,13 +146,19 @@ fn remove_if_present(path: &Path) -> std::io::Result<()> {
 /// Writes rendered pages under `out` in the URL layout, each with its
 /// `.gz` and `.br` files ([`write_page`]); compressed on every core.
 ///
-/// Fails on a file that cannot be written.
-pub fn write_pages(out: &Path, pages: &[(PageId, Rendered)]) -> Result<(), OutputError> {
+/// A page that cannot be written (a name too long for the file system,
+/// say) does not stop the others: every page that can be is written, and
+/// the failures are returned, in page order.
+pub fn write_pages(out: &Path, pages: &[(PageId, Rendered)]) -> Vec<OutputError> {
     use rayon::prelude::*;
-    pages.par_iter().try_for_each(|(page, rendered)| {
-        let path = out.join(page.file_path());
-        let (gz, br) = encodings(&rendered.body);
-        write_page(&path, &rendered.body, gz.as_deref(), br.as_deref())
-            .map_err(|source| OutputError::Write { path, source })
-    })
+    pages
+        .par_iter()
+        .filter_map(|(page, rendered)| {
+            let path = out.join(page.file_path());
+            let (gz, br) = encodings(&rendered.body);
+            write_page(&path, &rendered.body, gz.as_deref(), br.as_deref())
+                .err()
+                .map(|source| OutputError::Write { path, source })
+        })
+        .collect()
 }

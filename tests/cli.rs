@@ -216,6 +216,41 @@ fn strict_build_exits_1_after_writing_the_rest() {
 }
 
 #[test]
+fn a_page_that_cannot_be_written_fails_the_build_after_the_rest_are_written() {
+    let (tmp, config) = site("");
+    // A tag longer than a file name may be (255 bytes here): its folder
+    // cannot be made; the daemon serves it, a build cannot write it.
+    let long = "L".repeat(300);
+    write(
+        &tmp.path().join("content"),
+        "politics/long-tag.md",
+        format!(
+            "+++\ntitle = \"Long tag\"\ndate = \"2025-03-01\"\ntags = [\"{long}\"]\n+++\nBody.\n"
+        ),
+    );
+    let out = tmp.path().join("public");
+    let o = herald(&["build", "--out", out.to_str().unwrap()], &config);
+    assert_eq!(o.code, Some(1), "{}", o.printed());
+    let long_key = long.to_lowercase();
+    assert!(
+        o.stderr.contains(&format!("tags/{long_key}/")) && o.stderr.contains("cannot write"),
+        "the failing file is named: {}",
+        o.printed()
+    );
+    assert!(
+        o.stderr.contains("could not be written; the rest were"),
+        "{}",
+        o.printed()
+    );
+    for file in LAYOUT {
+        assert!(out.join(file).is_file(), "{file} not written");
+    }
+    assert!(read(out.join("politics/feed.json")).contains("Long tag"));
+    assert!(out.join("tags/index.html").is_file());
+    assert!(out.join("tags/budget/rss.xml").is_file());
+}
+
+#[test]
 fn check_prints_every_broken_file_with_its_position_and_exits_1() {
     let (tmp, config) = site("");
     let content = tmp.path().join("content");
