@@ -330,6 +330,21 @@ fn every_published_article_has_a_page_at_its_feed_link_whose_links_all_answer() 
             .map(|f| format!("{feed_dir}{f}"))
             .collect();
         assert_eq!(alternates, feeds, "{what}: autodiscovery links");
+        // Named as the feeds they point to are (not as the article).
+        let feeds_title = match &category {
+            Some(c) => format!("{c} - {TITLE}"),
+            None => TITLE.to_string(),
+        };
+        for link in tags(&html, "link") {
+            if link.get("rel").map(String::as_str) == Some("alternate") && link.contains_key("type")
+            {
+                let title = link.get("title").cloned().unwrap_or_default();
+                assert!(
+                    title.starts_with(&format!("{feeds_title} (")),
+                    "{what}: autodiscovery title {title:?}, want {feeds_title:?} (…)"
+                );
+            }
+        }
 
         // Every link under base_url answers.
         for href in hrefs(&html) {
@@ -632,6 +647,38 @@ fn of_two_articles_with_one_permalink_the_earlier_path_has_the_page_and_check_wa
             "herald check: the warning for {rel} names neither {other} nor the page: {warnings:?}"
         );
     }
+}
+
+#[test]
+fn spellings_of_one_tag_or_author_are_one_link_on_the_article_page() {
+    let site = site_with("");
+    site.write(
+        "politics/ev.md",
+        &md(
+            "Chargers",
+            "2025-03-01 09:00",
+            "tags = [\"ev\", \"EV\", \"Ev\", \"grid\"]\nauthors = [\"Mei Lin\", \"MEI  LIN\"]",
+        ),
+    );
+    let d = Daemon::start(&site.config);
+    let html = page(&d, "/politics/ev.html");
+    let links = anchors(&html);
+    for (href, n) in [
+        (format!("{BASE}/tags/ev/"), 1),
+        (format!("{BASE}/tags/grid/"), 1),
+        (format!("{BASE}/authors/mei-lin/"), 1),
+    ] {
+        assert_eq!(
+            links.iter().filter(|l| **l == href).count(),
+            n,
+            "{href} in {links:?}"
+        );
+    }
+    // The first spelling is shown.
+    assert!(
+        html.contains(">ev</a>") && !html.contains(">EV</a>"),
+        "{html}"
+    );
 }
 
 #[test]

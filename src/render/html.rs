@@ -162,7 +162,7 @@ fn head(
     title: &str,
     feed: impl Fn(Format) -> Option<PageId>,
 ) -> String {
-    head_with(config, page, &config.site.language, title, "", feed)
+    head_with(config, page, &config.site.language, title, title, "", feed)
 }
 
 /// Where the site's original pages live, their language, and the
@@ -206,12 +206,13 @@ fn versions(config: &Config, page: &PageId) -> Vec<(String, &'static str, String
 }
 
 /// [`head`] in language `lang`, with `extra` lines (already HTML) before
-/// the style.
+/// the style, and `feeds_title` naming the feeds `feed` gives.
 fn head_with(
     config: &Config,
     page: &PageId,
     lang: &str,
     title: &str,
+    feeds_title: &str,
     extra: &str,
     feed: impl Fn(Format) -> Option<PageId>,
 ) -> String {
@@ -230,7 +231,7 @@ fn head_with(
             s,
             "<link rel=\"alternate\" type=\"{}\" title=\"{}\" href=\"{}\">",
             f.media_type(),
-            attr(&xml_safe(&format!("{title} ({})", f.label()))),
+            attr(&xml_safe(&format!("{feeds_title} ({})", f.label()))),
             attr(&url_of(config, &page))
         );
     }
@@ -380,7 +381,9 @@ pub(super) fn render_article(config: &Config, a: &Article, path: &str) -> String
     let title = format!("{} - {}", a.title, config.site.title);
     let lang = a.lang.as_deref().unwrap_or(&config.site.language);
     let page = PageId::ArticlePage(path.to_string());
-    let mut s = head_with(config, &page, lang, &title, &canonical, |f| {
+    // Its autodiscovery links are its category's feeds, named as they are.
+    let feeds_title = super::feed_title(config, category.as_deref());
+    let mut s = head_with(config, &page, lang, &title, &feeds_title, &canonical, |f| {
         Some(PageId::Feed(category.clone(), f))
     });
     let _ = write!(
@@ -405,10 +408,9 @@ pub(super) fn render_article(config: &Config, a: &Article, path: &str) -> String
         a.date.format("%Y-%m-%d %H:%M")
     );
     // The names the article gives itself link to their pages; the site's
-    // fallback author is plain text.
-    let names: Vec<String> = a
-        .authors
-        .iter()
+    // fallback author is plain text. Spellings of one term (`EV`, `ev`)
+    // are one link, as they are one term.
+    let names: Vec<String> = first_of_each_term(&a.authors)
         .map(|n| {
             term_link(
                 config,
@@ -423,9 +425,7 @@ pub(super) fn render_article(config: &Config, a: &Article, path: &str) -> String
     }
     s.push_str("</p>\n");
     if !a.tags.is_empty() {
-        let tags: Vec<String> = a
-            .tags
-            .iter()
+        let tags: Vec<String> = first_of_each_term(&a.tags)
             .map(|t| term_link(config, Taxonomy::Tags, t, true))
             .collect();
         let _ = writeln!(
@@ -438,6 +438,14 @@ pub(super) fn render_article(config: &Config, a: &Article, path: &str) -> String
     let _ = writeln!(s, "{}\n</article>", xml_safe(&a.content_html));
     s.push_str("</body>\n</html>\n");
     s
+}
+
+/// Of `names`, the first spelling of each term (by key), in order.
+fn first_of_each_term(names: &[String]) -> impl Iterator<Item = &String> {
+    let mut seen = std::collections::HashSet::new();
+    names
+        .iter()
+        .filter(move |n| seen.insert(crate::taxonomy::key(n)))
 }
 
 /// A tag or author name, linked to its page when the taxonomy is on and
