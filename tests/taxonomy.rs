@@ -917,3 +917,55 @@ fn dot_and_backslash_names_get_pages_a_url_can_reach_and_never_replace_the_sites
         );
     }
 }
+
+#[test]
+fn tag_and_author_lists_keep_their_last_modified_until_their_bytes_change() {
+    let site = site_with("");
+    let one = |body: &str, tags: &str| {
+        format!(
+            "+++\ntitle = \"Harbour\"\ndate = \"2025-03-01 09:00\"\ntags = [{tags}]\nauthor = \"Mei Lin\"\n+++\n{body}\n"
+        )
+    };
+    site.write("city/a.md", &one("First body.", "\"port\""));
+    let d = Daemon::start_watching(&site);
+    let validators = |path: &str| {
+        let r = d.get(path);
+        assert_eq!(r.status, 200, "GET {path}");
+        (
+            r.header("etag").to_string(),
+            r.header("last-modified").to_string(),
+        )
+    };
+    let tags = validators("/tags/");
+    let authors = validators("/authors/");
+    // Later than any Last-Modified given so far, in whole seconds.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+
+    // An edit of the article's body touches its tag and author: both
+    // lists are let go and rendered again at their next request, to the
+    // same bytes, which keep their Last-Modified.
+    site.atomic_save("city/a.md", &one("Second body.", "\"port\""));
+    d.wait_title("/tags/port/rss.xml", "Harbour", true, DEADLINE);
+    eventually("the edit served", DEADLINE, || {
+        let feed = d.get("/tags/port/feed.json");
+        feed.text()
+            .contains("Second body")
+            .then_some(())
+            .ok_or(feed.text().to_string())
+    });
+    assert_eq!(validators("/tags/"), tags);
+    assert_eq!(validators("/authors/"), authors);
+
+    // A new tag changes /tags/: a new ETag and a later Last-Modified.
+    site.atomic_save("city/a.md", &one("Second body.", "\"port\", \"ferry\""));
+    d.wait_status("/tags/ferry/rss.xml", 200);
+    let (etag, modified) = validators("/tags/");
+    assert_ne!(etag, tags.0);
+    let parse = |s: &str| httpdate::parse_http_date(s).unwrap();
+    assert!(
+        parse(&modified) > parse(&tags.1),
+        "{modified} after {}",
+        tags.1
+    );
+    assert_eq!(validators("/authors/"), authors);
+}

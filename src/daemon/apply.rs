@@ -243,10 +243,11 @@ impl Publisher {
             matches!(p.original(), PageId::TermList(_))
                 || (matches!(p, PageId::Variant(..)) && !announced(p))
         };
-        for p in pages.iter().filter(|p| let_go(p)) {
-            self.resources.remove(&p.path());
+        let (gone_now, kept): (Vec<PageId>, Vec<PageId>) = pages.into_iter().partition(let_go);
+        pages = kept;
+        for p in gone_now {
+            self.let_go_page(&p.path());
         }
-        pages.retain(|p| !let_go(p));
         let gone: Vec<String> = pages
             .iter()
             .filter(|p| !render::exists(&self.catalog, p, now))
@@ -270,7 +271,7 @@ impl Publisher {
                 if self.hub.as_ref().is_some_and(|h| h.is_watched(&old)) {
                     continue;
                 }
-                self.resources.remove(&old);
+                self.let_go_page(&old);
             }
         }
         self.finish_regeneration(started, now, false);

@@ -46,7 +46,23 @@ impl OnDemandPages {
     }
 }
 
+/// How many let-go pages' validators are kept: past it they are all
+/// forgotten (those pages then get a new Last-Modified when rendered again).
+const LET_GO_KEPT: usize = 10_000;
+
 impl Publisher {
+    /// Stops holding a page rendered on request (its next request renders
+    /// it again), keeping its ETag and Last-Modified so that the same
+    /// bytes then keep the same Last-Modified.
+    pub(super) fn let_go_page(&mut self, path: &str) {
+        if let Some(old) = self.resources.remove(path) {
+            if self.let_go.len() >= LET_GO_KEPT {
+                self.let_go.clear();
+            }
+            self.let_go.insert(path.to_string(), old.validators());
+        }
+    }
+
     /// The page at a decoded request path that is rendered on request: the
     /// held one, or rendered now at the snapshot's time (so it agrees with
     /// every other page served), held within [`ON_DEMAND_BYTES`] and
@@ -84,7 +100,7 @@ impl Publisher {
             if self.hub.as_ref().is_some_and(|h| h.is_watched(&old)) {
                 continue;
             }
-            self.resources.remove(&old);
+            self.let_go_page(&old);
         }
         self.publish_health();
         if self.serving {

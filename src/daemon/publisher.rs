@@ -25,7 +25,7 @@ use crate::config::Config;
 use crate::content::read::Stamp;
 use crate::content::watch::{self, Mode};
 use crate::diagnostics::Diagnostic;
-use crate::http::snapshot::{Resource, Snapshot};
+use crate::http::snapshot::{Resource, Snapshot, Validators};
 use crate::load as build;
 use crate::render::{self, PageId};
 
@@ -82,6 +82,9 @@ pub struct Publisher {
     /// watch was in place are looked for by a reconcile soon after.
     pub(super) folder_walked: bool,
     pub(super) resources: HashMap<String, Arc<Resource>>,
+    /// The ETag and Last-Modified of pages rendered on request and let go
+    /// ([`Publisher::let_go_page`]), until they are rendered again.
+    pub(super) let_go: HashMap<String, Validators>,
     pub(super) shared: Arc<ArcSwap<Snapshot>>,
     pub(super) mode: Mode,
     /// The `now` the current snapshot was rendered with.
@@ -153,6 +156,7 @@ impl Publisher {
             surveying: false,
             folder_walked: false,
             resources: HashMap::new(),
+            let_go: HashMap::new(),
             shared,
             mode: Mode::Events,
             rendered_at: clock.now(),
@@ -461,10 +465,14 @@ impl Publisher {
     ) -> Vec<String> {
         let wall = SystemTime::now();
         let (config, catalog, resources) = (&self.config, &self.catalog, &self.resources);
+        let let_go = &self.let_go;
         let one = |p: &PageId| {
             let path = p.path();
             let rendered = render::render(config, catalog, p, now);
-            let res = Resource::prepare_identity(rendered, resources.get(&path), wall);
+            let mut res = Resource::prepare_identity(rendered, resources.get(&path), wall);
+            if let (None, Some(before)) = (resources.get(&path), let_go.get(&path)) {
+                res = Resource::after_let_go(res, before);
+            }
             (path, res)
         };
         // Every page on every core, an edit's handful too: rayon's pool is
@@ -483,6 +491,7 @@ impl Publisher {
             if !same {
                 changed.push(path.clone());
             }
+            self.let_go.remove(&path);
             self.resources.insert(path, res);
         }
         self.write_output(&changed);

@@ -20,6 +20,24 @@ use crate::render::Rendered;
 /// Bodies smaller than this are not worth compressing.
 const MIN_COMPRESS: usize = 256;
 
+/// A page's ETag and Last-Modified, kept for a page no longer held.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Validators {
+    /// The identity body's ETag.
+    pub etag: String,
+    /// Its Last-Modified.
+    pub last_modified: SystemTime,
+}
+
+/// `t` as an HTTP date, and as a header value.
+fn http_date(t: SystemTime) -> (String, HeaderValue) {
+    let text = httpdate::fmt_http_date(t);
+    // An HTTP date is ASCII: always a valid header value.
+    let header = HeaderValue::from_str(&text)
+        .unwrap_or(HeaderValue::from_static("Thu, 01 Jan 1970 00:00:00 GMT"));
+    (text, header)
+}
+
 /// One encoded variant of a body.
 #[derive(Debug, Clone)]
 pub struct Variant {
@@ -152,10 +170,7 @@ impl Resource {
                 last_modified = prev.last_modified + Duration::from_secs(1);
             }
         }
-        let last_modified_http = httpdate::fmt_http_date(last_modified);
-        // An HTTP date is ASCII: always a valid header value.
-        let last_modified_header = HeaderValue::from_str(&last_modified_http)
-            .unwrap_or(HeaderValue::from_static("Thu, 01 Jan 1970 00:00:00 GMT"));
+        let (last_modified_http, last_modified_header) = http_date(last_modified);
         // A URL in a Link header is ASCII (percent-encoded): a valid value.
         let link = rendered.link.and_then(|l| HeaderValue::from_str(&l).ok());
         Arc::new(Resource {
@@ -168,6 +183,35 @@ impl Resource {
             last_modified_http,
             last_modified_header,
         })
+    }
+
+    /// What a client may hold of this page: its ETag and Last-Modified.
+    pub fn validators(&self) -> Validators {
+        Validators {
+            etag: self.identity.etag.clone(),
+            last_modified: self.last_modified,
+        }
+    }
+
+    /// `res`, just prepared for a page that was let go while it had the
+    /// validators `before`: the same bytes keep the Last-Modified they
+    /// had, other bytes get one after it, so Last-Modified moves only when
+    /// the body does, however often the page is let go and rendered again.
+    pub fn after_let_go(mut res: Arc<Resource>, before: &Validators) -> Arc<Resource> {
+        if let Some(r) = Arc::get_mut(&mut res) {
+            let at = if r.identity.etag == before.etag {
+                Some(before.last_modified)
+            } else if r.last_modified <= before.last_modified {
+                Some(before.last_modified + Duration::from_secs(1))
+            } else {
+                None
+            };
+            if let Some(at) = at {
+                r.last_modified = at;
+                (r.last_modified_http, r.last_modified_header) = http_date(at);
+            }
+        }
+        res
     }
 
     /// Whether the compressed variants are prepared (or not worth preparing).
