@@ -143,6 +143,16 @@ fn remove_if_present(path: &Path) -> std::io::Result<()> {
     }
 }
 
+/// `out` joined with the relative `file`, when `file` names a file under
+/// `out` (every component a name: no `..`, no root); `None` otherwise, so
+/// nothing is ever written outside the output folder.
+pub fn file_under(out: &Path, file: &str) -> Option<PathBuf> {
+    let rel = Path::new(file);
+    rel.components()
+        .all(|c| matches!(c, std::path::Component::Normal(_)))
+        .then(|| out.join(rel))
+}
+
 /// Writes rendered pages under `out` in the URL layout, each with its
 /// `.gz` and `.br` files ([`write_page`]); compressed on every core.
 ///
@@ -154,7 +164,12 @@ pub fn write_pages(out: &Path, pages: &[(PageId, Rendered)]) -> Vec<OutputError>
     pages
         .par_iter()
         .filter_map(|(page, rendered)| {
-            let path = out.join(page.file_path());
+            let Some(path) = file_under(out, &page.file_path()) else {
+                return Some(OutputError::Write {
+                    path: out.join(page.file_path()),
+                    source: std::io::Error::other("not a file under the output folder"),
+                });
+            };
             let (gz, br) = encodings(&rendered.body);
             write_page(&path, &rendered.body, gz.as_deref(), br.as_deref())
                 .err()

@@ -980,6 +980,8 @@ fn tag_and_author_pages_win_over_articles_whose_links_claim_their_paths() {
         ("politics/s2.md", "/tags/"),
         ("politics/s3.md", "/authors/jane-doe/"),
         ("politics/s4.md", "/tags/ev"),
+        ("politics/s5.md", "/tags/EV/"),
+        ("politics/s6.md", "/authors/JANE-DOE/"),
     ];
     // Each term page is asked first (so it is held), then the squatters
     // come and are edited: the held pages must not be replaced.
@@ -997,14 +999,17 @@ fn tag_and_author_pages_win_over_articles_whose_links_claim_their_paths() {
     for (i, (file, link)) in squatters.iter().enumerate() {
         site.write(file, &squat(&format!("Squat {i}"), link));
     }
-    d.wait_title("/rss.xml", "Squat 3", true, DEADLINE);
+    d.wait_title("/rss.xml", "Squat 5", true, DEADLINE);
     for (i, (file, link)) in squatters.iter().enumerate() {
         site.atomic_save(file, &squat(&format!("Squat {i} again"), link));
     }
-    d.wait_title("/rss.xml", "Squat 3 again", true, DEADLINE);
+    d.wait_title("/rss.xml", "Squat 5 again", true, DEADLINE);
     for path in ["/tags/ev/", "/tags/", "/authors/jane-doe/"] {
         is_term_page(path).unwrap();
     }
+    // Another spelling of a term's URL is no page, an article's neither.
+    d.assert_404("/tags/EV/");
+    d.assert_404("/authors/JANE-DOE/");
     assert_eq!(d.get("/tags/ev").status, 301, "the redirect stays herald's");
 
     // herald build writes the term pages there, not the articles.
@@ -1023,6 +1028,63 @@ fn tag_and_author_pages_win_over_articles_whose_links_claim_their_paths() {
         !out.join("tags/ev").is_file(),
         "an article page written over the tag's folder"
     );
+}
+
+#[test]
+fn no_permalink_makes_a_page_outside_the_output_folder_or_over_a_compressed_copy() {
+    let site = site_with("");
+    site.write(
+        "politics/real.md",
+        &md("Real story", "2025-03-01 09:00", ""),
+    );
+    let cases = [
+        (
+            "politics/t1.md",
+            "link = \"/politics/..%2F..%2F..%2Fescaped-link.html\"",
+        ),
+        ("politics/t2.md", "slug = \"../../../escaped-slug\""),
+        ("politics/t3.md", "link = \"/%2Fescaped-root.html\""),
+        ("politics/t4.md", "link = \"/politics/rss.xml.gz\""),
+        ("politics/t5.md", "link = \"/politics/real.html.br\""),
+    ];
+    for (i, (file, extra)) in cases.iter().enumerate() {
+        site.write(file, &md(&format!("Tricky {i}"), "2025-03-02 09:00", extra));
+    }
+    let d = Daemon::start(&site.config);
+    // Every article is in the feeds, with its permalink as written.
+    let titles = rss_titles(&d.get("/politics/rss.xml").body).unwrap();
+    assert_eq!(titles.len(), 6, "{titles:?}");
+    for path in [
+        "/politics/..%2F..%2F..%2Fescaped-link.html",
+        "/politics/rss.xml.gz",
+        "/politics/real.html.br",
+    ] {
+        let r = d.get(path);
+        assert!(
+            r.status == 404 || !r.text().contains("Tricky"),
+            "GET {path}: {} {}",
+            r.status,
+            lossy(&r.body)
+        );
+    }
+
+    let out = site.root.join("a/b/c/out");
+    site.build(&out);
+    let escaped: Vec<String> = support::files_under(&site.root)
+        .into_iter()
+        .filter(|f| f.contains("escaped"))
+        .collect();
+    assert!(escaped.is_empty(), "written outside or beside: {escaped:?}");
+    // The compressed copies are the feed's and the page's, compressed.
+    for file in ["politics/rss.xml.gz", "politics/real.html.br"] {
+        let bytes = std::fs::read(out.join(file)).unwrap();
+        assert!(
+            !lossy(&bytes).contains("Tricky"),
+            "{file} is an article page"
+        );
+    }
+    let gz = std::fs::read(out.join("politics/rss.xml.gz")).unwrap();
+    assert_eq!(&gz[..2], &[0x1f, 0x8b], "politics/rss.xml.gz is gzip");
 }
 
 #[test]

@@ -119,19 +119,21 @@ impl Entry {
         site: &crate::config::Site,
         buf: &'a mut String,
     ) -> Option<Cow<'a, str>> {
-        if let Some(l) = &self.link {
-            return site.page_path_in(l);
-        }
-        let url = &site.article_url;
-        match url.fill_page_into(&site.base_url, buf, &self.category, &self.slug, &self.date) {
-            Some(true) => Some(Cow::Borrowed(buf.as_str())),
-            Some(false) => None,
-            None => {
-                url.fill_into(buf, &self.category, &self.slug, &self.date);
-                let buf: &'a String = buf;
-                site.page_path_in(buf)
+        let page = if let Some(l) = &self.link {
+            site.page_path_in(l)
+        } else {
+            let url = &site.article_url;
+            match url.fill_page_into(&site.base_url, buf, &self.category, &self.slug, &self.date) {
+                Some(true) => Some(Cow::Borrowed(buf.as_str())),
+                Some(false) => None,
+                None => {
+                    url.fill_into(buf, &self.category, &self.slug, &self.date);
+                    let buf: &'a String = buf;
+                    site.page_path_in(buf)
+                }
             }
-        }
+        };
+        page.filter(|p| crate::config::is_page_path(p))
     }
 
     /// The entry with its tags and authors, each list cleaned already

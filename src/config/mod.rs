@@ -176,6 +176,30 @@ impl Site {
     }
 }
 
+/// Whether a decoded URL path can be an article's page: one that names a
+/// file under the output folder, and no other. Its segments are all
+/// names: none empty but the last (`/a/` is a folder's page), none `.` or
+/// `..` (a permalink's `%2F..%2F` decodes to them), no backslash or
+/// control character; and it does not end in `.gz` or `.br`, the names of
+/// the compressed copies written beside every page.
+pub fn is_page_path(path: &str) -> bool {
+    let Some(rest) = path.strip_prefix('/') else {
+        return false;
+    };
+    let mut segments = rest.split('/').peekable();
+    while let Some(s) = segments.next() {
+        let last = segments.peek().is_none();
+        if (s.is_empty() && !last)
+            || s == "."
+            || s == ".."
+            || s.contains(|c: char| c == '\\' || c.is_control())
+        {
+            return false;
+        }
+    }
+    !path.ends_with(".gz") && !path.ends_with(".br")
+}
+
 /// Percent-decodes `bytes`: `%` and two hex digits give that byte; any
 /// other `%` stays as it is (as the `percent_encoding` crate decodes,
 /// with a vectorised search for `%` instead of a pass byte by byte).
@@ -509,6 +533,35 @@ impl Config {
 mod tests {
     use super::validate::join_clean;
     use super::*;
+
+    #[test]
+    fn page_paths_name_a_file_under_the_output_folder_and_no_other() {
+        for ok in [
+            "/a.html",
+            "/politics/x.html",
+            "/a/",
+            "/社会/b.html",
+            "/a/b/c",
+            "/...",
+            "/a..b",
+        ] {
+            assert!(is_page_path(ok), "{ok}");
+        }
+        for bad in [
+            "//etc/pwn.html",
+            "/politics/../../pwn.html",
+            "/./a.html",
+            "/a/..",
+            "/a//b.html",
+            "/a\\b.html",
+            "/a\u{0}b",
+            "/politics/rss.xml.gz",
+            "/x.html.br",
+            "a.html",
+        ] {
+            assert!(!is_page_path(bad), "{bad:?}");
+        }
+    }
     use proptest::prelude::*;
 
     proptest! {

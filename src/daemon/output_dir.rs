@@ -14,7 +14,7 @@ impl Publisher {
         } else {
             path.to_string()
         };
-        Some(out.join(file.trim_start_matches('/')))
+        crate::output::file_under(out, file.trim_start_matches('/'))
     }
 
     /// Writes changed pages to `output.dir`, with their `.gz` and `.br`

@@ -250,8 +250,10 @@ pub fn claimed_paths(config: &Config, catalog: &Catalog) -> std::collections::Ha
 }
 
 /// Whether `page` is an article page at a path (or output file) that
-/// [`claimed_paths`] gives to another page or a route, or that is a tag's
-/// or author's page or feed (whether or not that term has articles now).
+/// [`claimed_paths`] gives to another page or a route, or that lies
+/// under `/tags` or `/authors` (when served): those paths are herald's,
+/// whichever spelling or term they name and whether or not it has
+/// articles now.
 pub fn shadowed(
     config: &Config,
     claimed: &std::collections::HashSet<String>,
@@ -261,13 +263,16 @@ pub fn shadowed(
         PageId::Variant(_, inner) => shadowed(config, claimed, inner),
         PageId::ArticlePage(p) => {
             let file = format!("/{}", page.file_path());
-            // (`/tags/x` too: it redirects to `/tags/x/`.)
-            let term_route = |path: &str| {
-                let dir = path.strip_suffix("index.html").unwrap_or(path);
-                PageId::on_demand(config, dir).is_some()
-                    || PageId::on_demand(config, &format!("{dir}/")).is_some()
+            let under_taxonomy = |path: &str| {
+                let rest = PageId::split_variant(config, path).map_or(path, |(_, r)| r);
+                let first = rest.trim_start_matches('/').split('/').next();
+                config
+                    .feeds
+                    .taxonomies
+                    .iter()
+                    .any(|t| Some(t.name()) == first)
             };
-            claimed.contains(p) || claimed.contains(&file) || term_route(p) || term_route(&file)
+            claimed.contains(p) || claimed.contains(&file) || under_taxonomy(p)
         }
         _ => false,
     }
