@@ -1066,6 +1066,24 @@ fn deleting_folders_logs_no_warning() {
 }
 
 #[test]
+fn a_folder_named_like_a_route_made_while_running_is_warned_of_once() {
+    let site = Site::new();
+    site.write("news/x.md", &article("Resident", DATE));
+    let d = Daemon::spawn_watching(&site);
+    site.write("tags/a.md", &article("In tags", DATE));
+    let said = || d.log_count("folder name is one of herald's own paths");
+    eventually("the reserved folder warned of", DEADLINE, || {
+        (said() >= 1).then_some(()).ok_or(d.log())
+    });
+    // More files in it, and an edit elsewhere: said once, never published.
+    site.write("tags/b.md", &article("In tags too", DATE));
+    site.write("news/marker.md", &article("Marker", LATER));
+    wait_for(&d, &["/rss.xml"], &["Marker"], &["In tags", "In tags too"]);
+    assert_eq!(said(), 1, "{}", d.log());
+    assert_eq!(d.get("/tags/").status, 200);
+}
+
+#[test]
 fn walk_problems_are_logged_once_each() {
     use std::os::unix::ffi::OsStrExt;
     let site = Site::new();

@@ -124,7 +124,8 @@ impl Listing {
 
 /// The warning for a folder reached under a second name.
 /// A category folder named like one of herald's own paths.
-fn reserved(path: PathBuf) -> Diagnostic {
+/// The warning for a top-level folder named like one of herald's paths.
+pub fn reserved(path: PathBuf) -> Diagnostic {
     Diagnostic::warning(
         &path,
         None,

@@ -80,7 +80,9 @@ pub fn map_event(
             continue;
         }
         let rel = rel.replace('\\', "/");
-        if rules::is_ignored(&rel, config) {
+        // (A top-level folder named like one of herald's paths is passed
+        // on, to be warned of; nothing under it is.)
+        if rules::is_ignored(&rel, config) && !rules::is_reserved(&rel) {
             continue;
         }
         if !out.paths.contains(&rel) {

@@ -41,6 +41,11 @@ impl Publisher {
         let mut change = Change::default();
         // A path inside a hidden or ignored folder, or a link outside the tree, is not content.
         if rules::is_ignored(rel, &self.config) {
+            // A folder named like one of herald's paths, made while running,
+            // is said once, as a walk of the whole tree says it.
+            if !rel.contains('/') && rules::is_reserved(rel) && full.is_dir() {
+                self.log_folder_walk_problems(vec![scan::reserved(full)]);
+            }
             return change;
         }
         match std::fs::metadata(&full) {
