@@ -276,14 +276,27 @@ fn duplicate_diagnostics(
             let warn = |at: &str, message: String| {
                 Diagnostic::warning(&config.content.dir.join(at), None, message)
             };
+            // Where a feed, index page or route is, neither article's page is.
+            let shadowed = {
+                let claimed = render::claimed_paths(config, catalog);
+                render::shadowed(config, &claimed, &PageId::ArticlePage(page.clone()))
+            };
+            let (mine, theirs) = if shadowed {
+                (
+                    "herald's own page is served there",
+                    "herald's own page is served there",
+                )
+            } else {
+                ("this file's page is served", "that file's page is served")
+            };
             [
                 warn(
                     &owner,
-                    format!("its page {page} is also the permalink of {rel}; this file's page is served"),
+                    format!("its page {page} is also the permalink of {rel}; {mine}"),
                 ),
                 warn(
                     &rel,
-                    format!("its page {page} is also the permalink of {owner}; that file's page is served"),
+                    format!("its page {page} is also the permalink of {owner}; {theirs}"),
                 ),
             ]
         }))

@@ -1012,6 +1012,25 @@ fn tag_and_author_pages_win_over_articles_whose_links_claim_their_paths() {
     d.assert_404("/authors/JANE-DOE/");
     assert_eq!(d.get("/tags/ev").status, 301, "the redirect stays herald's");
 
+    // Two articles claiming one route: the warnings say whose page is there.
+    site.write("politics/s7.md", &squat("Squat 6", "/tags/"));
+    let run = check(&site.config);
+    for rel in ["politics/s2.md", "politics/s7.md"] {
+        let said: Vec<String> = diags_for(&run.stdout, rel)
+            .into_iter()
+            .filter(|w| w.message.contains("/tags/"))
+            .map(|w| w.message)
+            .collect();
+        assert!(
+            !said.is_empty()
+                && said
+                    .iter()
+                    .all(|m| m.contains("herald's own page is served there")),
+            "{rel}: {said:?}\n{}",
+            run.printed()
+        );
+    }
+
     // herald build writes the term pages there, not the articles.
     let out = site.root.join("out");
     site.build(&out);
