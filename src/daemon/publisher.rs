@@ -469,10 +469,8 @@ impl Publisher {
         let one = |p: &PageId| {
             let path = p.path();
             let rendered = render::render(config, catalog, p, now);
-            let mut res = Resource::prepare_identity(rendered, resources.get(&path), wall);
-            if let (None, Some(before)) = (resources.get(&path), let_go.get(&path)) {
-                res = Resource::after_let_go(res, before);
-            }
+            let res =
+                Resource::prepare_identity(rendered, resources.get(&path), let_go.get(&path), wall);
             (path, res)
         };
         // Every page on every core, an edit's handful too: rayon's pool is

@@ -29,15 +29,6 @@ pub struct Validators {
     pub last_modified: SystemTime,
 }
 
-/// `t` as an HTTP date, and as a header value.
-fn http_date(t: SystemTime) -> (String, HeaderValue) {
-    let text = httpdate::fmt_http_date(t);
-    // An HTTP date is ASCII: always a valid header value.
-    let header = HeaderValue::from_str(&text)
-        .unwrap_or(HeaderValue::from_static("Thu, 01 Jan 1970 00:00:00 GMT"));
-    (text, header)
-}
-
 /// One encoded variant of a body.
 #[derive(Debug, Clone)]
 pub struct Variant {
@@ -139,7 +130,7 @@ impl Resource {
         previous: Option<&Arc<Resource>>,
         now: SystemTime,
     ) -> Arc<Resource> {
-        let res = Resource::prepare_identity(rendered, previous, now);
+        let res = Resource::prepare_identity(rendered, previous, None, now);
         if res.is_compressed() || previous.is_some_and(|p| Arc::ptr_eq(p, &res)) {
             return res;
         }
@@ -150,9 +141,15 @@ impl Resource {
     /// [`Resource::compressed`] adds later: the daemon serves a change as
     /// soon as it is rendered (identity bodies are always correct), and
     /// swaps in the compressed variants a few milliseconds after.
+    ///
+    /// `let_go` stands for `previous` when the page was let go rather than
+    /// held: the same bytes keep its Last-Modified, other bytes get a later
+    /// one, so Last-Modified moves only when the body does, however often
+    /// the page is let go and rendered again.
     pub fn prepare_identity(
         rendered: Rendered,
         previous: Option<&Arc<Resource>>,
+        let_go: Option<&Validators>,
         now: SystemTime,
     ) -> Arc<Resource> {
         let etag = etag_of(&rendered.body, "");
@@ -164,13 +161,23 @@ impl Resource {
                 return Arc::clone(prev);
             }
         }
-        let mut last_modified = whole_seconds(now);
-        if let Some(prev) = previous {
-            if last_modified <= prev.last_modified {
-                last_modified = prev.last_modified + Duration::from_secs(1);
+        let let_go = let_go.filter(|_| previous.is_none());
+        let last_modified = match let_go {
+            Some(v) if v.etag == etag => v.last_modified,
+            _ => {
+                let earlier = previous
+                    .map(|p| p.last_modified)
+                    .or(let_go.map(|v| v.last_modified));
+                match (whole_seconds(now), earlier) {
+                    (t, Some(e)) if t <= e => e + Duration::from_secs(1),
+                    (t, _) => t,
+                }
             }
-        }
-        let (last_modified_http, last_modified_header) = http_date(last_modified);
+        };
+        let last_modified_http = httpdate::fmt_http_date(last_modified);
+        // An HTTP date is ASCII: always a valid header value.
+        let last_modified_header = HeaderValue::from_str(&last_modified_http)
+            .unwrap_or(HeaderValue::from_static("Thu, 01 Jan 1970 00:00:00 GMT"));
         // A URL in a Link header is ASCII (percent-encoded): a valid value.
         let link = rendered.link.and_then(|l| HeaderValue::from_str(&l).ok());
         Arc::new(Resource {
@@ -191,27 +198,6 @@ impl Resource {
             etag: self.identity.etag.clone(),
             last_modified: self.last_modified,
         }
-    }
-
-    /// `res`, just prepared for a page that was let go while it had the
-    /// validators `before`: the same bytes keep the Last-Modified they
-    /// had, other bytes get one after it, so Last-Modified moves only when
-    /// the body does, however often the page is let go and rendered again.
-    pub fn after_let_go(mut res: Arc<Resource>, before: &Validators) -> Arc<Resource> {
-        if let Some(r) = Arc::get_mut(&mut res) {
-            let at = if r.identity.etag == before.etag {
-                Some(before.last_modified)
-            } else if r.last_modified <= before.last_modified {
-                Some(before.last_modified + Duration::from_secs(1))
-            } else {
-                None
-            };
-            if let Some(at) = at {
-                r.last_modified = at;
-                (r.last_modified_http, r.last_modified_header) = http_date(at);
-            }
-        }
-        res
     }
 
     /// Whether the compressed variants are prepared (or not worth preparing).
@@ -292,6 +278,25 @@ mod tests {
     }
 
     #[test]
+    fn a_page_let_go_keeps_its_last_modified_for_the_same_bytes_only() {
+        let t0 = UNIX_EPOCH + Duration::from_secs(1_000);
+        let a = Resource::prepare_identity(r("one"), None, None, t0);
+        let before = a.validators();
+        let later = t0 + Duration::from_secs(60);
+        let same = Resource::prepare_identity(r("one"), None, Some(&before), later);
+        assert_eq!(same.validators(), before);
+        assert_eq!(same.last_modified_http, a.last_modified_http);
+        let other = Resource::prepare_identity(r("two"), None, Some(&before), later);
+        assert_eq!(other.last_modified, later);
+        // Never backwards, even with a clock behind the page's date.
+        let behind = Resource::prepare_identity(r("two"), None, Some(&before), t0);
+        assert_eq!(behind.last_modified, t0 + Duration::from_secs(1));
+        // A held page wins over a let-go one.
+        let held = Resource::prepare_identity(r("one"), Some(&a), Some(&other.validators()), later);
+        assert!(Arc::ptr_eq(&held, &a));
+    }
+
+    #[test]
     fn compressed_variants_decompress_to_the_body() {
         let body = "新聞 news ".repeat(200);
         let res = Resource::prepare(r(&body), None, SystemTime::now());
@@ -311,7 +316,7 @@ mod tests {
     #[test]
     fn identity_first_then_compressed_keeps_etag_and_date() {
         let body = "新聞 news ".repeat(200);
-        let plain = Resource::prepare_identity(r(&body), None, SystemTime::now());
+        let plain = Resource::prepare_identity(r(&body), None, None, SystemTime::now());
         assert!(plain.gzip.is_none() && plain.br.is_none() && !plain.is_compressed());
         let full = plain.compressed();
         assert!(full.is_compressed() && full.gzip.is_some() && full.br.is_some());
