@@ -45,11 +45,23 @@ impl Catalog {
             self.deferred.is_none(),
             "pages asked before complete_deferred"
         );
+        let first = self.same_page(page).next()?;
+        self.articles.get(&**first)
+    }
+
+    /// Paths of the articles whose page is at `page`, sorted (the twin of
+    /// [`Catalog::same_id`]): the page index files them by hash, so each
+    /// is checked.
+    fn same_page<'a>(&'a self, page: &'a str) -> impl Iterator<Item = &'a Arc<str>> + 'a {
         self.pages
-            .get(&id_hash(page))?
-            .iter()
-            .filter_map(|p| self.articles.get(&**p))
-            .find(|a| self.page_of(a.entry()).as_deref() == Some(page))
+            .get(&id_hash(page))
+            .into_iter()
+            .flatten()
+            .filter(move |p| {
+                self.articles
+                    .get(&***p)
+                    .is_some_and(|a| self.page_of(a.entry()).as_deref() == Some(page))
+            })
     }
 
     /// The entries of [`Catalog::duplicate_pages`] that involve the
@@ -62,18 +74,7 @@ impl Catalog {
         let Some(page) = self.page_of(entry).filter(|_| !entry.draft) else {
             return Vec::new();
         };
-        let sharing: Vec<&str> = self
-            .pages
-            .get(&id_hash(&page))
-            .into_iter()
-            .flatten()
-            .filter(|p| {
-                self.articles
-                    .get(&***p)
-                    .is_some_and(|a| self.page_of(a.entry()).as_deref() == Some(&*page))
-            })
-            .map(|p| &**p)
-            .collect();
+        let sharing: Vec<&Arc<str>> = self.same_page(&page).collect();
         super::ids::later_than_first(&sharing, rel)
             .map(|later| (later.to_string(), page.clone(), sharing[0].to_string()))
             .collect()
