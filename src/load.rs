@@ -257,6 +257,9 @@ fn duplicate_diagnostics(
     ids: Vec<(String, String, String)>,
     pages: Vec<(String, String, String)>,
 ) -> Vec<Diagnostic> {
+    // What feeds, index pages and routes claim: worked out once, and only
+    // when two articles share a page (an edit's check usually has none).
+    let claimed = (!pages.is_empty()).then(|| render::claimed_paths(config, catalog));
     ids.into_iter()
         .map(|(rel, id, first)| {
             let derived = catalog
@@ -277,10 +280,9 @@ fn duplicate_diagnostics(
                 Diagnostic::warning(&config.content.dir.join(at), None, message)
             };
             // Where a feed, index page or route is, neither article's page is.
-            let shadowed = {
-                let claimed = render::claimed_paths(config, catalog);
-                render::shadowed(config, &claimed, &PageId::ArticlePage(page.clone()))
-            };
+            let shadowed = claimed.as_ref().is_some_and(|claimed| {
+                render::shadowed(config, claimed, &PageId::ArticlePage(page.clone()))
+            });
             let (mine, theirs) = if shadowed {
                 (
                     "herald's own page is served there",

@@ -533,6 +533,7 @@ impl Config {
 mod tests {
     use super::validate::join_clean;
     use super::*;
+    use proptest::prelude::*;
 
     #[test]
     fn page_paths_name_a_file_under_the_output_folder_and_no_other() {
@@ -562,7 +563,6 @@ mod tests {
             assert!(!is_page_path(bad), "{bad:?}");
         }
     }
-    use proptest::prelude::*;
 
     proptest! {
         #[test]

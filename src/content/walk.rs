@@ -122,8 +122,6 @@ impl Listing {
     }
 }
 
-/// The warning for a folder reached under a second name.
-/// A category folder named like one of herald's own paths.
 /// The warning for a top-level folder named like one of herald's paths.
 pub fn reserved(path: PathBuf) -> Diagnostic {
     Diagnostic::warning(
@@ -134,6 +132,7 @@ pub fn reserved(path: PathBuf) -> Diagnostic {
     )
 }
 
+/// The warning for a folder reached under a second name.
 fn reached_twice(path: PathBuf) -> Diagnostic {
     Diagnostic {
         path,
