@@ -119,3 +119,94 @@ pub(super) fn later_than_first<'a, P: AsRef<str>>(
         .skip(1)
         .filter(move |p| first == Some(rel) || *p == rel)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::art;
+    use super::*;
+    use crate::taxonomy::{self, Taxonomy};
+
+    #[test]
+    fn duplicate_ids_get_a_derived_id_for_the_later_path() {
+        let mut c = Catalog::new();
+        let mut a = art("a/1.md", "2025-01-01T00:00:00Z");
+        a.entry.id = "same".into();
+        let mut b = art("b/1.md", "2025-01-01T00:00:00Z");
+        b.entry.id = "same".into();
+        c.upsert(b.clone());
+        c.upsert(a.clone());
+        assert_eq!(c.effective_id(&a), "same");
+        assert_ne!(c.effective_id(&b), "same");
+        assert!(c.effective_id(&b).starts_with("same-"));
+        assert_eq!(
+            c.duplicate_ids(),
+            vec![("b/1.md".into(), "same".into(), "a/1.md".into())]
+        );
+        c.remove("a/1.md");
+        assert_eq!(c.effective_id(&b), "same");
+    }
+
+    #[test]
+    fn the_duplicates_of_each_article_are_those_of_the_catalog_that_name_it() {
+        let mut c = Catalog::new();
+        for (rel, id) in [
+            ("a/1.md", "x"),
+            ("b/1.md", "x"),
+            ("c/1.md", "x"),
+            ("c/2.md", "y"),
+            ("d/1.md", "y"),
+            ("d/2.md", "z"),
+        ] {
+            let mut a = art(rel, "2025-01-01T00:00:00Z");
+            a.entry.id = id.into();
+            c.upsert(a);
+        }
+        let all = c.duplicate_ids();
+        assert_eq!(all.len(), 3, "{all:?}");
+        let mut union = Vec::new();
+        for rel in ["a/1.md", "b/1.md", "c/1.md", "c/2.md", "d/1.md", "d/2.md"] {
+            let of = c.duplicate_ids_of(rel);
+            assert!(
+                of.iter()
+                    .all(|(later, _, first)| later == rel || first == rel),
+                "{rel}: {of:?}"
+            );
+            union.extend(of);
+        }
+        union.sort();
+        union.dedup();
+        assert_eq!(union, all);
+        // The first holder names every later one; a later one only itself.
+        assert_eq!(c.duplicate_ids_of("a/1.md").len(), 2);
+        assert_eq!(
+            c.duplicate_ids_of("c/1.md"),
+            [("c/1.md".into(), "x".into(), "a/1.md".into())]
+        );
+        assert!(c.duplicate_ids_of("d/2.md").is_empty());
+        assert!(c.duplicate_ids_of("gone.md").is_empty());
+    }
+
+    #[test]
+    fn a_shared_id_changing_hands_touches_the_other_articles_term_feeds() {
+        let mut c = Catalog::new();
+        let mut a = art("a/1.md", "2025-01-01T00:00:00Z");
+        a.entry = a.entry.clone().with_names(&["Alpha"], &["Ann"]);
+        a.entry.id = "same".into();
+        let mut b = art("b/1.md", "2025-01-01T00:00:00Z");
+        b.entry = b.entry.clone().with_names(&["Beta"], &["Bob"]);
+        b.entry.id = "same".into();
+        c.upsert(b.clone());
+        let bs_feeds = [
+            (Taxonomy::Tags, taxonomy::key("Beta")),
+            (Taxonomy::Authors, taxonomy::key("Bob")),
+        ];
+        // b's published id gains a suffix when a arrives and loses it when
+        // a goes: b's tag and author feeds list that id.
+        for change in [c.upsert(a.clone()), c.remove("a/1.md")] {
+            assert!(change.categories.contains("b"));
+            for feed in &bs_feeds {
+                assert!(change.terms.contains(feed), "{feed:?} in {change:?}");
+            }
+        }
+    }
+}
