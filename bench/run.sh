@@ -134,7 +134,7 @@ fmt_n() { sed ':a;s/\B[0-9]\{3\}\>/,&/;ta' <<<"$1"; }
 
 free_port() {
     local p
-    for p in $(shuf -i 20000-60000 -n 50); do
+    for p in $(shuf -i 10000-32767 -n 50); do
         if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
             echo "$p"
             return

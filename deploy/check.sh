@@ -83,11 +83,16 @@ trap 'exit 130' INT TERM
 
 now_ms() { date +%s%3N; }
 
-# wait_for SECONDS WHAT COMMAND...: run COMMAND until it succeeds, at most SECONDS.
+# wait_for SECONDS WHAT COMMAND...: run COMMAND until it succeeds, at most
+# SECONDS; a COMMAND exit status of 2 means it never will, and ends the wait.
 wait_for() {
-    local deadline=$(($(now_ms) + $1 * 1000)) what=$2
+    local deadline=$(($(now_ms) + $1 * 1000)) what=$2 rc
     shift 2
-    until "$@"; do
+    while :; do
+        rc=0
+        "$@" || rc=$?
+        ((rc != 0)) || return 0
+        ((rc != 2)) || return 1
         if (($(now_ms) > deadline)); then
             echo "check.sh: timed out waiting for $what" >&2
             return 1
@@ -119,23 +124,33 @@ ce_for() { [[ $1 == identity ]] && echo "" || echo "$1"; }
 
 # --- set-up ------------------------------------------------------------------
 
-# A free loopback port for nginx; the replicas bind port 0 and log theirs.
-port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-nginx_port=
-for ((i = 0; i < 50; i++)); do
-    p=$((20000 + RANDOM % 40000))
-    if ! port_in_use "$p"; then nginx_port=$p; break; fi
-done
-[[ -n $nginx_port ]] || { echo "check.sh: no free port found" >&2; exit 1; }
-base=http://127.0.0.1:$nginx_port
-
 cp -R "$repo/content" "$tmp/content"
+
+# The port nginx listens on is chosen before anything starts, because it is
+# in the replicas' base_url. It is taken below the kernel's ephemeral range,
+# where no outgoing connection (or the TIME_WAIT socket of one) can hold it;
+# port_in_use catches a listener. Should nginx still fail to bind, everything
+# started is stopped and the set-up is tried again on another port.
+read -r ephemeral_low _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || ephemeral_low=32768
+((ephemeral_low > 12000)) || ephemeral_low=32768
+port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+free_port() { # prints a loopback port that nothing listens on
+    local i p
+    for ((i = 0; i < 50; i++)); do
+        p=$((10000 + RANDOM % (ephemeral_low - 10000)))
+        if ! port_in_use "$p"; then echo "$p"; return 0; fi
+    done
+    echo "check.sh: no free port found" >&2
+    return 1
+}
 
 # Both replicas share the content and every setting; only the WebSub state
 # directory is per replica (nginx sends /websub to replica a).
-for r in a b; do
-    mkdir -p "$tmp/$r"
-    cat >"$tmp/$r/herald.toml" <<EOF
+write_configs() {
+    local r
+    for r in a b; do
+        mkdir -p "$tmp/$r"
+        cat >"$tmp/$r/herald.toml" <<EOF
 [site]
 title = "河阳新闻 Heyang News"
 description = "河阳市新闻网 — city news from Heyang"
@@ -161,48 +176,78 @@ title = "时政 Politics"
 [categories."社会"]
 title = "社会 Society"
 EOF
-done
+    done
+}
 
 declare -A addr pid_of
-for r in a b; do
-    "$HERALD" --log-format json serve --config "$tmp/$r/herald.toml" >"$tmp/$r/herald.log" 2>&1 &
-    pid_of[$r]=$!
-    pids+=("$!")
-done
 replica_addr() { # replica_addr R: sets addr[R] once the replica has logged its address
     local a
     kill -0 "${pid_of[$1]}" 2>/dev/null || { echo "check.sh: replica $1 exited" >&2; return 2; }
     a=$(sed -n 's/.*"address":"\(127\.0\.0\.1:[0-9]*\)".*/\1/p' "$tmp/$1/herald.log" | head -n 1)
     [[ -n $a ]] && addr[$1]=$a
 }
-for r in a b; do
-    wait_for 10 "replica $r to listen" replica_addr "$r"
-done
-
-mkdir -p "$tmp/nginx/tmp" "$tmp/nginx/cache"
-if [[ $EUID -eq 0 ]]; then
-    user_line='user root;' # workers must reach the root-owned temp directory
-else
-    user_line=''           # an unprivileged master cannot switch users
-fi
-sed -e "s|^user .*;|$user_line|" \
-    -e "s|@PREFIX@|$tmp/nginx|g" \
-    -e "s|@LISTEN@|127.0.0.1:$nginx_port|g" \
-    -e "s|@REPLICA_A@|${addr[a]}|g" \
-    -e "s|@REPLICA_B@|${addr[b]}|g" \
-    -e "s|^worker_processes .*;|worker_processes 1;|" \
-    "$repo/deploy/nginx.conf" >"$tmp/nginx/nginx.conf"
-nginx_args=(-p "$tmp/nginx/" -c "$tmp/nginx/nginx.conf" -e "$tmp/nginx/error.log")
-"$NGINX" "${nginx_args[@]}" -t -q
-"$NGINX" "${nginx_args[@]}" -g 'daemon off;' &
-pids+=("$!")
-
 ready() { # ready URL: 200 from URL
     [[ $(curl -s -o /dev/null --max-time 1 -w '%{http_code}' "$1") == 200 ]]
 }
-wait_for 10 "replica a" ready "http://${addr[a]}/healthz"
-wait_for 10 "replica b" ready "http://${addr[b]}/healthz"
-wait_for 10 "nginx" ready "$base/healthz"
+start_replicas() {
+    local r
+    for r in a b; do
+        "$HERALD" --log-format json serve --config "$tmp/$r/herald.toml" >"$tmp/$r/herald.log" 2>&1 &
+        pid_of[$r]=$!
+        pids+=("$!")
+    done
+    for r in a b; do
+        wait_for 10 "replica $r to listen" replica_addr "$r"
+        wait_for 10 "replica $r" ready "http://${addr[$r]}/healthz"
+    done
+}
+
+nginx_up() { # nginx answers /healthz; fails at once if it has exited
+    kill -0 "$nginx_pid" 2>/dev/null || { echo "check.sh: nginx exited" >&2; return 2; }
+    ready "$base/healthz"
+}
+start_nginx() { # starts nginx on $nginx_port and waits for it to answer
+    local user_line
+    mkdir -p "$tmp/nginx/tmp" "$tmp/nginx/cache"
+    if [[ $EUID -eq 0 ]]; then
+        user_line='user root;' # workers must reach the root-owned temp directory
+    else
+        user_line=''           # an unprivileged master cannot switch users
+    fi
+    sed -e "s|^user .*;|$user_line|" \
+        -e "s|@PREFIX@|$tmp/nginx|g" \
+        -e "s|@LISTEN@|127.0.0.1:$nginx_port|g" \
+        -e "s|@REPLICA_A@|${addr[a]}|g" \
+        -e "s|@REPLICA_B@|${addr[b]}|g" \
+        -e "s|^worker_processes .*;|worker_processes 1;|" \
+        "$repo/deploy/nginx.conf" >"$tmp/nginx/nginx.conf"
+    nginx_args=(-p "$tmp/nginx/" -c "$tmp/nginx/nginx.conf" -e "$tmp/nginx/error.log")
+    "$NGINX" "${nginx_args[@]}" -t -q
+    "$NGINX" "${nginx_args[@]}" -g 'daemon off;' &
+    nginx_pid=$!
+    pids+=("$nginx_pid")
+    wait_for 10 "nginx" nginx_up
+}
+
+stop_all() { # stops everything started so far, last first
+    local i
+    for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
+        stop "${pids[i]}"
+    done
+    pids=()
+}
+
+for attempt in 1 2 3; do
+    nginx_port=$(free_port)
+    base=http://127.0.0.1:$nginx_port
+    write_configs
+    start_replicas
+    start_nginx && break
+    ((attempt < 3)) || exit 1
+    echo "check.sh: nginx could not start on port $nginx_port; trying another port" >&2
+    stop_all
+    mv "$tmp/nginx/error.log" "$tmp/nginx/error.log.$attempt" 2>/dev/null || true
+done
 
 # --- checks ------------------------------------------------------------------
 
