@@ -25,8 +25,8 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use super::{
-    article, eventually, free_port, fresh_client, poll_until, rss_titles, run_with, url, Client,
-    Config, DaemonError, Limits, Options, Reply, Site, DEADLINE,
+    article, eventually, fresh_client, poll_until, rss_titles, run_with, url, Client, Config,
+    DaemonError, Limits, Options, Reply, Site, DEADLINE,
 };
 
 /// How long a daemon may take to load and serve.
@@ -168,13 +168,12 @@ impl Daemon {
 
     /// [`Daemon::spawn`] running as `user` (uid, gid).
     pub fn spawn_as(config: &Path, user: Option<(u32, u32)>) -> Daemon {
-        let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_herald"));
         cmd.arg("serve")
             .arg("--config")
             .arg(config)
             .arg("--listen")
-            .arg(addr.to_string())
+            .arg("127.0.0.1:0")
             .env("RUST_LOG", "info")
             .env("NO_COLOR", "1")
             .stdin(Stdio::null())
@@ -198,7 +197,7 @@ impl Daemon {
             });
         }
         let mut d = Daemon {
-            addr,
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             client: fresh_client(),
             kind: Kind::Process {
                 child: Some(child),
@@ -206,9 +205,13 @@ impl Daemon {
                 log,
             },
         };
+        // The kernel picks the port; the daemon logs the address it bound.
         eventually("herald serve to answer GET /healthz", START_TIMEOUT, || {
             if let Some(status) = d.wait_exit(Duration::ZERO) {
                 panic!("herald exited with {status} before serving:\n{}", d.log());
+            }
+            if d.addr.port() == 0 {
+                d.addr = *d.listening_addrs().first().ok_or("no address logged yet")?;
             }
             let r = d.client.try_get(&d.url("/healthz"))?;
             (r.status == 200)

@@ -269,10 +269,33 @@ pub fn atomic_save(path: &Path, text: &str) {
     std::fs::rename(&tmp, path).unwrap();
 }
 
-/// A port that was free a moment ago.
+/// A loopback port that was free a moment ago, for a test that must name
+/// one in a config (a daemon that may pick its own is started on port 0).
+/// It lies below the kernel's ephemeral range, so no outgoing connection of
+/// a test running beside this one can take it before the daemon binds it.
 pub fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().port()
+    let low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|r| r.split_whitespace().next()?.parse::<u16>().ok())
+        .filter(|&low| low > 12_000)
+        .unwrap_or(32_768);
+    static CALLS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let call = CALLS.fetch_add(0x9E37_79B9, std::sync::atomic::Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let mut seed = (nanos ^ std::process::id() ^ call) | 1;
+    for _ in 0..1000 {
+        // xorshift: a different start in each test and process
+        seed ^= seed << 13;
+        seed ^= seed >> 17;
+        seed ^= seed << 5;
+        let port = 10_000 + (seed % u32::from(low - 10_000)) as u16;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free loopback port below {low}");
 }
 
 // ------------------------------------------------------------ built output
