@@ -242,7 +242,11 @@ fn render(checked: Checked<'_>, config: &Config) -> Article {
     let mut has_html = false;
     let mut plain = String::new();
     let mut in_footnote = 0usize;
-    for ev in events.iter_mut() {
+    // A link or image whose URL is refused loses its tags and keeps its
+    // text (an image its alt text), as ammonia does with raw HTML.
+    let mut refused = Vec::new();
+    let (mut in_refused_link, mut in_refused_image) = (false, false);
+    for (i, ev) in events.iter_mut().enumerate() {
         match ev {
             Event::Html(_) | Event::InlineHtml(_) => has_html = true,
             Event::Start(Tag::FootnoteDefinition(_)) => in_footnote += 1,
@@ -256,12 +260,39 @@ fn render(checked: Checked<'_>, config: &Config) -> Article {
                 | TagEnd::TableCell
                 | TagEnd::CodeBlock,
             ) => plain.push(' '),
-            Event::Start(Tag::Link { dest_url, .. })
-            | Event::Start(Tag::Image { dest_url, .. }) => {
-                *dest_url = CowStr::from(safe_url(dest_url, base.as_ref()));
+            Event::Start(Tag::Link { dest_url, .. }) => match safe_url(dest_url, base.as_ref()) {
+                Some(url) => *dest_url = CowStr::from(url),
+                None => {
+                    in_refused_link = true;
+                    refused.push(i);
+                }
+            },
+            Event::Start(Tag::Image { dest_url, .. }) => match safe_url(dest_url, base.as_ref()) {
+                Some(url) => *dest_url = CowStr::from(url),
+                None => {
+                    in_refused_image = true;
+                    refused.push(i);
+                }
+            },
+            Event::End(TagEnd::Link) if in_refused_link => {
+                in_refused_link = false;
+                refused.push(i);
+            }
+            Event::End(TagEnd::Image) if in_refused_image => {
+                in_refused_image = false;
+                refused.push(i);
             }
             _ => {}
         }
+    }
+    if !refused.is_empty() {
+        let mut refused = refused.into_iter().peekable();
+        let mut i = 0;
+        events.retain(|_| {
+            let keep = refused.next_if_eq(&i).is_none();
+            i += 1;
+            keep
+        });
     }
     let mut html = String::with_capacity(body.len() * 3 / 2);
     pulldown_cmark::html::push_html(&mut html, events.into_iter());
@@ -349,33 +380,34 @@ pub(super) fn take_first_h1(events: &mut Vec<Event>) -> Option<String> {
     Some(title)
 }
 
-/// Makes a URL absolute against `base` and neutralises scripting schemes.
-pub(super) fn safe_url(url: &str, base: Option<&Url>) -> String {
+/// The URL made absolute against `base`; `None` for a scripting or unknown
+/// scheme, or a URL that does not parse.
+pub(super) fn safe_url(url: &str, base: Option<&Url>) -> Option<String> {
     let trimmed = url.trim();
     match Url::parse(trimmed) {
-        Ok(u) => {
-            if matches!(
-                u.scheme(),
-                "http" | "https" | "mailto" | "tel" | "ftp" | "news" | "xmpp"
-            ) {
-                trimmed.to_string()
-            } else {
-                String::new()
-            }
-        }
+        Ok(u) => matches!(
+            u.scheme(),
+            "http" | "https" | "mailto" | "tel" | "ftp" | "news" | "xmpp"
+        )
+        .then(|| trimmed.to_string()),
         Err(url::ParseError::RelativeUrlWithoutBase) => match base {
-            Some(b) => b.join(trimmed).map(|u| u.to_string()).unwrap_or_default(),
-            None => trimmed.to_string(),
+            Some(b) => b.join(trimmed).ok().map(|u| u.to_string()),
+            None => Some(trimmed.to_string()),
         },
-        Err(_) => String::new(),
+        Err(_) => None,
     }
 }
 
 /// Sanitises HTML to ammonia's allow-list, making relative URLs absolute.
 /// Only bodies with raw HTML pay for this; Markdown output is safe once
 /// link targets are checked (see `safe_url`).
+///
+/// Links get no `rel`: ammonia would put one on every `<a>`, also on those
+/// whose refused URL it removed, and HTML forbids `rel` on an `<a>` without
+/// `href`. The allow-list has no `target`, so `noopener` would change nothing.
 pub(super) fn sanitize(html: &str, base: Option<&Url>) -> String {
     let mut builder = ammonia::Builder::default();
+    builder.link_rel(None);
     builder.add_generic_attributes(["id"]);
     if let Some(b) = base {
         builder.url_relative(ammonia::UrlRelative::RewriteWithBase(b.clone()));

@@ -641,8 +641,8 @@ mod tests {
     #[test]
     fn relative_urls_become_absolute_and_scripts_are_removed() {
         let t = "+++\ntitle = \"T\"\ndate = \"2025-01-01\"\nimage = \"img/lead.png\"\n+++\n\
-                 [map](map.html) ![p](../p.png) [bad](javascript:alert(1)) note[^n]\n\n[^n]: The note.\n\n\
-                 <p onclick=\"x()\">Hi <a href=\"rel.html\">r</a></p><script>alert(1)</script>\n";
+                 [map](map.html) ![p](../p.png) [bad](javascript:alert(1)) note[^n] ![a ding](vbscript:x) [map](map.html)\n\n[^n]: The note.\n\n\
+                 <p onclick=\"x()\">Hi <a href=\"rel.html\">r</a> <a href=\"javascript:x()\">js</a></p><script>alert(1)</script>\n";
         let a = md("city/b.md", t).unwrap().article;
         let h = &*a.content_html;
         assert!(
@@ -662,6 +662,14 @@ mod tests {
         assert!(!h.contains("href=\"#"), "{h}");
         assert!(!h.contains("onclick"), "{h}");
         assert!(!h.contains("<script"), "{h}");
+        // A refused URL leaves the link's text, and nothing that HTML
+        // allows only beside an href.
+        assert!(h.contains("<a>js</a>"), "{h}");
+        // In Markdown, such a link or image is its text alone: not a link
+        // to the article itself, not an image without a source.
+        assert!(h.contains("> bad note"), "{h}");
+        assert!(h.contains("> a ding "), "{h}");
+        assert!(!h.contains("src=\"\""), "{h}");
         assert_eq!(
             a.image.as_deref(),
             Some("https://news.example.cn/city/img/lead.png")
