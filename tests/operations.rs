@@ -198,6 +198,66 @@ fn logs_on_a_terminal_are_coloured_unless_no_color_is_set() {
     );
 }
 
+#[test]
+fn a_tree_written_just_before_start_is_not_logged_as_changed() {
+    // An operator copies the newsroom into place and starts herald. Files
+    // outside every feed window are indexed by a quick read; those new
+    // enough that a write during the load could hide in their times are
+    // read again by the first scan (unless the background check has
+    // already read them). Nothing changed, so the log must not say the
+    // scan found changes.
+    let (site, _) = small_site();
+    // Later than the start, whatever the machine's pace.
+    let future = std::time::SystemTime::now() + Duration::from_secs(30);
+    for i in 0..400 {
+        let date = format!("2024-01-01T00:{:02}:{:02}Z", i / 60, i % 60);
+        let rel = format!("news/a{i:03}.md");
+        site.write(&rel, &article(&format!("Article {i}"), &date));
+        std::fs::File::options()
+            .append(true)
+            .open(site.content.join(&rel))
+            .unwrap()
+            .set_modified(future)
+            .unwrap();
+    }
+    let mut child = serve(
+        &site,
+        &[("RUST_LOG", "info,herald::daemon::reconcile=debug")],
+    );
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead as _;
+        for line in std::io::BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    // Until the check is done and the first scan has said its piece (or
+    // had a second to).
+    let mut log = Vec::new();
+    let (mut checked, mut scanned) = (None, false);
+    let deadline = Instant::now() + DEADLINE;
+    while checked.is_none_or(|t: Instant| !scanned && t.elapsed() < Duration::from_secs(1)) {
+        assert!(Instant::now() < deadline, "{}", log.join("\n"));
+        let Ok(line) = rx.recv_timeout(Duration::from_millis(100)) else {
+            continue;
+        };
+        if line.contains("every file checked in full") {
+            checked = Some(Instant::now());
+        }
+        scanned |= line.contains("re-read files written as the load began");
+        log.push(line);
+    }
+    signal(&child, libc::SIGTERM);
+    let _ = child.wait();
+    let log = log.join("\n");
+    assert!(!log.contains("reconcile scan found changes"), "{log}");
+    assert!(log.contains("every file checked in full"), "{log}");
+}
+
 // ------------------------------------------------------------ static output
 
 /// `(file, its .gz or .br)` for every compressed copy under `out`, with

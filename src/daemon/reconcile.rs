@@ -138,16 +138,18 @@ impl Publisher {
             .loaded_at
             .checked_sub(Duration::from_secs(2))
             .unwrap_or(SystemTime::UNIX_EPOCH);
+        // Files re-read only because they were written as the load began.
+        let mut racy = 0;
         for (f, s) in listing.files.iter().zip(&survey.stamps) {
             let known = self.stamps.get(f.as_str());
             // A quick first read leaves no stamp. Unless the file was
             // modified since the load began, the background check, which
             // reads it in full anyway, is left to stamp it.
-            if known.is_none()
-                && self.check.unchecked.contains(f.as_str())
-                && s.is_some_and(|s| s.mtime() < since)
-            {
-                continue;
+            if known.is_none() && self.check.unchecked.contains(f.as_str()) {
+                if s.is_some_and(|s| s.mtime() < since) {
+                    continue;
+                }
+                racy += 1;
             }
             if s.is_none() || known != s.as_ref() {
                 touched.push(f.clone());
@@ -189,10 +191,6 @@ impl Publisher {
         let new_folders = self.watch_folders(&listing.folders, false);
         self.folders
             .retain(|f| listing.folders.binary_search(f).is_ok());
-        if !touched.is_empty() {
-            metrics::counter!("herald_reconcile_fixes_total").increment(touched.len() as u64);
-            tracing::info!(paths = touched.len(), "reconcile scan found changes");
-        }
         let mut change = Change::default();
         // Folders a scan walks had no event, so no watch race to cover:
         // they arm no new scan (which would walk them again, and so on).
@@ -201,6 +199,19 @@ impl Publisher {
             change.merge(self.apply_path(rel));
         }
         self.folder_walked = walked || new_folders;
+        // Re-reading a file written as the load began is the background
+        // check's work done early, not a change the operator made.
+        let fixes = touched.len().saturating_sub(racy);
+        if fixes > 0 {
+            metrics::counter!("herald_reconcile_fixes_total").increment(fixes as u64);
+            tracing::info!(paths = fixes, "reconcile scan found changes");
+        }
+        if racy > 0 {
+            tracing::debug!(
+                paths = racy,
+                "reconcile scan re-read files written as the load began"
+            );
+        }
         self.regenerate(change, started);
     }
 }
