@@ -5,6 +5,8 @@
 
 use std::fmt;
 
+use crate::render::xml::is_forbidden;
+
 /// Which grouping a term belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Taxonomy {
@@ -45,11 +47,23 @@ impl fmt::Display for Taxonomy {
 /// space, lowercased (Unicode, a word-final capital sigma to `ς`), then
 /// spaces, `/` and `\` made `-`, so the key is also the term's URL segment
 /// (before percent-encoding); a key of `.` or `..`, which a URL path
-/// cannot hold as a segment, is `-` or `--`. Names with the same key are
-/// one term. Empty for a name of only whitespace.
+/// cannot hold as a segment, is `-` or `--`. Characters no feed or page
+/// shows (controls, noncharacters: [`is_forbidden`]) are left out, as
+/// they are from the name shown. Names with the same key are one term.
+/// Empty for a name of only whitespace.
 pub fn key(name: &str) -> String {
     let mut out = String::with_capacity(name.len());
     for word in name.split_whitespace() {
+        let cleaned: String;
+        let word = if word.chars().any(is_forbidden) {
+            cleaned = word.chars().filter(|&c| !is_forbidden(c)).collect();
+            if cleaned.is_empty() {
+                continue;
+            }
+            &cleaned
+        } else {
+            word
+        };
         if !out.is_empty() {
             out.push('-');
         }
@@ -92,6 +106,9 @@ mod tests {
         assert_eq!(key("..."), "...");
         assert_eq!(key(".net"), ".net");
         assert_eq!(key("a..b"), "a..b");
+        // What no page shows is no part of the key either.
+        assert_eq!(key("Tag\u{0}Nul"), "tagnul");
+        assert_eq!(key("a \u{80}\u{7F} b\u{FFFF}"), "a-b");
     }
 
     #[test]

@@ -1046,6 +1046,8 @@ fn nasty() -> impl Strategy<Value = String> {
         Just("😀".to_string()),
         Just("<script>".to_string()),
         (0u32..0x20).prop_map(|c| char::from_u32(c).unwrap().to_string()),
+        (0x7Fu32..0xA0).prop_map(|c| char::from_u32(c).unwrap().to_string()),
+        Just("\u{FDD0}\u{1FFFF}".to_string()),
         any::<char>().prop_map(|c| c.to_string()),
     ];
     prop::collection::vec(piece, 0..10).prop_map(|v| v.concat())
@@ -1054,15 +1056,17 @@ fn nasty() -> impl Strategy<Value = String> {
 /// What an XML 1.0 reader can get back of `s`: forbidden characters
 /// removed, line ends normalised as every XML parser does.
 fn xml_visible(s: &str) -> String {
-    let kept: String = s
-        .chars()
-        .filter(|&c| {
-            !((c < '\u{20}' && !matches!(c, '\t' | '\n' | '\r'))
-                || c == '\u{FFFE}'
-                || c == '\u{FFFF}')
-        })
-        .collect();
+    let kept: String = s.chars().filter(|&c| !forbidden(c)).collect();
     eol(&kept)
+}
+
+/// What herald keeps out of every feed and page: controls other than tab,
+/// LF and CR (XML forbids them), DEL and the C1 controls, noncharacters
+/// (HTML forbids them).
+fn forbidden(c: char) -> bool {
+    matches!(c, '\u{0}'..='\u{8}' | '\u{B}' | '\u{C}' | '\u{E}'..='\u{1F}')
+        || matches!(c, '\u{7F}'..='\u{9F}' | '\u{FDD0}'..='\u{FDEF}')
+        || matches!(u32::from(c) & 0xFFFF, 0xFFFE | 0xFFFF)
 }
 
 /// Line ends as `\n`: XML parsers differ on `\r` inside CDATA.
@@ -1071,13 +1075,7 @@ fn eol(s: &str) -> String {
 }
 
 fn json_visible(s: &str) -> String {
-    s.chars()
-        .filter(|&c| {
-            !((c < '\u{20}' && !matches!(c, '\t' | '\n' | '\r'))
-                || c == '\u{FFFE}'
-                || c == '\u{FFFF}')
-        })
-        .collect()
+    s.chars().filter(|&c| !forbidden(c)).collect()
 }
 
 fn arb_date() -> impl Strategy<Value = DateTime<FixedOffset>> {

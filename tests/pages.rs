@@ -682,6 +682,72 @@ fn spellings_of_one_tag_or_author_are_one_link_on_the_article_page() {
 }
 
 #[test]
+fn article_pages_hold_nothing_html_forbids_whatever_the_article_holds() {
+    // What the W3C Nu checker refused on pages herald rendered: controls
+    // and noncharacters from front matter, entities or bylines; a
+    // `<time datetime>` with six digits of a fraction (or a second 60);
+    // `rel` on a link whose refused URL was removed; an image without
+    // a source.
+    let site = site_with("");
+    site.write(
+        "politics/odd.md",
+        &md_body(
+            "Odd\\u0080 title\\uFDD0",
+            "2025-05-01T10:00:00.123456+08:00",
+            "tags = [\"tag\\u0000nul\", \"del\\u007F\"]\nauthors = [\"Mei\\u009F Lin\"]",
+            "A &#128; sign, &#xFFFF;.\n\n<p>Call <a href=\"javascript:go()\">us</a>.</p>\n\n\
+             ![map](javascript:x) and [home](javascript:y).",
+        ),
+    );
+    site.write("politics/leap.md", &md("Leap", "2016-12-31T23:59:60Z", ""));
+    let d = Daemon::start(&site.config);
+    let forbidden = |c: char| {
+        matches!(c, '\u{0}'..='\u{8}' | '\u{B}' | '\u{C}' | '\u{E}'..='\u{1F}')
+            || matches!(c, '\u{7F}'..='\u{9F}' | '\u{FDD0}'..='\u{FDEF}')
+            || u32::from(c) & 0xFFFE == 0xFFFE
+    };
+    let odd = page(&d, "/politics/odd.html");
+    let leap = page(&d, "/politics/leap.html");
+    for (path, html) in [
+        ("/politics/odd.html", &odd),
+        ("/politics/leap.html", &leap),
+        ("/politics/", &page(&d, "/politics/")),
+        ("/tags/", &page(&d, "/tags/")),
+        ("/", &page(&d, "/")),
+    ] {
+        let bad: Vec<char> = html.chars().filter(|&c| forbidden(c)).collect();
+        assert!(bad.is_empty(), "{path} holds {bad:?}:\n{html}");
+    }
+    assert!(odd.contains("<h1>Odd title</h1>"), "{odd}");
+    assert!(
+        odd.contains("<time datetime=\"2025-05-01T10:00:00+08:00\">"),
+        "{odd}"
+    );
+    assert!(
+        leap.contains("<time datetime=\"2016-12-31T23:59:59Z\">"),
+        "{leap}"
+    );
+    assert!(odd.contains("Call <a>us</a>."), "{odd}");
+    assert!(odd.contains("<p>map and home.</p>"), "{odd}");
+    // The names' links lead to their pages and feeds.
+    let links = anchors(&odd);
+    for href in [
+        format!("{BASE}/tags/tagnul/"),
+        format!("{BASE}/tags/del/"),
+        format!("{BASE}/authors/mei-lin/"),
+    ] {
+        assert!(links.contains(&href), "{href} not in {links:?}");
+        let path = local_path(&href).unwrap();
+        page(&d, path);
+        assert_eq!(
+            d.get(&format!("{path}rss.xml")).status,
+            200,
+            "{path}rss.xml"
+        );
+    }
+}
+
+#[test]
 fn the_daemon_warns_of_a_shared_permalink_at_start_and_when_a_file_makes_one() {
     let site = site_with("");
     let (first, second, third) = (

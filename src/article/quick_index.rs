@@ -12,7 +12,7 @@ use super::*;
 use crate::config::Config;
 use crate::content::rules::{category_and_stem, kind_of, FileKind};
 
-use super::dates::{check_year, parse_date};
+use super::dates::{parse_date, settle_date};
 use super::id::tag_id;
 use super::text_export::{byline_names, strip_pinyin, timestamp_line};
 
@@ -104,7 +104,7 @@ pub(super) fn quick_text(
             None => {}
         }
     }
-    let date = check_year(date.or(mtime)?).ok()?;
+    let date = settle_date(date.or(mtime)?).ok()?;
     let (category, stem) = category_and_stem(rel);
     Some(
         Entry::new(

@@ -14,7 +14,7 @@ use crate::config::{Config, SiteZone};
 use crate::content::rules::category_and_stem;
 use crate::diagnostics::Diagnostic;
 
-use super::dates::check_year;
+use super::dates::settle_date;
 use super::id::tag_id;
 use super::whitespace::{collapse_ws, truncate_chars};
 
@@ -57,7 +57,7 @@ pub(super) fn timestamp_line(
         .and_then(|y| NaiveDate::from_ymd_opt(y, mo, d))
         .and_then(|d| d.and_hms_opt(h, mi, s));
     Some(match naive {
-        Some(n) => check_year(zone.localize(n)),
+        Some(n) => settle_date(zone.localize(n)),
         None => Err(format!("impossible date-time {line:?}")),
     })
 }
@@ -333,7 +333,7 @@ fn read_export<R>(
         }
     }
     let date = match date.or(mtime) {
-        Some(d) => check_year(d).map_err(|m| Diagnostic::error(path, None, m))?,
+        Some(d) => settle_date(d).map_err(|m| Diagnostic::error(path, None, m))?,
         None => {
             return Err(Diagnostic::error(
                 path,

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use chrono::{DateTime, FixedOffset};
 
 use super::xml::xml_safe;
-use super::{feed_title, rfc3339, term_title, url_of, PageId, HEADLINES};
+use super::{feed_title, term_title, url_of, PageId, HEADLINES};
 use crate::article::Article;
 use crate::catalog::Catalog;
 use crate::config::{Config, Format};
@@ -45,6 +45,12 @@ fn feed_links_of(config: &Config, feed: impl Fn(Format) -> PageId) -> String {
     s
 }
 
+/// A date for `<time datetime>`: whole seconds, as HTML allows at most
+/// three digits of a fraction.
+fn time_datetime(d: &DateTime<FixedOffset>) -> String {
+    d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
 pub(super) fn headlines(config: &Config, s: &mut String, items: &[Arc<Article>]) {
     let items = super::shown(config, items.to_vec());
     if items.is_empty() {
@@ -58,7 +64,7 @@ pub(super) fn headlines(config: &Config, s: &mut String, items: &[Arc<Article>])
             "<li><a href=\"{}\">{}</a><time datetime=\"{}\">{}</time></li>",
             attr(&xml_safe(&a.link)),
             text(&xml_safe(&a.title)),
-            rfc3339(&a.date),
+            time_datetime(&a.date),
             a.date.format("%Y-%m-%d %H:%M")
         );
     }
@@ -404,7 +410,7 @@ pub(super) fn render_article(config: &Config, a: &Article, path: &str) -> String
     let _ = write!(
         s,
         "<p class=\"meta\"><time datetime=\"{}\">{}</time>",
-        rfc3339(&a.date),
+        time_datetime(&a.date),
         a.date.format("%Y-%m-%d %H:%M")
     );
     // The names the article gives itself link to their pages; the site's
