@@ -324,6 +324,42 @@ fn unknown_config_key_stops_build_with_exit_2_and_its_position() {
 }
 
 #[test]
+fn a_language_no_registry_knows_is_refused_in_the_config_and_ignored_in_an_article() {
+    // `cn` is the usual slip for `zh`: well-formed, but no language, and
+    // feed validators flag it.
+    let (tmp, config) = site("");
+    write(
+        &tmp.path().join("content"),
+        "culture/cn.md",
+        "+++\ntitle = \"Slip\"\ndate = \"2025-03-01\"\nlang = \"cn\"\n+++\nBody\n",
+    );
+    let o = herald(&["check"], &config);
+    assert_eq!(o.code, Some(0), "{}", o.printed());
+    let printed = o.printed();
+    assert!(
+        printed.lines().any(|l| l.contains("culture/cn.md")
+            && l.contains("warning")
+            && l.contains("\"cn\"")
+            && l.contains("IANA")),
+        "{printed}"
+    );
+
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        text.replace("language = \"zh-TW\"", "language = \"cn\""),
+    )
+    .unwrap();
+    let o = herald(&["check"], &config);
+    assert_eq!(o.code, Some(1), "{}", o.printed());
+    let printed = o.printed();
+    assert!(
+        printed.contains("site.language = \"cn\"") && printed.contains("IANA"),
+        "{printed}"
+    );
+}
+
+#[test]
 fn build_without_an_output_dir_exits_2_and_says_so() {
     let (tmp, config) = site("");
     let o = herald(&["build"], &config);

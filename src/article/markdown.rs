@@ -9,7 +9,7 @@ use pulldown_cmark::{CowStr, Event, HeadingLevel, Options, Parser, Tag, TagEnd};
 use url::Url;
 
 use super::*;
-use crate::config::language::is_language_tag;
+use crate::config::language::language_tag_problem;
 use crate::config::Config;
 use crate::content::rules::category_and_stem;
 use crate::diagnostics::Diagnostic;
@@ -176,18 +176,20 @@ fn check<'a>(
         .map(str::trim)
         .filter(|l| !l.is_empty())
     {
-        Some(l) if is_language_tag(l) => Some(l.to_string()),
-        Some(l) => {
-            // An invalid `xml:lang` would break the feed; the site's language stands.
-            warnings.push(Diagnostic::warning(
-                path,
-                key_at("lang"),
-                format!(
-                    "field `lang` {l:?} is not a language tag like \"en\" or \"zh-Hant\"; ignored"
-                ),
-            ));
-            None
-        }
+        Some(l) => match language_tag_problem(l) {
+            None => Some(l.to_string()),
+            Some(why) => {
+                // An invalid `xml:lang` would break the feed; the site's language stands.
+                warnings.push(Diagnostic::warning(
+                    path,
+                    key_at("lang"),
+                    format!(
+                        "field `lang` {l:?} is not a language tag like \"en\" or \"zh-Hant\" ({why}); ignored"
+                    ),
+                ));
+                None
+            }
+        },
         None => None,
     };
     // `author` names first, in order, then `authors` (clean_list drops repeats).

@@ -2,21 +2,20 @@
 //! `lang` must be written: they end up in `xml:lang`, RSS `<language>`,
 //! JSON Feed `language` and HTML `lang`, which readers and validators check.
 
-/// Whether `s` is a well-formed language tag: a primary language subtag
-/// of 2–3 or 5–8 letters (or a private-use `x-…` tag), then subtags of
-/// 1–8 letters or digits, separated by `-` (`en`, `zh-Hant-TW`, `x-local`).
+/// Why `s` is not a language tag herald writes, or `None` when it is one:
+/// well-formed (RFC 5646), with its language, script, region and variant
+/// subtags in the IANA Language Subtag Registry (`en`, `zh-Hant-TW`,
+/// `x-local`; not `cn` or `en-a-b-a-c`).
+pub fn language_tag_problem(s: &str) -> Option<String> {
+    match language_tags::LanguageTag::parse(s) {
+        Err(e) => Some(e.to_string()),
+        Ok(tag) => tag.validate().err().map(|e| e.to_string()),
+    }
+}
+
+/// Whether `s` is a language tag herald writes ([`language_tag_problem`]).
 pub fn is_language_tag(s: &str) -> bool {
-    let mut parts = s.split('-');
-    let Some(primary) = parts.next() else {
-        return false;
-    };
-    let letters = primary.bytes().all(|b| b.is_ascii_alphabetic());
-    let primary_ok = letters
-        && (matches!(primary.len(), 2 | 3 | 5..=8)
-            || (primary.eq_ignore_ascii_case("x") || primary.eq_ignore_ascii_case("i"))
-                && s.len() > 2);
-    primary_ok
-        && parts.all(|p| (1..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()))
+    language_tag_problem(s).is_none()
 }
 
 #[cfg(test)]
@@ -33,6 +32,8 @@ mod tests {
             "de-CH-1901",
             "x-local",
             "es-419",
+            "en-US-u-ca-gregory",
+            "i-klingon",
         ] {
             assert!(is_language_tag(ok), "{ok}");
         }
@@ -47,8 +48,17 @@ mod tests {
             "x",
             "zh-toolongsubtag",
             "中文",
+            // Well-formed, but no language the registry knows.
+            "cn",
+            "xx",
+            // A singleton twice.
+            "en-a-bbb-a-ccc",
         ] {
             assert!(!is_language_tag(bad), "{bad}");
         }
+        assert_eq!(
+            language_tag_problem("cn").as_deref(),
+            Some("the primary language is not in the IANA Language Subtag Registry")
+        );
     }
 }

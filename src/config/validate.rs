@@ -221,10 +221,10 @@ where
     let language = match &site.language {
         Some(s) => {
             let l = s.get_ref().trim();
-            if !language::is_language_tag(l) {
+            if let Some(why) = language::language_tag_problem(l) {
                 return Err(err_at(
                     Some(s.span()),
-                    format!("site.language = {l:?} is not a language tag like \"zh-CN\""),
+                    format!("site.language = {l:?} is not a language tag like \"zh-CN\": {why}"),
                 ));
             }
             l.to_string()
