@@ -269,13 +269,16 @@ fn render(checked: Checked<'_>, config: &Config) -> Article {
                     refused.push(i);
                 }
             },
-            Event::Start(Tag::Image { dest_url, .. }) => match safe_url(dest_url, base.as_ref()) {
-                Some(url) => *dest_url = CowStr::from(url),
-                None => {
-                    in_refused_image = true;
-                    refused.push(i);
+            // An image without a source would show the page itself.
+            Event::Start(Tag::Image { dest_url, .. }) => {
+                match safe_url(dest_url, base.as_ref()).filter(|_| !dest_url.trim().is_empty()) {
+                    Some(url) => *dest_url = CowStr::from(url),
+                    None => {
+                        in_refused_image = true;
+                        refused.push(i);
+                    }
                 }
-            },
+            }
             Event::End(TagEnd::Link) if in_refused_link => {
                 in_refused_link = false;
                 refused.push(i);
