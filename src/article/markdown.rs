@@ -2,6 +2,7 @@
 //! rendered as CommonMark (tables, footnotes, strikethrough), links made
 //! absolute against the permalink, raw HTML sanitised to an allow-list.
 
+use std::fmt::Write as _;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -251,7 +252,11 @@ fn render(checked: Checked<'_>, config: &Config) -> Article {
     for (i, ev) in events.iter_mut().enumerate() {
         match ev {
             Event::Html(_) | Event::InlineHtml(_) => has_html = true,
-            Event::Start(Tag::FootnoteDefinition(_)) => in_footnote += 1,
+            Event::Start(Tag::FootnoteDefinition(label)) => {
+                *label = footnote_id(label);
+                in_footnote += 1;
+            }
+            Event::FootnoteReference(label) => *label = footnote_id(label),
             Event::End(TagEnd::FootnoteDefinition) => in_footnote = in_footnote.saturating_sub(1),
             Event::Text(t) | Event::Code(t) if in_footnote == 0 => plain.push_str(t),
             Event::SoftBreak | Event::HardBreak => plain.push(' '),
@@ -383,6 +388,27 @@ pub(super) fn take_first_h1(events: &mut Vec<Event>) -> Option<String> {
     }
     events.drain(start..=end);
     Some(title)
+}
+
+/// A footnote label as the id of its note and the fragment of links to
+/// it: whitespace runs made `-` (an id has none), and the ASCII a URL
+/// fragment may not hold percent-encoded (`[^a b]` is `a-b`, `[^50%]` is
+/// `50%25`; other characters stay). A reference and its note get the same.
+fn footnote_id(label: &str) -> CowStr<'static> {
+    let mut id = String::with_capacity(label.len());
+    for (n, word) in label.split_whitespace().enumerate() {
+        if n > 0 {
+            id.push('-');
+        }
+        for c in word.chars() {
+            if c.is_ascii_control() || "\"#%<>[\\]^`{|}".contains(c) {
+                let _ = write!(id, "%{:02X}", u32::from(c));
+            } else {
+                id.push(c);
+            }
+        }
+    }
+    CowStr::from(id)
 }
 
 /// The URL made absolute against `base`; `None` for a scripting or unknown

@@ -680,6 +680,23 @@ mod tests {
     }
 
     #[test]
+    fn footnote_labels_become_ids_and_fragments_html_accepts() {
+        let t = "+++\ntitle = \"T\"\ndate = \"2025-01-01\"\n+++\n\
+                 One[^a b], two[^50%], three[^注].\n\n[^a b]: Spaced.\n\n[^50%]: Percent.\n\n[^注]: CJK.\n";
+        let a = md("city/b.md", t).unwrap().article;
+        let h = &*a.content_html;
+        for (href, id) in [("a-b", "a-b"), ("50%25", "50%25"), ("注", "注")] {
+            assert!(
+                h.contains(&format!(
+                    "href=\"https://news.example.cn/city/b.html#{href}\""
+                )),
+                "{href}: {h}"
+            );
+            assert!(h.contains(&format!("id=\"{id}\"")), "{id}: {h}");
+        }
+    }
+
+    #[test]
     fn summaries_cut_at_character_boundaries() {
         assert_eq!(truncate_chars("新聞😀abc", 3), "新聞😀…");
         assert_eq!(truncate_chars("short", 10), "short");
