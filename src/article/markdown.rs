@@ -440,6 +440,9 @@ pub(super) fn sanitize(html: &str, base: Option<&Url>) -> String {
     let mut builder = ammonia::Builder::default();
     builder.link_rel(None);
     builder.add_generic_attributes(["id"]);
+    // Elements the allow-list keeps get the attribute HTML requires of them.
+    builder.add_tag_attributes("time", ["datetime"]);
+    builder.add_tag_attributes("data", ["value"]);
     if let Some(b) = base {
         builder.url_relative(ammonia::UrlRelative::RewriteWithBase(b.clone()));
     }

@@ -645,7 +645,8 @@ mod tests {
     fn relative_urls_become_absolute_and_scripts_are_removed() {
         let t = "+++\ntitle = \"T\"\ndate = \"2025-01-01\"\nimage = \"img/lead.png\"\n+++\n\
                  [map](map.html) ![p](../p.png) [bad](javascript:alert(1)) note[^n] ![a ding](vbscript:x) ![none]() [map](map.html)\n\n[^n]: The note.\n\n\
-                 <p onclick=\"x()\">Hi <a href=\"rel.html\">r</a> <a href=\"javascript:x()\">js</a></p><script>alert(1)</script>\n";
+                 <p onclick=\"x()\">Hi <a href=\"rel.html\">r</a> <a href=\"javascript:x()\">js</a></p><script>alert(1)</script>\n\n\
+                 <p><time datetime=\"2025-01-01\">New Year</time>, <data value=\"5\">five</data></p>\n";
         let a = md("city/b.md", t).unwrap().article;
         let h = &*a.content_html;
         assert!(
@@ -668,6 +669,12 @@ mod tests {
         // A refused URL leaves the link's text, and nothing that HTML
         // allows only beside an href.
         assert!(h.contains("<a>js</a>"), "{h}");
+        // Kept elements keep the attribute HTML requires of them.
+        assert!(
+            h.contains("<time datetime=\"2025-01-01\">New Year</time>"),
+            "{h}"
+        );
+        assert!(h.contains("<data value=\"5\">five</data>"), "{h}");
         // In Markdown, such a link or image is its text alone: not a link
         // to the article itself, not an image without a source.
         assert!(h.contains("> bad note"), "{h}");
