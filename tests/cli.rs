@@ -360,6 +360,45 @@ fn a_language_no_registry_knows_is_refused_in_the_config_and_ignored_in_an_artic
 }
 
 #[test]
+fn a_category_folder_no_url_can_carry_is_warned_of_and_not_published() {
+    // A backslash in a folder name: clients take it for `/`, so no URL
+    // reaches such a category's pages.
+    let (tmp, config) = site("");
+    write(
+        &tmp.path().join("content"),
+        "back\\slash/story.md",
+        "+++\ntitle = \"Behind the slash\"\ndate = \"2025-03-01\"\n+++\nBody\n",
+    );
+    let o = herald(&["check"], &config);
+    assert_eq!(o.code, Some(0), "{}", o.printed());
+    let printed = o.printed();
+    assert!(
+        printed
+            .lines()
+            .any(|l| l.contains("back\\slash") && l.contains("warning") && l.contains("backslash")),
+        "{printed}"
+    );
+    let out = tmp.path().join("public");
+    let o = herald(&["build", "--out", out.to_str().unwrap()], &config);
+    assert_eq!(o.code, Some(0), "{}", o.printed());
+    let files = files_under(&out);
+    assert!(!files.iter().any(|f| f.contains("slash")), "{files:?}");
+    let index = std::fs::read_to_string(out.join("index.html")).unwrap();
+    let opml = std::fs::read_to_string(out.join("feeds.opml")).unwrap();
+    let feed = std::fs::read_to_string(out.join("rss.xml")).unwrap();
+    for (name, text) in [
+        ("index.html", &index),
+        ("feeds.opml", &opml),
+        ("rss.xml", &feed),
+    ] {
+        assert!(
+            !text.contains("slash") && !text.contains("Behind the slash"),
+            "{name}:\n{text}"
+        );
+    }
+}
+
+#[test]
 fn build_without_an_output_dir_exits_2_and_says_so() {
     let (tmp, config) = site("");
     let o = herald(&["build"], &config);

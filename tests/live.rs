@@ -118,6 +118,20 @@ fn edit_in_place_replaces_the_old_title() {
 }
 
 #[test]
+fn a_file_with_a_backslash_in_its_name_is_followed_live() {
+    // On Unix a backslash is a character of the name like any other.
+    let site = Site::new();
+    site.write("news/back\\slash.md", &article("Draft headline", DATE));
+    let d = Daemon::start_watching(&site);
+    wait_for(&d, BOTH, &["Draft headline"], &[]);
+
+    site.edit_in_place("news/back\\slash.md", &article("Final headline", DATE));
+    wait_for(&d, BOTH, &["Final headline"], &["Draft headline"]);
+    std::fs::remove_file(site.path("news/back\\slash.md")).unwrap();
+    wait_for(&d, &["/rss.xml"], &[], &["Final headline"]);
+}
+
+#[test]
 fn atomic_save_by_rename_shows_the_new_text_once() {
     let site = Site::new();
     site.write("news/x.md", &article("Before save", DATE));
@@ -1081,6 +1095,17 @@ fn a_folder_named_like_a_route_made_while_running_is_warned_of_once() {
     wait_for(&d, &["/rss.xml"], &["Marker"], &["In tags", "In tags too"]);
     assert_eq!(said(), 1, "{}", d.log());
     assert_eq!(d.get("/tags/").status, 200);
+
+    // A folder whose name no URL can carry is no category either.
+    site.write("back\\slash/c.md", &article("Behind the slash", DATE));
+    let unservable = || d.log_count("folder name holds a backslash");
+    eventually("the unservable folder warned of", DEADLINE, || {
+        (unservable() >= 1).then_some(()).ok_or(d.log())
+    });
+    site.write("back\\slash/d.md", &article("Behind the slash too", DATE));
+    site.write("news/marker2.md", &article("Second marker", LATER));
+    wait_for(&d, &["/rss.xml"], &["Second marker"], &["Behind the slash"]);
+    assert_eq!(unservable(), 1, "{}", d.log());
 }
 
 #[test]

@@ -53,9 +53,16 @@ pub const RESERVED: [&str; 7] = [
     "tags", "authors", "websub", "healthz", "metrics", "zh-hans", "zh-hant",
 ];
 
-/// Whether a top-level folder name is one of [`RESERVED`].
+/// Whether a top-level folder is no category: its name is one of
+/// [`RESERVED`], or [`is_unservable`].
 pub fn is_reserved(name: &str) -> bool {
-    RESERVED.contains(&name)
+    RESERVED.contains(&name) || is_unservable(name)
+}
+
+/// Whether a name holds what no URL path herald serves can carry: a
+/// backslash (clients take it for `/`, and herald refuses it in a request).
+pub fn is_unservable(name: &str) -> bool {
+    name.contains('\\')
 }
 
 /// A hidden name, or an editor's backup, swap or temp file.

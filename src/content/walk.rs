@@ -124,12 +124,18 @@ impl Listing {
 
 /// The warning for a top-level folder named like one of herald's paths.
 pub fn reserved(path: PathBuf) -> Diagnostic {
-    Diagnostic::warning(
-        &path,
-        None,
+    let unservable = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(rules::is_unservable);
+    let message = if unservable {
+        "folder name holds a backslash, which no URL of a category can carry; \
+         not published"
+    } else {
         "folder name is one of herald's own paths (tags, authors, websub, healthz, \
-         metrics, zh-hans, zh-hant); not published",
-    )
+         metrics, zh-hans, zh-hant); not published"
+    };
+    Diagnostic::warning(&path, None, message)
 }
 
 /// The warning for a folder reached under a second name.

@@ -79,10 +79,10 @@ pub fn map_event(
             out.rescan = true;
             continue;
         }
-        let rel = rel.replace('\\', "/");
+        let rel = rel.to_string();
         // (A top-level folder named like one of herald's paths is passed
         // on, to be warned of; nothing under it is.)
-        if rules::is_ignored(&rel, config) && !rules::is_reserved(&rel) {
+        if rules::is_ignored(&rel, config) && (rel.contains('/') || !rules::is_reserved(&rel)) {
             continue;
         }
         if !out.paths.contains(&rel) {
