@@ -258,6 +258,28 @@ fn markup_urls_and_code_in_bodies_are_untouched() {
 }
 
 #[test]
+fn footnote_links_of_a_variant_lead_to_the_notes_on_the_variant_page() {
+    let site = site(BOTH);
+    site.write(
+        "politics/notes.md",
+        "+++\ntitle = \"会议纪要\"\ndate = \"2025-03-12T09:00:00+08:00\"\n+++\n\
+         会议讨论了预算[^1]。\n\n[^1]: 后天再议。\n",
+    );
+    let d = Daemon::start(&site.config);
+    for (prefix, note) in [("", "后天再议"), ("/zh-hant", "後天再議")] {
+        let page = get(&d, &format!("{prefix}/politics/notes.html"));
+        let want = format!("href=\"{BASE}{prefix}/politics/notes.html#1\"");
+        assert!(page.contains(&want), "{want} in\n{page}");
+        assert!(page.contains("id=\"1\"") && page.contains(note), "{page}");
+        let feed = get(&d, &format!("{prefix}/politics/rss.xml"));
+        assert!(
+            feed.contains(&format!("{BASE}{prefix}/politics/notes.html#1")),
+            "{feed}"
+        );
+    }
+}
+
+#[test]
 fn pages_link_their_versions_and_the_index_offers_them() {
     let site = site(BOTH);
     let d = Daemon::start(&site.config);

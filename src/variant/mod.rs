@@ -202,6 +202,14 @@ impl View {
         if let Some(rest) = a.link.strip_prefix(&self.original_base) {
             if rest.starts_with('/') {
                 out.link = format!("{}{rest}", self.base());
+                // Footnote links (`permalink#note`) lead to the notes on
+                // this variant's page, as the item's link does.
+                let attr =
+                    |l: &str| format!("href=\"{}#", html_escape::encode_double_quoted_attribute(l));
+                let (from, to) = (attr(&a.link), attr(&out.link));
+                if out.content_html.contains(&from) {
+                    out.content_html = Arc::from(out.content_html.replace(&from, &to));
+                }
             }
         }
         if a.lang.as_deref().is_some_and(is_chinese) {
