@@ -43,6 +43,17 @@ impl fmt::Display for Taxonomy {
     }
 }
 
+/// Whether a trimmed name names something: it holds a character that is
+/// neither whitespace nor [`is_forbidden`], so its [`key`] is not empty.
+/// (Cheap for the usual name, whose first character settles it.)
+pub fn has_key(name: &str) -> bool {
+    match name.chars().next() {
+        None => false,
+        Some(c) if !c.is_whitespace() && !is_forbidden(c) => true,
+        Some(_) => name.chars().any(|c| !c.is_whitespace() && !is_forbidden(c)),
+    }
+}
+
 /// The key of a tag or author name: trimmed, runs of whitespace made one
 /// space, lowercased (Unicode, a word-final capital sigma to `ς`), then
 /// spaces, `/` and `\` made `-`, so the key is also the term's URL segment
@@ -50,7 +61,8 @@ impl fmt::Display for Taxonomy {
 /// cannot hold as a segment, is `-` or `--`. Characters no feed or page
 /// shows (controls, noncharacters: [`is_forbidden`]) are left out, as
 /// they are from the name shown. Names with the same key are one term.
-/// Empty for a name of only whitespace.
+/// Empty for a name of only whitespace and such characters (see
+/// [`has_key`]; such names are left out of an article's lists).
 pub fn key(name: &str) -> String {
     let mut out = String::with_capacity(name.len());
     for word in name.split_whitespace() {
@@ -109,6 +121,8 @@ mod tests {
         // What no page shows is no part of the key either.
         assert_eq!(key("Tag\u{0}Nul"), "tagnul");
         assert_eq!(key("a \u{80}\u{7F} b\u{FFFF}"), "a-b");
+        assert!(!has_key("\u{80}") && !has_key("\u{1} \u{FFFF}") && !has_key(""));
+        assert!(has_key("a") && has_key("\u{80}a") && has_key("财政"));
     }
 
     #[test]

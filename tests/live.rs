@@ -122,13 +122,20 @@ fn a_file_with_a_backslash_in_its_name_is_followed_live() {
     // On Unix a backslash is a character of the name like any other.
     let site = Site::new();
     site.write("news/back\\slash.md", &article("Draft headline", DATE));
+    // At the top level too (site feeds only), where the first part of the
+    // path is the file's own name.
+    site.write("top\\level.md", &article("Draft top", DATE));
     let d = Daemon::start_watching(&site);
     wait_for(&d, BOTH, &["Draft headline"], &[]);
+    wait_for(&d, &["/rss.xml"], &["Draft top"], &[]);
 
     site.edit_in_place("news/back\\slash.md", &article("Final headline", DATE));
+    site.edit_in_place("top\\level.md", &article("Final top", DATE));
     wait_for(&d, BOTH, &["Final headline"], &["Draft headline"]);
+    wait_for(&d, &["/rss.xml"], &["Final top"], &["Draft top"]);
     std::fs::remove_file(site.path("news/back\\slash.md")).unwrap();
-    wait_for(&d, &["/rss.xml"], &[], &["Final headline"]);
+    std::fs::remove_file(site.path("top\\level.md")).unwrap();
+    wait_for(&d, &["/rss.xml"], &[], &["Final headline", "Final top"]);
 }
 
 #[test]

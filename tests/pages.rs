@@ -694,7 +694,7 @@ fn article_pages_hold_nothing_html_forbids_whatever_the_article_holds() {
         &md_body(
             "Odd\\u0080 title\\uFDD0",
             "2025-05-01T10:00:00.123456+08:00",
-            "tags = [\"tag\\u0000nul\", \"del\\u007F\"]\nauthors = [\"Mei\\u009F Lin\"]",
+            "tags = [\"tag\\u0000nul\", \"del\\u007F\", \"\\u0080\\u0001\"]\nauthors = [\"Mei\\u009F Lin\"]",
             "A &#128; sign, &#xFFFF;.\n\n<p>Call <a href=\"javascript:go()\">us</a>.</p>\n\n\
              ![map](javascript:x) and [home](javascript:y).",
         ),
@@ -719,6 +719,10 @@ fn article_pages_hold_nothing_html_forbids_whatever_the_article_holds() {
         assert!(bad.is_empty(), "{path} holds {bad:?}:\n{html}");
     }
     assert!(odd.contains("<h1>Odd title</h1>"), "{odd}");
+    // A name of nothing but such characters names no term.
+    let tags = page(&d, "/tags/");
+    assert!(!tags.contains("/tags//"), "{tags}");
+    assert!(!odd.contains("/tags//"), "{odd}");
     assert!(
         odd.contains("<time datetime=\"2025-05-01T10:00:00+08:00\">"),
         "{odd}"

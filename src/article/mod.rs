@@ -220,7 +220,7 @@ fn push_cleaned(names: &mut String, list: &[&str]) {
     let mut pushed: smallvec::SmallVec<[(usize, usize); 8]> = smallvec::SmallVec::new();
     for raw in list {
         let name = whitespace::collapse_ws_cow(raw);
-        if name.is_empty() || pushed.iter().any(|&(a, b)| names[a..b] == *name) {
+        if !crate::taxonomy::has_key(&name) || pushed.iter().any(|&(a, b)| names[a..b] == *name) {
             continue;
         }
         if !pushed.is_empty() {

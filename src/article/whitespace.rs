@@ -71,7 +71,7 @@ pub(super) fn clean_list(v: Vec<String>) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for s in v {
         let s = collapse_ws(&s);
-        if !s.is_empty() && !out.contains(&s) {
+        if crate::taxonomy::has_key(&s) && !out.contains(&s) {
             out.push(s);
         }
     }

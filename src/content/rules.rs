@@ -33,8 +33,12 @@ pub fn is_ignored(rel: &str, config: &Config) -> bool {
     if rel.split('/').any(is_hidden_or_temp) {
         return true;
     }
-    if rel.split('/').next().is_some_and(is_reserved) {
-        return true;
+    // Under a top-level folder that is no category. (A top-level path of
+    // its own is a folder only if it is one: a file `x\y.md` is content.)
+    match rel.split_once('/') {
+        Some((first, _)) if is_reserved(first) => return true,
+        None if RESERVED.contains(&rel) => return true,
+        _ => {}
     }
     let name = rel.rsplit('/').next().unwrap_or(rel);
     matches_ignore(rel, name, config)

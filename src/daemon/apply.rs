@@ -39,13 +39,15 @@ impl Publisher {
         self.saved.dirty = true;
         let full = self.config.content.dir.join(rel);
         let mut change = Change::default();
+        // A top-level folder that is no category (named like one of
+        // herald's paths, or with a backslash), made while running, is said
+        // once, as a walk of the whole tree says it.
+        let reserved_folder = !rel.contains('/') && rules::is_reserved(rel) && full.is_dir();
+        if reserved_folder {
+            self.log_folder_walk_problems(vec![scan::reserved(full.clone())]);
+        }
         // A path inside a hidden or ignored folder, or a link outside the tree, is not content.
-        if rules::is_ignored(rel, &self.config) {
-            // A folder named like one of herald's paths, made while running,
-            // is said once, as a walk of the whole tree says it.
-            if !rel.contains('/') && rules::is_reserved(rel) && full.is_dir() {
-                self.log_folder_walk_problems(vec![scan::reserved(full)]);
-            }
+        if reserved_folder || rules::is_ignored(rel, &self.config) {
             return change;
         }
         match std::fs::metadata(&full) {
