@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::sync::Arc;
 
-use pulldown_cmark::{CowStr, Event, HeadingLevel, Options, Parser, Tag, TagEnd};
+use pulldown_cmark::{CowStr, Event, HeadingLevel, LinkType, Options, Parser, Tag, TagEnd};
 use url::Url;
 
 use super::*;
@@ -248,7 +248,9 @@ fn render(checked: Checked<'_>, config: &Config) -> Article {
     // A link or image whose URL is refused loses its tags and keeps its
     // text (an image its alt text), as ammonia does with raw HTML.
     let mut refused = Vec::new();
-    let (mut in_refused_link, mut in_refused_image) = (false, false);
+    // Whether each open link or image was refused, innermost last (an
+    // image's alt text may hold another image).
+    let (mut links, mut images): (Vec<bool>, Vec<bool>) = (Vec::new(), Vec::new());
     for (i, ev) in events.iter_mut().enumerate() {
         match ev {
             Event::Html(_) | Event::InlineHtml(_) => has_html = true,
@@ -267,30 +269,39 @@ fn render(checked: Checked<'_>, config: &Config) -> Article {
                 | TagEnd::TableCell
                 | TagEnd::CodeBlock,
             ) => plain.push(' '),
-            Event::Start(Tag::Link { dest_url, .. }) => match safe_url(dest_url, base.as_ref()) {
-                Some(url) => *dest_url = CowStr::from(url),
-                None => {
-                    in_refused_link = true;
+            // The writer puts `mailto:` before an email autolink's address.
+            Event::Start(Tag::Link {
+                link_type: LinkType::Email,
+                ..
+            }) => links.push(false),
+            Event::Start(Tag::Link { dest_url, .. }) => {
+                let url = safe_url(dest_url, base.as_ref());
+                links.push(url.is_none());
+                match url {
+                    Some(url) => *dest_url = CowStr::from(url),
+                    None => refused.push(i),
+                }
+            }
+            // An image whose URL is the page itself (none, `#`, `?`) would
+            // show the page as a broken image.
+            Event::Start(Tag::Image { dest_url, .. }) => {
+                let url =
+                    safe_url(dest_url, base.as_ref()).filter(|u| !is_page_itself(u, base.as_ref()));
+                images.push(url.is_none());
+                match url {
+                    Some(url) => *dest_url = CowStr::from(url),
+                    None => refused.push(i),
+                }
+            }
+            Event::End(TagEnd::Link) => {
+                if links.pop() == Some(true) {
                     refused.push(i);
                 }
-            },
-            // An image without a source would show the page itself.
-            Event::Start(Tag::Image { dest_url, .. }) => {
-                match safe_url(dest_url, base.as_ref()).filter(|_| !dest_url.trim().is_empty()) {
-                    Some(url) => *dest_url = CowStr::from(url),
-                    None => {
-                        in_refused_image = true;
-                        refused.push(i);
-                    }
+            }
+            Event::End(TagEnd::Image) => {
+                if images.pop() == Some(true) {
+                    refused.push(i);
                 }
-            }
-            Event::End(TagEnd::Link) if in_refused_link => {
-                in_refused_link = false;
-                refused.push(i);
-            }
-            Event::End(TagEnd::Image) if in_refused_image => {
-                in_refused_image = false;
-                refused.push(i);
             }
             _ => {}
         }
@@ -390,15 +401,30 @@ pub(super) fn take_first_h1(events: &mut Vec<Event>) -> Option<String> {
     Some(title)
 }
 
+/// Whether `url` is the page at `base` (whatever its fragment or an empty
+/// query).
+fn is_page_itself(url: &str, base: Option<&Url>) -> bool {
+    let Some(base) = base else {
+        return url.trim().is_empty();
+    };
+    let bare = |u: &str| {
+        let u = u.split('#').next().unwrap_or(u);
+        u.strip_suffix('?').unwrap_or(u).to_string()
+    };
+    bare(url) == bare(base.as_str())
+}
+
 /// A footnote label as the id of its note and the fragment of links to
-/// it: whitespace runs made `-` (an id has none), and the ASCII a URL
-/// fragment may not hold percent-encoded (`[^a b]` is `a-b`, `[^50%]` is
-/// `50%25`; other characters stay). A reference and its note get the same.
+/// it: whitespace runs made one `%20` (an id holds no whitespace), and the
+/// other ASCII a URL fragment may not hold percent-encoded, `%` too, so
+/// distinct labels stay distinct (`[^a b]` is `a%20b`, `[^a-b]` stays,
+/// `[^50%]` is `50%25`); other characters stay. A reference and its note
+/// get the same.
 fn footnote_id(label: &str) -> CowStr<'static> {
     let mut id = String::with_capacity(label.len());
     for (n, word) in label.split_whitespace().enumerate() {
         if n > 0 {
-            id.push('-');
+            id.push_str("%20");
         }
         for c in word.chars() {
             if c.is_ascii_control() || "\"#%<>[\\]^`{|}".contains(c) {

@@ -644,7 +644,8 @@ mod tests {
     #[test]
     fn relative_urls_become_absolute_and_scripts_are_removed() {
         let t = "+++\ntitle = \"T\"\ndate = \"2025-01-01\"\nimage = \"img/lead.png\"\n+++\n\
-                 [map](map.html) ![p](../p.png) [bad](javascript:alert(1)) note[^n] ![a ding](vbscript:x) ![none]() [map](map.html)\n\n[^n]: The note.\n\n\
+                 [map](map.html) ![p](../p.png) [bad](javascript:alert(1)) note[^n] ![a ding](vbscript:x) ![none]() ![self](#top) \
+                 ![outer ![inner](in.png) end](javascript:y) <desk@example.com> [map](map.html)\n\n[^n]: The note.\n\n\
                  <p onclick=\"x()\">Hi <a href=\"rel.html\">r</a> <a href=\"javascript:x()\">js</a></p><script>alert(1)</script>\n\n\
                  <p><time datetime=\"2025-01-01\">New Year</time>, <data value=\"5\">five</data></p>\n";
         let a = md("city/b.md", t).unwrap().article;
@@ -678,7 +679,13 @@ mod tests {
         // In Markdown, such a link or image is its text alone: not a link
         // to the article itself, not an image without a source.
         assert!(h.contains("> bad note"), "{h}");
-        assert!(h.contains("> a ding none "), "{h}");
+        assert!(h.contains("> a ding none self "), "{h}");
+        // An image in a refused image's alt text keeps its own alt text.
+        assert!(
+            h.contains("outer <img src=\"https://news.example.cn/city/in.png\" alt=\"inner\"> end"),
+            "{h}"
+        );
+        assert!(h.contains("href=\"mailto:desk@example.com\""), "{h}");
         assert!(!h.contains("src=\"\""), "{h}");
         assert_eq!(
             a.image.as_deref(),
@@ -689,10 +696,19 @@ mod tests {
     #[test]
     fn footnote_labels_become_ids_and_fragments_html_accepts() {
         let t = "+++\ntitle = \"T\"\ndate = \"2025-01-01\"\n+++\n\
-                 One[^a b], two[^50%], three[^注].\n\n[^a b]: Spaced.\n\n[^50%]: Percent.\n\n[^注]: CJK.\n";
+                 One[^a b], two[^50%], three[^注], four[^a-b], five[^50%25].\n\n\
+                 [^a b]: Spaced.\n\n[^50%]: Percent.\n\n[^注]: CJK.\n\n[^a-b]: Dashed.\n\n\
+                 [^50%25]: Encoded.\n";
         let a = md("city/b.md", t).unwrap().article;
         let h = &*a.content_html;
-        for (href, id) in [("a-b", "a-b"), ("50%25", "50%25"), ("注", "注")] {
+        // Distinct labels keep distinct ids.
+        for (href, id) in [
+            ("a%20b", "a%20b"),
+            ("50%25", "50%25"),
+            ("注", "注"),
+            ("a-b", "a-b"),
+            ("50%2525", "50%2525"),
+        ] {
             assert!(
                 h.contains(&format!(
                     "href=\"https://news.example.cn/city/b.html#{href}\""
