@@ -293,16 +293,8 @@ fn render(checked: Checked<'_>, config: &Config) -> Article {
                     None => refused.push(i),
                 }
             }
-            Event::End(TagEnd::Link) => {
-                if links.pop() == Some(true) {
-                    refused.push(i);
-                }
-            }
-            Event::End(TagEnd::Image) => {
-                if images.pop() == Some(true) {
-                    refused.push(i);
-                }
-            }
+            Event::End(TagEnd::Link) => refused.extend((links.pop() == Some(true)).then_some(i)),
+            Event::End(TagEnd::Image) => refused.extend((images.pop() == Some(true)).then_some(i)),
             _ => {}
         }
     }
