@@ -53,6 +53,8 @@ pub(super) fn timestamp_line(
     // A digit that is not ASCII reads as u32::MAX, which as an i32 year
     // would be the year -1: it is as impossible as a 13th month.
     let year = i32::try_from(y).ok();
+    // A leap second (`23:59:60`) is the second before it, as in front matter.
+    let s = if s == 60 { 59 } else { s };
     let naive = year
         .and_then(|y| NaiveDate::from_ymd_opt(y, mo, d))
         .and_then(|d| d.and_hms_opt(h, mi, s));
@@ -518,6 +520,12 @@ mod tests {
         assert_eq!(a.date.to_rfc3339(), "2025-03-07T09:30:00+08:00");
         assert_eq!(&*a.content_html, "<p>Body.</p>\n");
         assert_eq!(a.summary, "Body.");
+        // A leap second is the second before it, as in front matter.
+        let t = "Title\n2016-12-31 23:59:60\nBody.\n";
+        let a = parse(Path::new("/c/a/b.txt"), "a/b.txt", t, None, &config(""))
+            .unwrap()
+            .article;
+        assert_eq!(a.date.to_rfc3339(), "2016-12-31T23:59:59+08:00");
     }
 
     #[test]

@@ -138,7 +138,9 @@ impl Publisher {
             .loaded_at
             .checked_sub(Duration::from_secs(2))
             .unwrap_or(SystemTime::UNIX_EPOCH);
-        // Files re-read only because they were written as the load began.
+        // Quickly indexed files the background check has not read yet, whose
+        // times fall within two seconds of the load's start or later: each
+        // is re-read, whether or not it changed since.
         let mut racy = 0;
         for (f, s) in listing.files.iter().zip(&survey.stamps) {
             let known = self.stamps.get(f.as_str());
@@ -199,8 +201,9 @@ impl Publisher {
             change.merge(self.apply_path(rel));
         }
         self.folder_walked = walked || new_folders;
-        // Re-reading a file written as the load began is the background
-        // check's work done early, not a change the operator made.
+        // Such a re-read is the background check's work done early, and is
+        // logged at debug, also when it finds the file changed (an edit made
+        // during the load): the check would have applied that silently too.
         let fixes = touched.len().saturating_sub(racy);
         if fixes > 0 {
             metrics::counter!("herald_reconcile_fixes_total").increment(fixes as u64);

@@ -39,14 +39,18 @@ pub fn xml_clean(s: &str) -> Cow<'_, str> {
         LazyLock::new(|| memchr::memmem::Finder::new(b"\xEF\xBF"));
     static EF_B7: LazyLock<memchr::memmem::Finder<'static>> =
         LazyLock::new(|| memchr::memmem::Finder::new(b"\xEF\xB7"));
+    static BF_BE: LazyLock<memchr::memmem::Finder<'static>> =
+        LazyLock::new(|| memchr::memmem::Finder::new(b"\xBF\xBE"));
+    static BF_BF: LazyLock<memchr::memmem::Finder<'static>> =
+        LazyLock::new(|| memchr::memmem::Finder::new(b"\xBF\xBF"));
     let c1 = || memchr::memchr_iter(0xC2, b).any(|i| matches!(b.get(i + 1), Some(0x80..=0x9F)));
     // A 4-byte noncharacter: looked for only when a 4-byte lead byte is
-    // there at all (the highest byte, which vectorises, says).
+    // there at all (the highest byte, which vectorises, says), by its last
+    // two bytes.
     let astral = || {
+        let at = |i: usize| i >= 2 && b[i - 2] >= 0xF0 && b[i - 1] & 0x0F == 0x0F;
         b.iter().fold(0u8, |m, &c| m.max(c)) >= 0xF0
-            && b.windows(4).any(|w| {
-                w[0] >= 0xF0 && w[1] & 0x0F == 0x0F && w[2] == 0xBF && matches!(w[3], 0xBE | 0xBF)
-            })
+            && (BF_BE.find_iter(b).any(at) || BF_BF.find_iter(b).any(at))
     };
     let suspicious = control
         || memchr::memchr(0x7F, b).is_some()
