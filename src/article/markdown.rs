@@ -312,13 +312,7 @@ fn render(checked: Checked<'_>, config: &Config) -> Article {
     // Footnote references are written as `href="#…"`; feed readers show the
     // item away from its page, so anchor them on the permalink too.
     if html.contains("href=\"#") {
-        html = html.replace(
-            "href=\"#",
-            &format!(
-                "href=\"{}#",
-                html_escape::encode_double_quoted_attribute(&link)
-            ),
-        );
+        html = html.replace("href=\"#", &anchor_href(&link));
     }
     let content_html = if has_html {
         sanitize(&html, base.as_ref())
@@ -393,16 +387,26 @@ pub(super) fn take_first_h1(events: &mut Vec<Event>) -> Option<String> {
     Some(title)
 }
 
+/// How a body's anchors on the page at `link` begin (`href="{link}#`):
+/// footnote references are written so, and a variant points them at its
+/// own page by this same text.
+pub(crate) fn anchor_href(link: &str) -> String {
+    format!(
+        "href=\"{}#",
+        html_escape::encode_double_quoted_attribute(link)
+    )
+}
+
 /// Whether `url` is the page at `base` (whatever its fragment or an empty
 /// query).
 fn is_page_itself(url: &str, base: Option<&Url>) -> bool {
     let Some(base) = base else {
         return url.trim().is_empty();
     };
-    let bare = |u: &str| {
+    fn bare(u: &str) -> &str {
         let u = u.split('#').next().unwrap_or(u);
-        u.strip_suffix('?').unwrap_or(u).to_string()
-    };
+        u.strip_suffix('?').unwrap_or(u)
+    }
     bare(url) == bare(base.as_str())
 }
 

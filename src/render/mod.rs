@@ -111,7 +111,7 @@ impl PageId {
             return PageId::on_demand(config, rest).map(|p| p.in_variant(script));
         }
         let (name, rest) = path.strip_prefix('/')?.split_once('/')?;
-        let tax = *config.feeds.taxonomies.iter().find(|t| t.name() == name)?;
+        let tax = served_taxonomy(config, name)?;
         if rest.is_empty() {
             return Some(PageId::TermList(tax));
         }
@@ -249,6 +249,17 @@ pub fn claimed_paths(config: &Config, catalog: &Catalog) -> std::collections::Ha
     claimed
 }
 
+/// The taxonomy served under the top-level path segment `name` (`tags`,
+/// `authors`), if `feeds.taxonomies` has it on.
+fn served_taxonomy(config: &Config, name: &str) -> Option<Taxonomy> {
+    config
+        .feeds
+        .taxonomies
+        .iter()
+        .find(|t| t.name() == name)
+        .copied()
+}
+
 /// Whether `page` is an article page at a path (or output file) that
 /// [`claimed_paths`] gives to another page or a route, or that lies
 /// under `/tags` or `/authors` (when served): those paths are herald's,
@@ -266,11 +277,7 @@ pub fn shadowed(
             let under_taxonomy = |path: &str| {
                 let rest = PageId::split_variant(config, path).map_or(path, |(_, r)| r);
                 let first = rest.trim_start_matches('/').split('/').next();
-                config
-                    .feeds
-                    .taxonomies
-                    .iter()
-                    .any(|t| Some(t.name()) == first)
+                first.and_then(|f| served_taxonomy(config, f)).is_some()
             };
             claimed.contains(p) || claimed.contains(&file) || under_taxonomy(p)
         }

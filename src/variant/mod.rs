@@ -23,6 +23,7 @@ use std::sync::{Arc, Mutex, Weak};
 
 use rustc_hash::FxHashMap;
 
+use crate::article::markdown::anchor_href;
 use crate::article::Article;
 
 /// A script variant.
@@ -204,9 +205,7 @@ impl View {
                 out.link = format!("{}{rest}", self.base());
                 // Footnote links (`permalink#note`) lead to the notes on
                 // this variant's page, as the item's link does.
-                let attr =
-                    |l: &str| format!("href=\"{}#", html_escape::encode_double_quoted_attribute(l));
-                let (from, to) = (attr(&a.link), attr(&out.link));
+                let (from, to) = (anchor_href(&a.link), anchor_href(&out.link));
                 if out.content_html.contains(&from) {
                     out.content_html = Arc::from(out.content_html.replace(&from, &to));
                 }
